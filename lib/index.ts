@@ -1,0 +1,3 @@
+// prmkit: batched process-reward-model inference for Node.js.
+export * from './kernels/index.js';
+export type * from './interfaces.js';

@@ -1,0 +1,58 @@
+// The interfaces that connect prmkit's parts (DESIGN.md, "Interfaces that make prmkit a
+// drop-in backend"). Scorers, generators and search strategies meet only here.
+
+/** One reasoning chain: a problem and the steps written so far. */
+export interface ChainItem {
+  problem: string;
+  steps: readonly string[];
+  /** Caller's id, carried through to results. */
+  id?: string;
+}
+
+export interface ScoreCallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Anything that can judge steps: a local ONNX PRM, a remote vLLM PRM, an LLM judge, an
+ * exact verifier. For each item, one probability in [0, 1] per step that the chain is still
+ * correct at that step.
+ */
+export interface StepScorer {
+  readonly name: string;
+  score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<number[][]>;
+}
+
+/** A request for next steps of one partial chain. */
+export interface GenerateRequest {
+  problem: string;
+  steps: readonly string[];
+  /** How many continuations to propose. */
+  n: number;
+}
+
+export interface GenerateOptions {
+  temperature?: number;
+  topP?: number;
+  /** Upper bound on generated tokens per continuation. */
+  maxTokens?: number;
+  /** Stop sequences; a step generator stops at the step separator. */
+  stop?: readonly string[];
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+/** One proposed next step. */
+export interface Continuation {
+  text: string;
+  /** Tokens generated for it (as reported by the server, or counted). */
+  tokens: number;
+  /** 'stop': ended at a stop sequence (a step); 'length': hit maxTokens; 'eos': the model ended the solution. */
+  finishReason: 'stop' | 'length' | 'eos';
+}
+
+/** A policy that proposes next steps for many prefixes at once. */
+export interface Generator {
+  readonly name: string;
+  generate(requests: readonly GenerateRequest[], options?: GenerateOptions): Promise<Continuation[][]>;
+}

@@ -1,0 +1,248 @@
+// prmkit/kernels: the public kernel API over three backends (cpu, cuda, js reference).
+// This module imports nothing heavy, so it can run alone (e.g. on a GPU box without
+// node_modules).
+import { native, REBUILD_HINT } from './native.js';
+import type { NativeBinding, NativeScoreArgs } from './native.js';
+import {
+  referenceAggregate,
+  referenceFirstError,
+  referenceGather,
+  referenceRankGroups,
+  referenceScore,
+} from './reference.js';
+import { AGGREGATIONS } from './types.js';
+import type {
+  Aggregation,
+  BackendChoice,
+  BackendName,
+  BackendsInfo,
+  Boundaries,
+  Head,
+  Hidden,
+  KernelOptions,
+  ScoreOptions,
+  ScoreResult,
+} from './types.js';
+import {
+  checkAggregation,
+  checkBoundaries,
+  checkHead,
+  checkHidden,
+  checkKernelOptions,
+  checkOffsets,
+  checkScoreOptions,
+  checkThreshold,
+  DTYPE_CODES,
+} from './validate.js';
+import type { ResolvedHead, ResolvedHidden } from './validate.js';
+
+export type * from './types.js';
+export { AGGREGATIONS } from './types.js';
+export { toHalf, fromHalf, floatToF16, floatToBf16, f16ToFloat, bf16ToFloat } from './half.js';
+
+/**
+ * Below this many bytes of boundary rows, `auto` keeps a batch on the cpu even when a CUDA
+ * device is present: the transfers cost more than they save (see bench/gpu/NOTES.md).
+ */
+export const CUDA_AUTO_MIN_BYTES = 8 << 20;
+
+export function backends(): BackendsInfo {
+  const n = native();
+  if (!n.binding) {
+    return {
+      js: true,
+      cpu: { available: false, reason: n.reason, threads: 0, simd: 'none' },
+      cuda: { compiled: false, available: false, devices: 0, reason: n.reason },
+    };
+  }
+  const info = n.binding.info();
+  return {
+    js: true,
+    cpu: { available: true, threads: info.threads, simd: info.simd },
+    cuda: {
+      compiled: info.cuda.compiled,
+      available: info.cuda.compiled && info.cuda.devices > 0,
+      devices: info.cuda.devices,
+      ...(info.cuda.reason ? { reason: info.cuda.reason } : {}),
+      ...(info.cuda.deviceName ? { deviceName: info.cuda.deviceName } : {}),
+    },
+  };
+}
+
+let cudaAvailable: boolean | undefined;
+
+function pickBackend(choice: BackendChoice, gatheredBytes: number): { name: BackendName; binding?: NativeBinding } {
+  if (choice === 'js') return { name: 'js' };
+  const n = native();
+  if (choice === 'cpu' || choice === 'cuda') {
+    if (!n.binding) throw new Error(`prmkit: backend '${choice}' is unavailable: ${n.reason}`);
+    if (choice === 'cuda') {
+      const cuda = backends().cuda;
+      if (!cuda.available)
+        throw new Error(`prmkit: backend 'cuda' is unavailable: ${cuda.reason ?? 'no CUDA device'}`);
+    }
+    return { name: choice, binding: n.binding };
+  }
+  if (!n.binding) return { name: 'js' };
+  cudaAvailable ??= backends().cuda.available;
+  if (cudaAvailable && gatheredBytes >= CUDA_AUTO_MIN_BYTES) return { name: 'cuda', binding: n.binding };
+  return { name: 'cpu', binding: n.binding };
+}
+
+interface Prepared {
+  hidden: ResolvedHidden;
+  head: ResolvedHead;
+  boundaries: Boundaries;
+  aggregations: Aggregation[];
+  threshold: number;
+  threads: number;
+  backend: { name: BackendName; binding?: NativeBinding };
+}
+
+function prepare(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): Prepared {
+  const o = checkScoreOptions(options);
+  const h = checkHidden(hidden);
+  checkBoundaries(boundaries, h);
+  const hd = checkHead(head, h.H);
+  const bytes = boundaries.positions.length * h.H * (h.dtype === 'float32' ? 4 : 2);
+  return { hidden: h, head: hd, boundaries, ...o, backend: pickBackend(o.backend, bytes) };
+}
+
+function nativeArgs(p: Prepared): { args: NativeScoreArgs; result: ScoreResult } {
+  const { hidden: h, head, boundaries } = p;
+  const S = boundaries.positions.length;
+  const stepLogProbs = new Float32Array(S);
+  const firstError = new Int32Array(h.B);
+  const aggregates: ScoreResult['aggregates'] = {};
+  const slots = AGGREGATIONS.map((a) => (p.aggregations.includes(a) ? (aggregates[a] = new Float32Array(h.B)) : null));
+  const args: NativeScoreArgs = {
+    data: h.data,
+    dtype: DTYPE_CODES[h.dtype],
+    B: h.B,
+    T: h.T,
+    H: h.H,
+    offsets: boundaries.offsets,
+    positions: boundaries.positions,
+    threads: p.threads,
+    backend: p.backend.name as 'cpu' | 'cuda',
+    head: {
+      kind: head.kind === 'linear' ? 0 : 1,
+      activation: head.activation === 'sigmoid' ? 0 : 1,
+      positive: head.positive,
+      outputs: head.K,
+      weight: head.weight,
+      bias: head.bias,
+      columns: head.columns,
+    },
+    threshold: p.threshold,
+    stepLogProbs,
+    aggregates: slots,
+    firstError,
+  };
+  return { args, result: { stepLogProbs, aggregates, firstError, backend: p.backend.name } };
+}
+
+function referenceFor(p: Prepared): ScoreResult {
+  return referenceScore(p.hidden, p.boundaries.offsets, p.boundaries.positions, p.head, p.aggregations, p.threshold);
+}
+
+/**
+ * Scores every step of a batch of candidates: gathers the boundary rows, applies the head,
+ * takes log-probabilities and reduces per candidate. The work runs off the event loop; the
+ * inputs are held until the Promise settles (do not transfer their buffers meanwhile).
+ */
+export async function scoreBatch(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): Promise<ScoreResult> {
+  const p = prepare(hidden, boundaries, head, options);
+  if (!p.backend.binding) return referenceFor(p);
+  const { args, result } = nativeArgs(p);
+  await p.backend.binding.score(args);
+  return result;
+}
+
+/** The same as `scoreBatch`, on the calling thread. */
+export function scoreBatchSync(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): ScoreResult {
+  const p = prepare(hidden, boundaries, head, options);
+  if (!p.backend.binding) return referenceFor(p);
+  const { args, result } = nativeArgs(p);
+  p.backend.binding.scoreSync(args);
+  return result;
+}
+
+/** The boundary rows as float32 `[S, H]` (16-bit inputs widened). */
+export function gatherRows(hidden: Hidden, boundaries: Boundaries, options?: KernelOptions): Float32Array {
+  const o = checkKernelOptions(options);
+  const h = checkHidden(hidden);
+  checkBoundaries(boundaries, h);
+  const S = boundaries.positions.length;
+  const backend = pickBackend(o.backend, S * h.H * (h.dtype === 'float32' ? 4 : 2));
+  if (!backend.binding) return referenceGather(h, boundaries.offsets, boundaries.positions);
+  const out = new Float32Array(S * h.H);
+  backend.binding.gatherRowsSync({
+    data: h.data,
+    dtype: DTYPE_CODES[h.dtype],
+    B: h.B,
+    T: h.T,
+    H: h.H,
+    offsets: boundaries.offsets,
+    positions: boundaries.positions,
+    threads: o.threads,
+    backend: backend.name as 'cpu' | 'cuda',
+    out,
+  });
+  return out;
+}
+
+function checkStepLogProbs(lp: unknown): asserts lp is Float32Array {
+  if (!(lp instanceof Float32Array)) throw new TypeError('stepLogProbs must be a Float32Array');
+}
+
+// The reductions below are O(S): they stay on the cpu even when `auto` could pick cuda.
+function hostBackend(options?: KernelOptions) {
+  const o = checkKernelOptions(options);
+  const b = pickBackend(o.backend === 'cuda' ? 'cpu' : o.backend, 0);
+  return { ...o, binding: b.binding };
+}
+
+/** One aggregate per candidate, in log space. Empty chains (and chains with a NaN step) give NaN. */
+export function aggregate(stepLogProbs: Float32Array, offsets: Int32Array, how: Aggregation, options?: KernelOptions): Float32Array {
+  checkStepLogProbs(stepLogProbs);
+  const a = checkAggregation(how);
+  checkOffsets(offsets, stepLogProbs.length, 'offsets', 'stepLogProbs.length');
+  const { binding, threads } = hostBackend(options);
+  if (!binding) return referenceAggregate(stepLogProbs, offsets, a);
+  const out = new Float32Array(offsets.length - 1);
+  binding.aggregate(stepLogProbs, offsets, AGGREGATIONS.indexOf(a), out, threads);
+  return out;
+}
+
+/** Per candidate, the first step whose probability is below `threshold` (default 0.5), or -1. */
+export function firstError(stepLogProbs: Float32Array, offsets: Int32Array, threshold = 0.5, options?: KernelOptions): Int32Array {
+  checkStepLogProbs(stepLogProbs);
+  checkThreshold(threshold, 'threshold');
+  checkOffsets(offsets, stepLogProbs.length, 'offsets', 'stepLogProbs.length');
+  const { binding, threads } = hostBackend(options);
+  if (!binding) return referenceFirstError(stepLogProbs, offsets, threshold);
+  const out = new Int32Array(offsets.length - 1);
+  binding.firstError(stepLogProbs, offsets, threshold, out, threads);
+  return out;
+}
+
+/**
+ * Candidate indices ranked best first within each group (`groupOffsets`, CSR like the
+ * boundaries); NaN scores last, ties by index.
+ */
+export function rankGroups(scores: Float32Array, groupOffsets: Int32Array, options?: KernelOptions): Int32Array {
+  if (!(scores instanceof Float32Array)) throw new TypeError('scores must be a Float32Array');
+  checkOffsets(groupOffsets, scores.length, 'groupOffsets', 'scores.length');
+  const { binding, threads } = hostBackend(options);
+  if (!binding) return referenceRankGroups(scores, groupOffsets);
+  const out = new Int32Array(scores.length);
+  binding.rankGroups(scores, groupOffsets, out, threads);
+  return out;
+}
+
+/** Why the native backends are (un)available, for error messages and diagnostics. */
+export function nativeStatus(): { loaded: boolean; reason?: string; path?: string; hint: string } {
+  const n = native();
+  return { loaded: !!n.binding, reason: n.reason, path: n.path, hint: REBUILD_HINT };
+}

@@ -1,0 +1,30 @@
+// The per-row primitives the cpu kernels are built from, one table per instruction set.
+// Every function reads its row once, in place; 16-bit rows are widened in registers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "prmkit.h"
+
+namespace prm {
+
+struct RowKernels {
+  const char* name;
+  // out[k] = dot(row, W[k*H .. k*H+H)) for k in [0, K), K <= kMaxLinearOutputs.
+  void (*dot_f32)(const float* row, int64_t H, const float* W, int32_t K, float* out);
+  void (*dot_f16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out);
+  void (*dot_bf16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out);
+  // out[0..H) = row widened to float32.
+  void (*widen_f16)(const uint16_t* row, int64_t H, float* out);
+  void (*widen_bf16)(const uint16_t* row, int64_t H, float* out);
+  // Sum of `n` floats (the read-bandwidth probe).
+  float (*sum_f32)(const float* data, size_t n);
+};
+
+const RowKernels& scalar_row_kernels();
+// Null when this build has no AVX2 variant; the caller also checks the cpu at run time.
+const RowKernels* avx2_row_kernels();
+// The table for this cpu, chosen once.
+const RowKernels& row_kernels();
+
+}  // namespace prm

@@ -1,0 +1,145 @@
+// AVX2 + FMA + F16C row kernels, compiled for any x86-64 target through function
+// attributes and picked at run time (row_kernels()). 16-bit rows are widened eight at a
+// time in registers: F16C's vcvtph2ps for float16, a zero-extend and 16-bit shift for
+// bfloat16.
+#include "row_kernels.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(PRMKIT_NO_AVX2)
+#include <immintrin.h>
+
+#define PRM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace prm {
+namespace {
+
+struct F32 {
+  using T = float;
+  PRM_AVX2 static __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+  static float one(const float* p) { return *p; }
+};
+struct F16 {
+  using T = uint16_t;
+  PRM_AVX2 static __m256 load8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  PRM_AVX2 static float one(const uint16_t* p) { return _cvtsh_ss(*p); }
+};
+struct BF16 {
+  using T = uint16_t;
+  PRM_AVX2 static __m256 load8(const uint16_t* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  static float one(const uint16_t* p) {
+    uint32_t u = static_cast<uint32_t>(*p) << 16;
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+  }
+};
+
+PRM_AVX2 inline float hsum(__m256 v) {
+  const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  __m128 s = _mm_add_ps(lo, hi);
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// One output: four independent FMA chains over 32 elements hide the FMA latency, so the
+// loop runs at load throughput.
+template <class D>
+PRM_AVX2 float dot1(const typename D::T* row, int64_t H, const float* w) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 32 <= H; i += 32) {
+    a0 = _mm256_fmadd_ps(D::load8(row + i), _mm256_loadu_ps(w + i), a0);
+    a1 = _mm256_fmadd_ps(D::load8(row + i + 8), _mm256_loadu_ps(w + i + 8), a1);
+    a2 = _mm256_fmadd_ps(D::load8(row + i + 16), _mm256_loadu_ps(w + i + 16), a2);
+    a3 = _mm256_fmadd_ps(D::load8(row + i + 24), _mm256_loadu_ps(w + i + 24), a3);
+  }
+  for (; i + 8 <= H; i += 8) a0 = _mm256_fmadd_ps(D::load8(row + i), _mm256_loadu_ps(w + i), a0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < H; ++i) s += D::one(row + i) * w[i];
+  return s;
+}
+
+// Up to four outputs per pass: each row element is widened once and feeds every output.
+template <class D, int N>
+PRM_AVX2 void dotN(const typename D::T* row, int64_t H, const float* W, float* out) {
+  __m256 a[N][2];
+  for (int k = 0; k < N; ++k) a[k][0] = a[k][1] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= H; i += 16) {
+    const __m256 x0 = D::load8(row + i), x1 = D::load8(row + i + 8);
+    for (int k = 0; k < N; ++k) {
+      a[k][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(W + k * H + i), a[k][0]);
+      a[k][1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(W + k * H + i + 8), a[k][1]);
+    }
+  }
+  for (; i + 8 <= H; i += 8) {
+    const __m256 x0 = D::load8(row + i);
+    for (int k = 0; k < N; ++k) a[k][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(W + k * H + i), a[k][0]);
+  }
+  for (int k = 0; k < N; ++k) {
+    float s = hsum(_mm256_add_ps(a[k][0], a[k][1]));
+    for (int64_t j = i; j < H; ++j) s += D::one(row + j) * W[k * H + j];
+    out[k] = s;
+  }
+}
+
+template <class D>
+PRM_AVX2 void dot(const typename D::T* row, int64_t H, const float* W, int32_t K, float* out) {
+  if (K == 1) {
+    out[0] = dot1<D>(row, H, W);
+    return;
+  }
+  // The first pass brings the row into L1/L2; later groups of four re-read it from there.
+  int32_t k = 0;
+  for (; k + 4 <= K; k += 4) dotN<D, 4>(row, H, W + k * H, out + k);
+  switch (K - k) {
+    case 3: dotN<D, 3>(row, H, W + k * H, out + k); break;
+    case 2: dotN<D, 2>(row, H, W + k * H, out + k); break;
+    case 1: out[k] = dot1<D>(row, H, W + k * H); break;
+    default: break;
+  }
+}
+
+template <class D>
+PRM_AVX2 void widen(const uint16_t* row, int64_t H, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= H; i += 8) _mm256_storeu_ps(out + i, D::load8(row + i));
+  for (; i < H; ++i) out[i] = D::one(row + i);
+}
+
+PRM_AVX2 float sum_f32(const float* p, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+  }
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+const RowKernels kAvx2 = {
+    "avx2+fma+f16c", dot<F32>, dot<F16>, dot<BF16>, widen<F16>, widen<BF16>, sum_f32,
+};
+
+}  // namespace
+
+const RowKernels* avx2_row_kernels() { return &kAvx2; }
+
+}  // namespace prm
+
+#else
+
+namespace prm {
+const RowKernels* avx2_row_kernels() { return nullptr; }
+}  // namespace prm
+
+#endif

@@ -1,0 +1,98 @@
+// Portable row kernels. Eight independent partial sums per output mirror the SIMD layout,
+// so the compiler can vectorise with the baseline instruction set and rounding stays close
+// to the AVX2 path.
+#include <cstdlib>
+#include <cstring>
+
+#include "half.h"
+#include "row_kernels.h"
+
+namespace prm {
+namespace {
+
+struct LoadF32 {
+  static float at(const float* p, int64_t i) { return p[i]; }
+};
+struct LoadF16 {
+  static float at(const uint16_t* p, int64_t i) { return f16_to_float(p[i]); }
+};
+struct LoadBF16 {
+  static float at(const uint16_t* p, int64_t i) { return bf16_to_float(p[i]); }
+};
+
+template <class Load, class T>
+void dot(const T* row, int64_t H, const float* W, int32_t K, float* out) {
+  constexpr int L = 8;
+  const int64_t Hv = H - H % L;
+  for (int32_t k0 = 0; k0 < K; k0 += 4) {
+    const int32_t kn = K - k0 < 4 ? K - k0 : 4;
+    float acc[4][L] = {};
+    for (int64_t i = 0; i < Hv; i += L) {
+      float x[L];
+      for (int j = 0; j < L; ++j) x[j] = Load::at(row, i + j);
+      for (int32_t k = 0; k < kn; ++k) {
+        const float* w = W + (k0 + k) * H + i;
+        for (int j = 0; j < L; ++j) acc[k][j] += x[j] * w[j];
+      }
+    }
+    for (int32_t k = 0; k < kn; ++k) {
+      float tail = 0.f;
+      const float* w = W + (k0 + k) * H;
+      for (int64_t i = Hv; i < H; ++i) tail += Load::at(row, i) * w[i];
+      float s = 0.f;
+      for (int j = 0; j < L; ++j) s += acc[k][j];
+      out[k0 + k] = s + tail;
+    }
+  }
+}
+
+template <class Load>
+void widen(const uint16_t* row, int64_t H, float* out) {
+  for (int64_t i = 0; i < H; ++i) out[i] = Load::at(row, i);
+}
+
+float sum_f32(const float* data, size_t n) {
+  float acc[8] = {};
+  const size_t nv = n - n % 8;
+  for (size_t i = 0; i < nv; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += data[i + j];
+  float s = 0.f;
+  for (size_t i = nv; i < n; ++i) s += data[i];
+  for (int j = 0; j < 8; ++j) s += acc[j];
+  return s;
+}
+
+const RowKernels kScalar = {
+    "scalar",
+    dot<LoadF32, float>,
+    dot<LoadF16, uint16_t>,
+    dot<LoadBF16, uint16_t>,
+    widen<LoadF16>,
+    widen<LoadBF16>,
+    sum_f32,
+};
+
+}  // namespace
+
+const RowKernels& scalar_row_kernels() { return kScalar; }
+
+const RowKernels& row_kernels() {
+  static const RowKernels* chosen = [] {
+    if (const char* env = std::getenv("PRMKIT_SIMD"))
+      if (std::strcmp(env, "scalar") == 0) return &kScalar;
+    const RowKernels* avx2 = avx2_row_kernels();
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    if (avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+      return avx2;
+#else
+    (void)avx2;
+#endif
+    return &kScalar;
+  }();
+  return *chosen;
+}
+
+const char* simd_name() { return row_kernels().name; }
+
+}  // namespace prm
