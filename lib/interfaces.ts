@@ -13,14 +13,20 @@ export interface ScoreCallOptions {
   signal?: AbortSignal;
 }
 
+/** A scorer's verdict on one chain: P(chain still correct) after each step, in [0, 1]. */
+export interface StepScores {
+  stepProbs: number[];
+}
+
 /**
  * Anything that can judge steps: a local ONNX PRM, a remote vLLM PRM, an LLM judge, an
- * exact verifier. For each item, one probability in [0, 1] per step that the chain is still
- * correct at that step.
+ * exact verifier. Results come back in the order of `items`, one probability per step.
+ * (`Prm.score` returns richer objects, `{ stepProbs, score, firstError, ... }`, so a `Prm`
+ * is a StepScorer as it is.)
  */
 export interface StepScorer {
   readonly name: string;
-  score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<number[][]>;
+  score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<StepScores[]>;
 }
 
 /** A request for next steps of one partial chain. */
