@@ -84,7 +84,10 @@ function load(): { binding?: NativeBinding; reason?: string; path?: string } {
   if (!found) return { reason: `the native addon is not built (looked for ${candidates.join(', ')}); ${REBUILD_HINT}` };
   try {
     const require = createRequire(import.meta.url);
-    return { binding: require(found) as NativeBinding, path: found };
+    const binding = require(found) as NativeBinding;
+    if (typeof binding?.scoreSync !== 'function' || typeof binding?.info !== 'function')
+      return { reason: `${found} is not a prmkit addon (it exports no scoreSync/info); ${REBUILD_HINT}` };
+    return { binding, path: found };
   } catch (e) {
     return { reason: `the native addon at ${found} failed to load (${(e as Error).message}); ${REBUILD_HINT}` };
   }
