@@ -11,9 +11,12 @@ namespace prm {
 struct RowKernels {
   const char* name;
   // out[k] = dot(row, W[k*H .. k*H+H)) for k in [0, K), K <= kMaxLinearOutputs.
-  void (*dot_f32)(const float* row, int64_t H, const float* W, int32_t K, float* out);
-  void (*dot_f16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out);
-  void (*dot_bf16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out);
+  // `next` is the row the caller reads after this one (or null): it is prefetched in step
+  // with this row, because boundary rows sit at scattered addresses where the hardware
+  // prefetcher restarts on every row and page.
+  void (*dot_f32)(const float* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
+  void (*dot_f16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
+  void (*dot_bf16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
   // out[0..H) = row widened to float32.
   void (*widen_f16)(const uint16_t* row, int64_t H, float* out);
   void (*widen_bf16)(const uint16_t* row, int64_t H, float* out);

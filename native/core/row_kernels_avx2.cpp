@@ -38,6 +38,14 @@ struct BF16 {
   }
 };
 
+// Prefetch the cache lines of `next` that match elements [i, i + n) of the current row.
+template <class D>
+inline void prefetch(const char* next, int64_t i, int n) {
+  if (!next) return;
+  const char* p = next + i * static_cast<int64_t>(sizeof(typename D::T));
+  for (int b = 0; b < n * static_cast<int>(sizeof(typename D::T)); b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+}
+
 PRM_AVX2 inline float hsum(__m256 v) {
   const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
   __m128 s = _mm_add_ps(lo, hi);
@@ -49,10 +57,11 @@ PRM_AVX2 inline float hsum(__m256 v) {
 // One output: four independent FMA chains over 32 elements hide the FMA latency, so the
 // loop runs at load throughput.
 template <class D>
-PRM_AVX2 float dot1(const typename D::T* row, int64_t H, const float* w) {
+PRM_AVX2 float dot1(const typename D::T* row, int64_t H, const float* w, const char* next) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   for (; i + 32 <= H; i += 32) {
+    prefetch<D>(next, i, 32);
     a0 = _mm256_fmadd_ps(D::load8(row + i), _mm256_loadu_ps(w + i), a0);
     a1 = _mm256_fmadd_ps(D::load8(row + i + 8), _mm256_loadu_ps(w + i + 8), a1);
     a2 = _mm256_fmadd_ps(D::load8(row + i + 16), _mm256_loadu_ps(w + i + 16), a2);
@@ -66,11 +75,12 @@ PRM_AVX2 float dot1(const typename D::T* row, int64_t H, const float* w) {
 
 // Up to four outputs per pass: each row element is widened once and feeds every output.
 template <class D, int N>
-PRM_AVX2 void dotN(const typename D::T* row, int64_t H, const float* W, float* out) {
+PRM_AVX2 void dotN(const typename D::T* row, int64_t H, const float* W, float* out, const char* next) {
   __m256 a[N][2];
   for (int k = 0; k < N; ++k) a[k][0] = a[k][1] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= H; i += 16) {
+    prefetch<D>(next, i, 16);
     const __m256 x0 = D::load8(row + i), x1 = D::load8(row + i + 8);
     for (int k = 0; k < N; ++k) {
       a[k][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(W + k * H + i), a[k][0]);
@@ -89,18 +99,20 @@ PRM_AVX2 void dotN(const typename D::T* row, int64_t H, const float* W, float* o
 }
 
 template <class D>
-PRM_AVX2 void dot(const typename D::T* row, int64_t H, const float* W, int32_t K, float* out) {
+PRM_AVX2 void dot(const typename D::T* row, int64_t H, const float* W, int32_t K, float* out, const void* next_row) {
+  const char* next = static_cast<const char*>(next_row);
   if (K == 1) {
-    out[0] = dot1<D>(row, H, W);
+    out[0] = dot1<D>(row, H, W, next);
     return;
   }
-  // The first pass brings the row into L1/L2; later groups of four re-read it from there.
+  // The first pass brings the row into L1/L2 (and prefetches the next row); later groups of
+  // four re-read this row from cache.
   int32_t k = 0;
-  for (; k + 4 <= K; k += 4) dotN<D, 4>(row, H, W + k * H, out + k);
+  for (; k + 4 <= K; k += 4, next = nullptr) dotN<D, 4>(row, H, W + k * H, out + k, next);
   switch (K - k) {
-    case 3: dotN<D, 3>(row, H, W + k * H, out + k); break;
-    case 2: dotN<D, 2>(row, H, W + k * H, out + k); break;
-    case 1: out[k] = dot1<D>(row, H, W + k * H); break;
+    case 3: dotN<D, 3>(row, H, W + k * H, out + k, next); break;
+    case 2: dotN<D, 2>(row, H, W + k * H, out + k, next); break;
+    case 1: out[k] = dot1<D>(row, H, W + k * H, next); break;
     default: break;
   }
 }

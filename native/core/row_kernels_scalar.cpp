@@ -21,7 +21,7 @@ struct LoadBF16 {
 };
 
 template <class Load, class T>
-void dot(const T* row, int64_t H, const float* W, int32_t K, float* out) {
+void dot(const T* row, int64_t H, const float* W, int32_t K, float* out, const void* /*next*/) {
   constexpr int L = 8;
   const int64_t Hv = H - H % L;
   for (int32_t k0 = 0; k0 < K; k0 += 4) {

@@ -44,15 +44,18 @@ struct StepScorer {
   const RowKernels& rk;
   size_t row_bytes;
 
-  float operator()(int64_t b, int32_t pos) const {
-    const char* row = static_cast<const char*>(hidden.data) + (b * hidden.T + pos) * row_bytes;
+  const char* row_at(int64_t b, int32_t pos) const {
+    return static_cast<const char*>(hidden.data) + (b * hidden.T + pos) * row_bytes;
+  }
+
+  float operator()(const char* row, const char* next) const {
     float z[kMaxLinearOutputs];
     const int32_t K = head.K;
     if (head.kind == HeadKind::Linear) {
       switch (hidden.dtype) {
-        case Dtype::F32: rk.dot_f32(reinterpret_cast<const float*>(row), hidden.H, head.weight, K, z); break;
-        case Dtype::F16: rk.dot_f16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z); break;
-        case Dtype::BF16: rk.dot_bf16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z); break;
+        case Dtype::F32: rk.dot_f32(reinterpret_cast<const float*>(row), hidden.H, head.weight, K, z, next); break;
+        case Dtype::F16: rk.dot_f16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z, next); break;
+        case Dtype::BF16: rk.dot_bf16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z, next); break;
       }
       if (head.bias)
         for (int32_t k = 0; k < K; ++k) z[k] += head.bias[k];
@@ -73,6 +76,12 @@ inline int64_t task_begin(const int32_t* offsets, int64_t B, int64_t S, int64_t 
   const int64_t target = (S * t + tasks - 1) / tasks;
   return std::lower_bound(offsets, offsets + B, target) - offsets;
 }
+
+// Below this many bytes of boundary rows a call stays on the calling thread: waking the pool
+// costs more than the rows take to read.
+constexpr size_t kParallelMinBytes = 256 << 10;
+
+inline int threads_for(size_t bytes, int threads) { return bytes < kParallelMinBytes ? 1 : threads; }
 
 inline int64_t task_count(int64_t B, int64_t S, int threads) {
   const int pool = threads > 0 ? std::min(threads, ThreadPool::instance().size()) : ThreadPool::instance().size();
@@ -97,13 +106,24 @@ void score_cpu(const HiddenView& hidden, const BoundariesView& bounds, const Hea
   const int64_t B = hidden.B;
   const StepScorer step{hidden, head, row_kernels(), dtype_size(hidden.dtype) * static_cast<size_t>(hidden.H)};
   const double log_thr = std::log(static_cast<double>(threshold));
+  threads = threads_for(step.row_bytes * static_cast<size_t>(bounds.S), threads);
   const int64_t tasks = task_count(B, bounds.S, threads);
   auto work = [&](int64_t t) {
+    const int64_t b0 = task_begin(bounds.offsets, B, bounds.S, tasks, t);
     const int64_t b1 = task_begin(bounds.offsets, B, bounds.S, tasks, t + 1);
-    for (int64_t b = task_begin(bounds.offsets, B, bounds.S, tasks, t); b < b1; ++b) {
+    const int32_t end = b1 > b0 ? bounds.offsets[b1] : 0;
+    for (int64_t b = b0; b < b1; ++b) {
       const int32_t s0 = bounds.offsets[b], s1 = bounds.offsets[b + 1];
       float* lp = out.step_log_probs + s0;
-      for (int32_t s = s0; s < s1; ++s) lp[s - s0] = step(b, bounds.positions[s]);
+      int64_t nb = b;  // candidate owning step s + 1, for the prefetch of its row
+      for (int32_t s = s0; s < s1; ++s) {
+        const char* next = nullptr;
+        if (s + 1 < end) {
+          while (bounds.offsets[nb + 1] <= s + 1) ++nb;
+          next = step.row_at(nb, bounds.positions[s + 1]);
+        }
+        lp[s - s0] = step(step.row_at(b, bounds.positions[s]), next);
+      }
       write_stats(out, b, reduce_chain(lp, s1 - s0, log_thr));
     }
   };
@@ -114,6 +134,7 @@ void gather_rows_cpu(const HiddenView& hidden, const BoundariesView& bounds, flo
   const RowKernels& rk = row_kernels();
   const int64_t H = hidden.H, B = hidden.B;
   const size_t row_bytes = dtype_size(hidden.dtype) * static_cast<size_t>(H);
+  threads = threads_for(row_bytes * static_cast<size_t>(bounds.S), threads);
   const int64_t tasks = task_count(B, bounds.S, threads);
   auto work = [&](int64_t t) {
     const int64_t b1 = task_begin(bounds.offsets, B, bounds.S, tasks, t + 1);
