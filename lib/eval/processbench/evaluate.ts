@@ -1,0 +1,92 @@
+// ProcessBench end to end: score every chain once, turn step probabilities into predicted
+// earliest errors (fixed threshold, tuned threshold, or the first-drop rule), then tally.
+import type { StepScorer } from '../../interfaces.js';
+import { createDetector } from '../detectors.js';
+import type { DetectorSpec } from '../detectors.js';
+import { checkScorer, scoreChains } from '../score.js';
+import { computeMetrics } from './metrics.js';
+import type { ProcessBenchMetrics } from './metrics.js';
+import type { ProcessBenchSubset } from './read.js';
+import { tuneThreshold } from './tune.js';
+import type { TunedThreshold } from './tune.js';
+
+export interface DecisionOptions {
+  /** How to pick the earliest error (default: threshold 0.5). */
+  detector?: DetectorSpec;
+  /**
+   * Tune the threshold on this subset (max F1) and apply it to every subset, as the paper does
+   * for scalar PRMs with GSM8K. Replaces the detector's threshold; threshold detector only.
+   */
+  tuneOn?: string;
+}
+
+export interface EvaluateOptions extends DecisionOptions {
+  scorer: StepScorer;
+  /** Chains per scorer call (default 32). */
+  batchSize?: number;
+  /** Scorer calls in flight (default 1). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ProcessBenchResult {
+  /** The detector actually applied (with the tuned threshold filled in). */
+  detector: DetectorSpec;
+  tuned?: TunedThreshold & { subset: string };
+  metrics: ProcessBenchMetrics;
+  /** Predicted earliest error per record id. */
+  predictions: Map<string, number>;
+}
+
+export interface ProcessBenchRun extends ProcessBenchResult {
+  scorer: string;
+  /** Step probabilities per record id, kept so other detectors can be tried without rescoring. */
+  stepProbs: Map<string, number[]>;
+}
+
+function checkDecision(subsets: readonly ProcessBenchSubset[], options: DecisionOptions): DetectorSpec {
+  if (!Array.isArray(subsets) || subsets.length === 0) throw new RangeError('subsets must be a non-empty array of ProcessBench subsets');
+  const detector = options.detector ?? { kind: 'threshold', threshold: 0.5 };
+  createDetector(detector); // validates
+  if (options.tuneOn !== undefined) {
+    if (detector.kind !== 'threshold')
+      throw new TypeError(`tuneOn tunes a threshold; it cannot be combined with the ${detector.kind} detector`);
+    if (!subsets.some((s) => s.name === options.tuneOn))
+      throw new RangeError(`tuneOn subset ${options.tuneOn} is not among the evaluated subsets (${subsets.map((s) => s.name).join(', ')})`);
+  }
+  return detector;
+}
+
+/** Decides and tallies from step probabilities already computed (no scorer calls). */
+export function evaluateStepProbs(
+  subsets: readonly ProcessBenchSubset[],
+  stepProbs: ReadonlyMap<string, readonly number[]>,
+  options: DecisionOptions = {},
+): ProcessBenchResult {
+  let detector = checkDecision(subsets, options);
+  let tuned: ProcessBenchResult['tuned'];
+  if (options.tuneOn !== undefined) {
+    const on = subsets.find((s) => s.name === options.tuneOn)!;
+    tuned = { subset: on.name, ...tuneThreshold(on.records, stepProbs) };
+    detector = { kind: 'threshold', threshold: tuned.threshold };
+  }
+  const detect = createDetector(detector);
+  const predictions = new Map<string, number>();
+  for (const s of subsets)
+    for (const r of s.records) {
+      const probs = stepProbs.get(r.id);
+      if (!probs) throw new RangeError(`no step probabilities for id ${r.id}`);
+      predictions.set(r.id, detect(probs));
+    }
+  return { detector, ...(tuned ? { tuned } : {}), metrics: computeMetrics(subsets, predictions), predictions };
+}
+
+/** Scores every record of every subset with `scorer`, then evaluates. */
+export async function evaluateProcessBench(subsets: readonly ProcessBenchSubset[], options: EvaluateOptions): Promise<ProcessBenchRun> {
+  checkScorer(options?.scorer);
+  checkDecision(subsets, options); // fail before the (expensive) scoring
+  const items = subsets.flatMap((s) => s.records.map((r) => ({ id: r.id, problem: r.problem, steps: r.steps })));
+  const stepProbs = await scoreChains(options.scorer, items, options);
+  return { scorer: options.scorer.name, ...evaluateStepProbs(subsets, stepProbs, options), stepProbs };
+}
