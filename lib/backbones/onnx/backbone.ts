@@ -1,0 +1,205 @@
+// An ONNX decoder served by a small pool of worker threads: onnxruntime's run() occupies
+// its thread for the whole forward pass, so it never runs on the event loop. Requests go to
+// the least busy worker; tensors travel as transferred ArrayBuffers.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ortEntry, probeProviders } from './providers.js';
+import type { ProviderChoice, ProviderName } from './providers.js';
+import { WORKER_SOURCE } from './worker-source.js';
+
+export interface OnnxBackboneOptions {
+  /** Worker threads, each with its own session (default 1). */
+  workers?: number;
+  /** onnxruntime intra-op threads per session (default: cores / workers, at least 1). */
+  threads?: number;
+  executionProvider?: ProviderChoice;
+}
+
+/** One padded forward pass. `ids`, `mask`, `positions` are row-major; `mask` covers P + T. */
+export interface ForwardRequest {
+  B: number;
+  T: number;
+  /** Cached prefix length (KV cache); 0 without one. */
+  P: number;
+  ids: Int32Array;
+  mask: Int32Array;
+  positions: Int32Array;
+  /** Per layer key then value, each [B, kvHeads, P, headDim]. */
+  past?: KvArray[];
+  /** Which output to fetch ('logits' or 'last_hidden_state'). */
+  output: string;
+  /** Also return the `present.*` tensors. */
+  present?: boolean;
+}
+
+/** Keys/values: float32, or float16 as raw bits (the model's past_key_values type). */
+export type KvArray = Float32Array | Uint16Array;
+
+export interface ForwardResult {
+  /** float32, or float16 bits (`dtype`). */
+  data: Float32Array | Uint16Array;
+  dtype: 'float32' | 'float16';
+  dims: [number, number, number];
+  present?: Array<{ data: KvArray; dims: number[] }>;
+}
+
+export interface BackboneInfo {
+  inputNames: string[];
+  outputNames: string[];
+  provider: ProviderName;
+  providerNote: string;
+  /** Layers with a KV cache (0: the model has no past_key_values inputs). */
+  layers: number;
+  kvHeads?: number;
+  headDim?: number;
+  /** Element type of past_key_values / present. */
+  kvType: 'float32' | 'float16';
+  /** worker_threads ids of the sessions (never the main thread's 0). */
+  threadIds: number[];
+}
+
+interface Pending {
+  resolve: (r: ForwardResult) => void;
+  reject: (e: Error) => void;
+}
+
+class Slot {
+  busy = 0;
+  readonly pending = new Map<number, Pending>();
+  constructor(readonly worker: Worker) {}
+}
+
+function checkForward(r: ForwardRequest, info: BackboneInfo): string | undefined {
+  for (const k of ['B', 'T', 'P'] as const)
+    if (!Number.isInteger(r[k]) || r[k] < 0) return `${k} must be a non-negative integer, got ${String(r[k])}`;
+  if (!(r.ids instanceof Int32Array) || r.ids.length !== r.B * r.T) return `ids must be an Int32Array of B x T = ${r.B * r.T}`;
+  if (!(r.positions instanceof Int32Array) || r.positions.length !== r.B * r.T) return `positions must be an Int32Array of B x T = ${r.B * r.T}`;
+  if (!(r.mask instanceof Int32Array) || r.mask.length !== r.B * (r.P + r.T)) return `mask must be an Int32Array of B x (P + T) = ${r.B * (r.P + r.T)}`;
+  if (r.P > 0 || r.past) {
+    if (info.layers === 0 || info.kvHeads === undefined || info.headDim === undefined) return 'the model has no past_key_values inputs';
+    const n = r.B * info.kvHeads * r.P * info.headDim;
+    if (!Array.isArray(r.past) || r.past.length !== 2 * info.layers) return `past must hold ${2 * info.layers} tensors (key, value per layer)`;
+    const Kv = info.kvType === 'float16' ? Uint16Array : Float32Array;
+    for (const t of r.past) if (!(t instanceof Kv) || t.length !== n) return `each past tensor must be a ${Kv.name} of B x heads x P x headDim = ${n}`;
+  }
+  return undefined;
+}
+
+export class OnnxBackbone {
+  private nextId = 1;
+  private closed = false;
+  private constructor(
+    private readonly slots: Slot[],
+    readonly info: BackboneInfo,
+    readonly modelPath: string,
+  ) {}
+
+  static async load(modelPath: string, options: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
+    if (typeof modelPath !== 'string' || modelPath.length === 0) throw new TypeError('model must be a path to an .onnx file');
+    if (!existsSync(modelPath)) throw new TypeError(`model: ${modelPath} does not exist`);
+    const workers = options.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new RangeError(`workers must be an integer in [1, 64], got ${String(workers)}`);
+    const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError(`threads must be an integer in [1, 256], got ${String(threads)}`);
+    const choice = options.executionProvider ?? 'auto';
+    if (!['auto', 'cpu', 'cuda'].includes(choice)) throw new RangeError(`executionProvider must be 'auto', 'cpu' or 'cuda', got '${String(choice)}'`);
+    const probe = probeProviders(choice);
+    const data = { ortPath: ortEntry(), modelPath, threads, providers: probe.providers, providerNote: probe.note };
+    const slots: Slot[] = [];
+    const ready: Promise<BackboneInfo>[] = [];
+    for (let w = 0; w < workers; w++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+      const slot = new Slot(worker);
+      slots.push(slot);
+      ready.push(
+        new Promise<BackboneInfo>((resolve, reject) => {
+          const onMessage = (m: { type: string; message?: string } & BackboneInfo & { kvShape?: (number | null)[] | null }) => {
+            if (m.type === 'ready') {
+              worker.off('message', onMessage);
+              const info: BackboneInfo = {
+                inputNames: m.inputNames, outputNames: m.outputNames, provider: m.provider, providerNote: m.providerNote, layers: m.layers,
+                threadIds: [(m as unknown as { threadId: number }).threadId],
+                kvType: m.kvType === 'float16' ? 'float16' : 'float32',
+              };
+              if (m.kvShape && typeof m.kvShape[1] === 'number' && typeof m.kvShape[3] === 'number') {
+                info.kvHeads = m.kvShape[1];
+                info.headDim = m.kvShape[3];
+              }
+              resolve(info);
+            } else if (m.type === 'error') reject(new Error(`onnx backbone: ${m.message}`));
+          };
+          worker.on('message', onMessage);
+          worker.once('error', reject);
+        }),
+      );
+    }
+    let infos: BackboneInfo[];
+    try {
+      infos = await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw e;
+    }
+    const backbone = new OnnxBackbone(slots, { ...infos[0], threadIds: infos.map((i) => i.threadIds[0]) }, modelPath);
+    for (const slot of slots) backbone.listen(slot);
+    return backbone;
+  }
+
+  private listen(slot: Slot): void {
+    slot.worker.on('message', (m: { type: string; id?: number; message?: string } & ForwardResult) => {
+      const p = m.id !== undefined ? slot.pending.get(m.id) : undefined;
+      if (!p) return;
+      slot.pending.delete(m.id!);
+      slot.busy--;
+      if (m.type === 'done') p.resolve({ data: m.data, dtype: m.dtype, dims: m.dims, present: m.present });
+      else p.reject(new Error(`onnx backbone: ${m.message}`));
+    });
+    const failAll = (err: Error) => {
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+      slot.busy = 0;
+    };
+    slot.worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
+    slot.worker.on('exit', (code) => {
+      if (!this.closed) failAll(new Error(`onnx backbone: worker exited with code ${code}`));
+    });
+  }
+
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /** Runs one forward pass on the least busy worker. Inputs' buffers are transferred (do not reuse them). */
+  forward(req: ForwardRequest): Promise<ForwardResult> {
+    if (this.closed) return Promise.reject(new Error('onnx backbone is closed'));
+    if (!this.info.outputNames.includes(req.output))
+      return Promise.reject(new RangeError(`the model has no output '${req.output}' (it has ${this.info.outputNames.join(', ')})`));
+    const bad = checkForward(req, this.info);
+    if (bad) return Promise.reject(new RangeError(`onnx backbone: ${bad}`));
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.nextId++;
+    return new Promise<ForwardResult>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.busy++;
+      // each buffer once (views may share one); shared memory cannot be transferred
+      const transfer = [...new Set([req.ids, req.mask, req.positions, ...(req.past ?? [])].map((a) => a.buffer))].filter(
+        (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+      );
+      slot.worker.postMessage(
+        { type: 'run', id, ...req, kvHeads: this.info.kvHeads ?? 0, headDim: this.info.headDim ?? 0 },
+        transfer,
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.slots) {
+      for (const p of s.pending.values()) p.reject(new Error('onnx backbone closed'));
+      s.pending.clear();
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,117 @@
+// A client of a vLLM PRM's `POST /pooling` (task "token_classify"): token ids in, per-token
+// class probabilities out. prmkit tokenizes locally and sends ids, so the boundaries found by
+// the format line up with the rows the server returns.
+import type { PoolingRequest, PoolingResponse } from './protocol.js';
+
+export interface VllmClientOptions {
+  /** Server root, e.g. http://gpu-box:8000 (the client posts to `${url}/pooling`). */
+  url: string;
+  /** Served model name; default: whatever the server serves. */
+  model?: string;
+  apiKey?: string;
+  /** Inputs per request (default 32). */
+  maxBatch?: number;
+  /** Requests in flight (default 4). */
+  concurrency?: number;
+  /** Per request, ms (default 120000). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class VllmPoolingClient {
+  readonly url: string;
+  readonly model?: string;
+  readonly maxBatch: number;
+  readonly concurrency: number;
+  private readonly timeoutMs: number;
+  private readonly apiKey?: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(o: VllmClientOptions) {
+    if (o === null || typeof o !== 'object') throw new TypeError('vllm options must be { url, model? }');
+    let u: URL;
+    try {
+      u = new URL(o.url);
+    } catch {
+      throw new TypeError(`vllm.url must be an http(s) URL, got ${JSON.stringify(o.url)}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`vllm.url must be http(s), got ${u.protocol}`);
+    this.url = u.href.replace(/\/+$/, '');
+    if (o.model !== undefined && typeof o.model !== 'string') throw new TypeError('vllm.model must be a string');
+    this.model = o.model;
+    this.apiKey = o.apiKey;
+    const int = (v: unknown, name: string, d: number) => {
+      if (v === undefined) return d;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`vllm.${name} must be a positive integer, got ${String(v)}`);
+      return v;
+    };
+    this.maxBatch = int(o.maxBatch, 'maxBatch', 32);
+    this.concurrency = int(o.concurrency, 'concurrency', 4);
+    this.timeoutMs = int(o.timeoutMs, 'timeoutMs', 120_000);
+    this.fetchFn = o.fetch ?? fetch;
+  }
+
+  /** One request: per input, the [rows][K] probabilities the server returned. */
+  async pool(inputs: number[][], signal?: AbortSignal): Promise<number[][][]> {
+    const body: PoolingRequest = { input: inputs, task: 'token_classify', add_special_tokens: false };
+    if (this.model) body.model = this.model;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.url}/pooling`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+        body: JSON.stringify(body),
+        signal: sig,
+      });
+    } catch (e) {
+      throw new Error(`vllm: POST ${this.url}/pooling failed: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let msg = text.slice(0, 500);
+      try {
+        const j = JSON.parse(text) as { error?: { message?: string }; message?: string };
+        msg = j.error?.message ?? j.message ?? msg;
+      } catch {
+        /* not JSON */
+      }
+      throw new Error(`vllm: /pooling answered ${res.status}: ${msg}`);
+    }
+    let j: PoolingResponse;
+    try {
+      j = JSON.parse(text) as PoolingResponse;
+    } catch {
+      throw new Error('vllm: /pooling answered with a body that is not JSON');
+    }
+    if (!j || !Array.isArray(j.data) || j.data.length !== inputs.length)
+      throw new Error(`vllm: /pooling returned ${Array.isArray(j?.data) ? j.data.length : 'no'} results for ${inputs.length} inputs`);
+    const out: number[][][] = new Array(inputs.length);
+    for (const d of j.data) {
+      if (!Number.isInteger(d.index) || d.index < 0 || d.index >= inputs.length) throw new Error(`vllm: result index ${String(d.index)} is out of range`);
+      if (!Array.isArray(d.data) || (d.data.length > 0 && !Array.isArray(d.data[0])))
+        throw new Error('vllm: expected token_classify rows (number[][]); is the server a token-classification (PRM) model with encoding_format float?');
+      out[d.index] = d.data as number[][];
+    }
+    for (let i = 0; i < out.length; i++) if (!out[i]) throw new Error(`vllm: no result for input ${i}`);
+    return out;
+  }
+
+  /** Many inputs: split into requests of `maxBatch`, `concurrency` at a time, results in order. */
+  async poolAll(inputs: number[][], signal?: AbortSignal): Promise<number[][][]> {
+    const out: number[][][] = new Array(inputs.length);
+    const starts: number[] = [];
+    for (let s = 0; s < inputs.length; s += this.maxBatch) starts.push(s);
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.concurrency, starts.length) }, async () => {
+      while (next < starts.length) {
+        const s = starts[next++];
+        const part = await this.pool(inputs.slice(s, s + this.maxBatch), signal);
+        part.forEach((r, k) => (out[s + k] = r));
+      }
+    });
+    await Promise.all(lanes);
+    return out;
+  }
+}

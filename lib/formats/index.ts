@@ -1,0 +1,35 @@
+// PRM input formats: the four known families (DESIGN.md, "Real PRM conventions") and custom ones.
+import { customFormat } from './custom.js';
+import { mathShepherd } from './math-shepherd.js';
+import { qwenMathPrm } from './qwen-math-prm.js';
+import { rlhflow } from './rlhflow.js';
+import { skywork } from './skywork.js';
+import type { FormatName, FormatSpec, PrmFormat } from './types.js';
+
+export type * from './types.js';
+export { SeparatorInStepError } from './errors.js';
+export { customFormat, DEFAULT_CUSTOM_TEMPLATE } from './custom.js';
+export { QWEN_PRM_SEPARATOR, QWEN_PRM_SEPARATOR_ID, QWEN_PRM_SYSTEM } from './qwen-math-prm.js';
+export { SHEPHERD_TAG } from './math-shepherd.js';
+
+export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
+  'qwen2.5-math-prm': qwenMathPrm,
+  'math-shepherd': mathShepherd,
+  rlhflow,
+  skywork,
+};
+
+export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
+
+export function resolveFormat(spec: FormatSpec): PrmFormat {
+  if (typeof spec === 'string') {
+    const f = FORMATS[spec as FormatName];
+    if (!f) throw new RangeError(`format must be one of ${FORMAT_NAMES.join(', ')} or a custom format object, got '${spec}'`);
+    return f;
+  }
+  if (spec && typeof spec === 'object') {
+    if ((spec as { kind?: unknown }).kind === 'custom') return customFormat(spec as Parameters<typeof customFormat>[0]);
+    if (typeof (spec as PrmFormat).encode === 'function' && typeof (spec as PrmFormat).name === 'string') return spec as PrmFormat;
+  }
+  throw new TypeError(`format must be one of ${FORMAT_NAMES.join(', ')} or { kind: 'custom', separator, head, template? }`);
+}

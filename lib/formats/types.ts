@@ -1,0 +1,62 @@
+// What a PRM family fixes about its input: how a chain becomes text/tokens, where each step
+// is read (the boundary), and how the head's outputs turn into P(step correct).
+import type { Activation, Aggregation } from '../kernels/types.js';
+import type { ChainItem } from '../interfaces.js';
+import type { PrmTokenizer } from '../tokenize/tokenizer.js';
+
+export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork';
+
+/** How the head's outputs at a boundary become P(step correct). */
+export interface FormatHead {
+  activation: Activation;
+  /** Class index meaning "step correct". */
+  positive: number;
+  /** Number of classes of a score/value head (ignored when `labels` pick LM-head columns). */
+  outputs: number;
+  /**
+   * LM-head token texts whose logits are the classes (Math-Shepherd '+'/'-'); resolved to ids
+   * with the tokenizer (last id of the text encoded alone, as the authors' code does).
+   */
+  labels?: readonly string[];
+}
+
+/** One chain as token ids, with the token index of each step's boundary. */
+export interface EncodedChain {
+  ids: number[];
+  positions: number[];
+}
+
+export interface PrmFormat {
+  readonly name: string;
+  /** Human-readable separator (for messages and docs). */
+  readonly separator: string;
+  readonly head: FormatHead;
+  /** The aggregation the model's authors use. */
+  readonly aggregation: Aggregation;
+  /** Encodes one chain; `index` names the item in errors. */
+  encode(item: ChainItem, tokenizer: PrmTokenizer, index: number): EncodedChain;
+}
+
+/** A user-defined format (a PRM family prmkit does not know by name). */
+export interface CustomFormat {
+  kind: 'custom';
+  name?: string;
+  /**
+   * Where steps are read: `{ text }` is written after every step and found again by its token
+   * id after tokenizing the whole text; `{ id }` is a token id appended after every step's
+   * tokens (each piece of text is tokenized alone, like Skywork).
+   */
+  separator: { text: string } | { id: number };
+  /**
+   * Jinja template producing the whole input text from `problem`, `steps`, `separator` (the
+   * separator text, or a marker for an id separator), `bos_token`, `eos_token`. Default:
+   * `{{ problem }}\n{% for s in steps %}{{ s }}{{ separator }}{% endfor %}`.
+   */
+  template?: string;
+  head: FormatHead;
+  aggregation?: Aggregation;
+  /** Let the tokenizer add its special tokens (e.g. BOS) to the text; default true. */
+  addSpecialTokens?: boolean;
+}
+
+export type FormatSpec = FormatName | CustomFormat | PrmFormat;

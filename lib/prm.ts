@@ -1,0 +1,302 @@
+// Prm: score text with a real process reward model. Text → format → tokens + boundaries →
+// backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
+import { basename } from 'node:path';
+import { OnnxBackbone } from './backbones/onnx/backbone.js';
+import { planChunks } from './batch/index.js';
+import { VllmPoolingClient } from './backbones/vllm/client.js';
+import { VllmSteps } from './backbones/vllm/steps.js';
+import { checkItemShape } from './formats/errors.js';
+import { resolveFormat } from './formats/index.js';
+import type { PrmFormat } from './formats/types.js';
+import type { ChainItem, StepScorer } from './interfaces.js';
+import { rankGroups } from './kernels/index.js';
+import type { Aggregation, Head } from './kernels/types.js';
+import { checkHeadSource, resolveHead } from './prm/head.js';
+import { OnnxSteps } from './prm/onnx-steps.js';
+import { checkCommon } from './prm/options.js';
+import type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
+import { buildScores, checkScoreCall } from './prm/results.js';
+import type { PrmScore, ScoreCallOptions } from './prm/results.js';
+import { PrmSession } from './prm/session.js';
+import { checkMaxContext, encodeChains } from './tokenize/encode.js';
+import type { EncodedBatch, Overflow } from './tokenize/encode.js';
+import { PrmTokenizer } from './tokenize/tokenizer.js';
+
+export type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
+export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './prm/results.js';
+export type { HeadSource } from './prm/head.js';
+export { PrmSession } from './prm/session.js';
+export type { SessionScore } from './prm/session.js';
+
+/** Items tokenized per event-loop turn in `score`. */
+const ENCODE_SLICE = 32;
+
+export interface RerankOptions {
+  aggregate?: Aggregation;
+  /** Keep the best N (default: all). */
+  topN?: number;
+  errorThreshold?: number;
+  signal?: AbortSignal;
+}
+
+export interface RankedCandidate {
+  /** Index into `candidates`. */
+  index: number;
+  score: number;
+  stepProbs: number[];
+}
+
+/** Where step scores come from (local ONNX or remote vLLM). */
+interface StepSource {
+  stepLogProbs(inputIds: readonly Int32Array[], b: EncodedBatch['boundaries'], signal?: AbortSignal): Promise<Float32Array>;
+  classify(rows: Int32Array[], signal?: AbortSignal): Promise<number[][][]>;
+}
+
+/** What the backbone is, for diagnostics and metrics. */
+export interface PrmBackendInfo {
+  kind: 'onnx' | 'vllm';
+  /** onnx: the execution provider picked ('cpu' | 'cuda') and why. */
+  provider?: string;
+  providerNote?: string;
+  output?: string;
+  workers?: number;
+  /** The model has a KV cache (prm.session works). */
+  kvCache: boolean;
+  url?: string;
+}
+
+function checkOverflow(v: unknown): Overflow {
+  if (v === undefined) return 'error';
+  if (v !== 'error' && v !== 'truncate') throw new RangeError(`overflow must be 'error' or 'truncate', got '${String(v)}'`);
+  return v;
+}
+
+function checkItems(items: unknown, what = 'items'): asserts items is readonly ChainItem[] {
+  if (!Array.isArray(items)) throw new TypeError(`${what} must be an array of { problem, steps }`);
+}
+
+export class Prm implements StepScorer {
+  readonly name: string;
+  readonly format: PrmFormat;
+  readonly tokenizer: PrmTokenizer;
+  readonly maxContext?: number;
+  readonly overflow: Overflow;
+  readonly defaultAggregate: Aggregation;
+  readonly backend: PrmBackendInfo;
+  /** @internal the kernel head (onnx only) */
+  readonly head?: Head;
+  /** @internal */
+  readonly onnx?: OnnxSteps;
+  private readonly source: StepSource;
+  private readonly closer: () => Promise<void>;
+  private closed = false;
+
+  private constructor(init: {
+    name: string; format: PrmFormat; tokenizer: PrmTokenizer; maxContext?: number; overflow: Overflow; aggregate: Aggregation;
+    backend: PrmBackendInfo; source: StepSource; close: () => Promise<void>; head?: Head; onnx?: OnnxSteps;
+  }) {
+    this.name = init.name;
+    this.format = init.format;
+    this.tokenizer = init.tokenizer;
+    this.maxContext = init.maxContext;
+    this.overflow = init.overflow;
+    this.defaultAggregate = init.aggregate;
+    this.backend = init.backend;
+    this.source = init.source;
+    this.closer = init.close;
+    this.head = init.head;
+    this.onnx = init.onnx;
+  }
+
+  private static common(o: PrmLoadOptions | PrmConnectOptions) {
+    checkCommon(o);
+    const format = resolveFormat(o.format);
+    const tokenizer = PrmTokenizer.load(o.tokenizer, { addedTokens: o.addedTokens });
+    const maxContext = checkMaxContext(o.maxContext) ?? tokenizer.modelMaxLength;
+    const overflow = checkOverflow(o.overflow);
+    const aggregate = checkScoreCall({ aggregate: o.aggregate }, format.aggregation).how;
+    return { format, tokenizer, maxContext, overflow, aggregate };
+  }
+
+  /** Opens an ONNX PRM: worker threads with onnxruntime sessions, head resolved from the format. */
+  static async load(options: PrmLoadOptions): Promise<Prm> {
+    const c = Prm.common(options);
+    if (typeof options.model !== 'string' || options.model.length === 0) throw new TypeError('options.model must be a path to an .onnx file');
+    const headSource = checkHeadSource(options.head);
+    if (options.output !== undefined && options.output !== 'logits' && options.output !== 'last_hidden_state')
+      throw new RangeError(`options.output must be 'logits' or 'last_hidden_state', got '${String(options.output)}'`);
+    if (options.padId !== undefined && (!Number.isInteger(options.padId) || options.padId < 0)) throw new RangeError(`options.padId must be a non-negative integer, got ${String(options.padId)}`);
+    const padding = options.padding ?? 'right';
+    if (padding !== 'left' && padding !== 'right') throw new RangeError(`options.padding must be 'left' or 'right', got '${String(padding)}'`);
+    // budgets are checked now, not at the first score call
+    planChunks([1], { bytesPerToken: 4, maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch, maxPadFraction: options.maxPadFraction });
+    const backbone = await OnnxBackbone.load(options.model, { workers: options.workers, threads: options.threads, executionProvider: options.executionProvider });
+    try {
+      const outs = backbone.info.outputNames;
+      const output = options.output ?? (outs.includes('logits') ? 'logits' : outs.includes('last_hidden_state') ? 'last_hidden_state' : undefined);
+      if (!output || !outs.includes(output))
+        throw new RangeError(`the model has no ${options.output ?? "'logits' or 'last_hidden_state'"} output (it has ${outs.join(', ')})`);
+      // one token through the model tells the output width (hidden size, vocabulary or classes)
+      const probe = await backbone.forward({
+        B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output,
+      });
+      const width = probe.dims[2];
+      const head = resolveHead({ format: c.format.head, tokenizer: c.tokenizer, output, width, source: headSource, modelPath: options.model });
+      const pad = c.tokenizer.config.pad_token;
+      const padText = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
+      const padId = options.padId ?? (padText !== undefined ? c.tokenizer.tokenToId(padText) : undefined) ?? 0;
+      const steps = new OnnxSteps(backbone, head, output, width, {
+        maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch, maxPadFraction: options.maxPadFraction, padding, padId,
+      });
+      return new Prm({
+        ...c,
+        name: options.name ?? `${c.format.name}:${basename(options.model)}`,
+        backend: {
+          kind: 'onnx', provider: backbone.info.provider, providerNote: backbone.info.providerNote, output, workers: backbone.workers,
+          kvCache: backbone.info.layers > 0 && backbone.info.kvHeads !== undefined,
+        },
+        source: steps,
+        close: () => backbone.close(),
+        head,
+        onnx: steps,
+      });
+    } catch (e) {
+      await backbone.close();
+      throw e;
+    }
+  }
+
+  /** Uses a remote vLLM PRM (`POST /pooling`, task token_classify) as the backbone; tokenization stays local. */
+  static async connect(options: PrmConnectOptions): Promise<Prm> {
+    const c = Prm.common(options);
+    const client = new VllmPoolingClient(options.vllm);
+    const steps = new VllmSteps(client, c.format.head.positive);
+    return new Prm({
+      ...c,
+      name: options.name ?? `${c.format.name}:vllm:${client.model ?? client.url}`,
+      backend: { kind: 'vllm', url: client.url, kvCache: false },
+      source: {
+        stepLogProbs: (ids, b, signal) => steps.stepLogProbs(ids, b, signal),
+        classify: (rows, signal) => steps.classify(rows.map((r) => Array.from(r)), signal),
+      },
+      close: async () => {},
+    });
+  }
+
+  private live(): void {
+    if (this.closed) throw new Error(`${this.name} is closed`);
+  }
+
+  /** Tokens + boundaries for items, with this model's format, tokenizer and context limit. */
+  encode(items: readonly ChainItem[]): EncodedBatch {
+    return encodeChains(items, { format: this.format, tokenizer: this.tokenizer, maxContext: this.maxContext, overflow: this.overflow });
+  }
+
+  /**
+   * `encode` in slices with an event-loop turn between them: tokenizing a large batch takes
+   * long enough to stall a server otherwise. Items are checked before any tokenizing.
+   */
+  private async encodeYielding(items: readonly ChainItem[]): Promise<EncodedBatch> {
+    if (items.length <= ENCODE_SLICE) return this.encode(items);
+    items.forEach((it, i) => checkItemShape(it, i));
+    const parts: EncodedBatch[] = [];
+    for (let s = 0; s < items.length; s += ENCODE_SLICE) {
+      if (s > 0) await new Promise((r) => setImmediate(r));
+      try {
+        parts.push(this.encode(items.slice(s, s + ENCODE_SLICE)));
+      } catch (e) {
+        // name the item by its index in the whole batch
+        if (e instanceof Error) e.message = e.message.replace(/items\[(\d+)\]/g, (_, k: string) => `items[${Number(k) + s}]`);
+        throw e;
+      }
+    }
+    const offsets = new Int32Array(items.length + 1);
+    const positions: number[] = [];
+    let i = 0;
+    for (const p of parts)
+      for (let j = 0; j < p.inputIds.length; j++, i++) {
+        for (let k = p.boundaries.offsets[j]; k < p.boundaries.offsets[j + 1]; k++) positions.push(p.boundaries.positions[k]);
+        offsets[i + 1] = positions.length;
+      }
+    return {
+      inputIds: parts.flatMap((p) => p.inputIds),
+      boundaries: { offsets, positions: Int32Array.from(positions) },
+      truncated: parts.flatMap((p) => p.truncated),
+      format: this.format,
+    };
+  }
+
+  /** Scores every step of every chain; results in the order of `items`. */
+  async score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<PrmScore[]> {
+    this.live();
+    checkItems(items);
+    const o = checkScoreCall(options, this.defaultAggregate);
+    const enc = await this.encodeYielding(items);
+    const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
+    return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, enc.inputIds.map((r) => r.length), enc.truncated, items.map((it) => it.id));
+  }
+
+  /** Candidates (step lists) for one problem, best first; NaN scores (empty chains) last. */
+  async rerank(problem: string, candidates: readonly (readonly string[])[], options: RerankOptions = {}): Promise<RankedCandidate[]> {
+    if (typeof problem !== 'string') throw new TypeError('problem must be a string');
+    if (!Array.isArray(candidates)) throw new TypeError('candidates must be an array of step arrays');
+    if (options === null || typeof options !== 'object') throw new TypeError('rerank options must be an object');
+    const topN = options.topN ?? candidates.length;
+    if (!Number.isInteger(topN) || topN < 0) throw new RangeError(`topN must be a non-negative integer, got ${String(options.topN)}`);
+    candidates.forEach((c, i) => {
+      if (!Array.isArray(c)) throw new TypeError(`candidates[${i}] must be an array of step strings`);
+    });
+    const scores = await this.score(candidates.map((steps) => ({ problem, steps })), options);
+    const order = rankGroups(Float32Array.from(scores, (s) => s.score), Int32Array.of(0, scores.length));
+    return Array.from(order.subarray(0, Math.min(topN, order.length)), (i) => ({ index: i, score: scores[i].score, stepProbs: scores[i].stepProbs }));
+  }
+
+  /**
+   * vLLM's token_classify: per input (text, tokenized with the tokenizer's special tokens, or
+   * token ids), the ids and every token's class probabilities [T][K].
+   */
+  async classifyTokens(inputs: ReadonlyArray<string | readonly number[]>, options: { signal?: AbortSignal } = {}): Promise<Array<{ tokens: number[]; probs: number[][] }>> {
+    this.live();
+    if (!Array.isArray(inputs)) throw new TypeError('inputs must be an array of strings or token-id arrays');
+    const rows = inputs.map((x, i) => {
+      let ids: number[];
+      if (typeof x === 'string') ids = this.tokenizer.encode(x, true);
+      else if (Array.isArray(x)) {
+        for (const t of x) if (!Number.isInteger(t) || t < 0) throw new RangeError(`inputs[${i}] must hold non-negative integer token ids`);
+        ids = [...x];
+      } else throw new TypeError(`inputs[${i}] must be a string or an array of token ids`);
+      if (ids.length === 0) throw new RangeError(`inputs[${i}] is empty`);
+      if (this.maxContext !== undefined && ids.length > this.maxContext)
+        throw new RangeError(`inputs[${i}] is ${ids.length} tokens, over maxContext ${this.maxContext}`);
+      return ids;
+    });
+    const probs = await this.source.classify(rows.map((r) => Int32Array.from(r)), options.signal);
+    return rows.map((tokens, i) => ({ tokens, probs: probs[i] }));
+  }
+
+  /** Backbone tokens per item, as encoded (for limits and metrics). */
+  countTokens(items: readonly ChainItem[]): number[] {
+    checkItems(items);
+    return encodeChains(items, { format: this.format, tokenizer: this.tokenizer }).inputIds.map((r) => r.length);
+  }
+
+  /**
+   * A prefix cache for incremental scoring (needs a model with past_key_values, e.g.
+   * createTinyModel({ kvCache: true })): the chain's tokens go through the backbone once;
+   * `session.score(continuations)` then runs only the tokens of the appended steps, and
+   * `{ keep: true }` returns a session per continuation to go deeper (beam/tree search).
+   */
+  async session(item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
+    this.live();
+    if (!this.onnx || !this.backend.kvCache)
+      throw new Error(`${this.name}: incremental scoring needs an ONNX model with past_key_values inputs and present outputs`);
+    return PrmSession.open(this, this.onnx, item, options.signal);
+  }
+
+  /** Terminates the worker threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.closer();
+  }
+}

@@ -1,0 +1,179 @@
+// A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) with what PRM formats
+// need from it: plain encoding, token lookups, special-token texts and the tokenizer's own
+// chat template rendered with @huggingface/jinja (never a re-typed copy of it).
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** An added token to force into the vocabulary (e.g. Qwen PRM's `<extra_0>` at 151651). */
+export interface AddedTokenSpec {
+  id: number;
+  content: string;
+  special?: boolean;
+}
+
+export interface TokenizerSource {
+  /** tokenizer.json contents */
+  json: Record<string, unknown>;
+  /** tokenizer_config.json contents (chat_template, bos_token, model_max_length, ...) */
+  config?: Record<string, unknown>;
+}
+
+export interface LoadTokenizerOptions {
+  /** Tokens to add or rename by id before building the tokenizer. */
+  addedTokens?: readonly AddedTokenSpec[];
+}
+
+interface RawAddedToken {
+  id: number;
+  content: string;
+  special?: boolean;
+  [k: string]: unknown;
+}
+
+function readJson(path: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TypeError(`${what}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new TypeError(`${what}: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
+  return undefined;
+}
+
+/** Reads `path` (a tokenizer.json, or a directory holding tokenizer.json and tokenizer_config.json). */
+export function readTokenizerSource(path: string): TokenizerSource {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('tokenizer must be a path to tokenizer.json or its directory');
+  let dir: string | undefined;
+  try {
+    dir = statSync(path).isDirectory() ? path : undefined;
+  } catch {
+    throw new TypeError(`tokenizer: ${path} does not exist`);
+  }
+  const jsonPath = dir ? join(dir, 'tokenizer.json') : path;
+  const configPath = join(dir ?? join(path, '..'), 'tokenizer_config.json');
+  const json = readJson(jsonPath, 'tokenizer');
+  let config: Record<string, unknown> | undefined;
+  try {
+    statSync(configPath);
+    config = readJson(configPath, 'tokenizer config');
+  } catch (e) {
+    if (e instanceof TypeError && !/does not exist|ENOENT/.test(e.message)) throw e;
+  }
+  return { json, config };
+}
+
+export class PrmTokenizer {
+  readonly config: Readonly<Record<string, unknown>>;
+  private readonly tok: Tokenizer;
+  private readonly specialTexts: string[];
+  private templateCache?: Template;
+  /** Longest sequence the tokenizer's model was trained for (tokenizer_config `model_max_length`), if sane. */
+  readonly modelMaxLength?: number;
+
+  constructor(source: TokenizerSource, options: LoadTokenizerOptions = {}) {
+    const json = structuredClone(source.json);
+    const config = structuredClone(source.config ?? {});
+    const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []) as RawAddedToken[];
+    for (const spec of options.addedTokens ?? []) {
+      if (!Number.isInteger(spec.id) || spec.id < 0) throw new RangeError(`addedTokens: id must be a non-negative integer, got ${spec.id}`);
+      if (typeof spec.content !== 'string' || spec.content.length === 0) throw new TypeError('addedTokens: content must be a non-empty string');
+      const entry: RawAddedToken = {
+        id: spec.id, content: spec.content, single_word: false, lstrip: false, rstrip: false,
+        normalized: false, special: spec.special ?? true,
+      };
+      const at = added.findIndex((t) => t.id === spec.id);
+      if (at >= 0) added[at] = entry;
+      else added.push(entry);
+      // tokenizer_config's added_tokens_decoder would otherwise resurrect the old text
+      const dec = config.added_tokens_decoder as Record<string, unknown> | undefined;
+      if (dec && typeof dec === 'object') dec[String(spec.id)] = { ...entry };
+    }
+    json.added_tokens = added;
+    this.tok = new Tokenizer(json, config);
+    this.config = config;
+    this.specialTexts = added.filter((t) => t.special).map((t) => t.content).filter((c) => c.length > 0);
+    const mml = config.model_max_length;
+    if (typeof mml === 'number' && Number.isInteger(mml) && mml > 0 && mml < 1e8) this.modelMaxLength = mml;
+  }
+
+  static load(path: string, options?: LoadTokenizerOptions): PrmTokenizer {
+    return new PrmTokenizer(readTokenizerSource(path), options);
+  }
+
+  encode(text: string, addSpecialTokens = false): number[] {
+    return this.tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.tok.decode([...ids], { skip_special_tokens: false });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tok.token_to_id(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tok.id_to_token(id);
+  }
+
+  get bosToken(): string | undefined {
+    return tokenText(this.config.bos_token);
+  }
+
+  get eosToken(): string | undefined {
+    return tokenText(this.config.eos_token);
+  }
+
+  /** Texts of the special added tokens: a step must not contain them (they would parse as control tokens). */
+  get specialTokens(): readonly string[] {
+    return this.specialTexts;
+  }
+
+  get hasChatTemplate(): boolean {
+    return typeof this.chatTemplateSource() === 'string';
+  }
+
+  private chatTemplateSource(): string | undefined {
+    const t = this.config.chat_template;
+    if (typeof t === 'string') return t;
+    // tokenizer_config may hold a list of named templates; 'default' is the chat one
+    if (Array.isArray(t)) {
+      const d = (t as Array<{ name?: string; template?: string }>).find((x) => x.name === 'default');
+      if (d && typeof d.template === 'string') return d.template;
+    }
+    return undefined;
+  }
+
+  /** The tokenizer's own chat template, rendered (text, not ids). */
+  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+    const src = this.chatTemplateSource();
+    if (src === undefined) throw new TypeError('this tokenizer has no chat_template in tokenizer_config.json; the format needs one');
+    this.templateCache ??= new Template(src);
+    return this.templateCache.render({
+      messages,
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+      bos_token: this.bosToken ?? '',
+      eos_token: this.eosToken ?? '',
+    });
+  }
+}
