@@ -9,7 +9,9 @@
         "native/core/thread_pool.cpp",
         "native/core/validate.cpp",
         "native/addon/addon.cpp",
-        "native/addon/backend.cpp"
+        "native/addon/backend.cpp",
+        "native/addon/calls.cpp",
+        "native/addon/device.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS"],

@@ -246,3 +246,6 @@ export function nativeStatus(): { loaded: boolean; reason?: string; path?: strin
   const n = native();
   return { loaded: !!n.binding, reason: n.reason, path: n.path, hint: REBUILD_HINT };
 }
+
+// Device-resident hidden states (CUDA): upload once, score many times.
+export * from './device.js';

@@ -27,6 +27,7 @@ float full_row_log_softmax(const void* row, Dtype dt, int64_t V, int32_t positiv
   for (int64_t i = 0; i < V; ++i) {
     const double z = load_elem(row, dt, i);
     if (std::isnan(z)) return kNaN;
+    if (z == -INFINITY) continue;  // contributes nothing; would make exp(z - m) NaN while m is -inf
     if (z > m) {
       s = s * std::exp(m - z) + 1.0;
       m = z;

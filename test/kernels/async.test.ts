@@ -11,9 +11,9 @@ const gc = runInNewContext('gc') as () => void;
 
 describe.runIf(backends().cpu.available)('async scoring', () => {
   it('keeps the event loop turning while a large batch scores', async () => {
-    // 64 x 1024 x 1024 float32 = 256 MiB of hidden states; every token is a boundary four
-    // times over, so the call reads a gigabyte: tens of milliseconds even at full bandwidth.
-    const B = 64, T = 1024, H = 1024, repeat = 4;
+    // 64 x 1024 x 1024 float32 = 256 MiB of hidden states; every token is a boundary eight
+    // times over, so the call reads two gigabytes: tens of milliseconds even at full bandwidth.
+    const B = 64, T = 1024, H = 1024, repeat = 8;
     const data = new Float32Array(B * T * H);
     for (let i = 0; i < data.length; i += 97) data[i] = (i % 13) / 13 - 0.5;
     const offsets = Int32Array.from({ length: B + 1 }, (_, b) => b * T * repeat);

@@ -143,3 +143,19 @@ describe.runIf(native)('standalone reductions match the js reference', () => {
     expect([...rankGroups(Float32Array.from([1, NaN, 3, 3]), Int32Array.from([0, 4]))]).toEqual([2, 3, 0, 1]);
   });
 });
+
+describe.runIf(native)('edge values', () => {
+  it('a whole-row softmax over logits with -inf entries matches the reference', () => {
+    const V = 6;
+    const data = Float32Array.from([-Infinity, 1, 2, -Infinity, 0, 3, /* row 1: all -inf but one */ -Infinity, -Infinity, 5, -Infinity, -Infinity, -Infinity]);
+    const hidden = { data, dtype: 'float32' as const, dims: [1, 2, V] as const };
+    const b = { offsets: Int32Array.from([0, 2]), positions: Int32Array.from([0, 1]) };
+    for (const positive of [2, 5]) {
+      const head = { kind: 'logits' as const, activation: 'softmax' as const, positive };
+      const got = scoreBatchSync(hidden, b, head, { backend: 'cpu' });
+      const ref = scoreBatchSync(hidden, b, head, { backend: 'js' });
+      expect(Number.isFinite(ref.stepLogProbs[0])).toBe(true);
+      expectClose(got.stepLogProbs, ref.stepLogProbs, 1e-6, `positive ${positive}`);
+    }
+  });
+});

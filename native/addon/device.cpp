@@ -1,0 +1,175 @@
+// Entry points of the CUDA backend beyond score/gatherRows: device-resident hidden states
+// (upload once, score many times), the device firstError / rankGroups kernels, and the
+// allocator's statistics. Present in every build; without CUDA each throws the one
+// "backend 'cuda' is unavailable" error after its arguments are checked.
+#include <napi.h>
+
+#include <string>
+
+#include "../core/validate.h"
+#include "args.h"
+#include "backend.h"
+#include "calls.h"
+
+namespace prm_addon {
+namespace {
+
+void throw_if(Napi::Env env, const std::string& err) {
+  if (!err.empty()) throw Napi::Error::New(env, err);
+}
+
+// The resident copy named by args.handle, after the backend is known to be usable.
+ResidentRefPtr read_resident(Napi::Env env, Napi::Object o) {
+  const int64_t handle = integer(env, o.Get("handle"), "handle", 1, UINT32_MAX);
+  check_backend_ready(env, Backend::Cuda);
+  ResidentRefPtr r = cuda_resident(static_cast<uint32_t>(handle));
+  if (!r) throw Napi::Error::New(env, "prmkit: this DeviceHidden has been freed (handle " + std::to_string(handle) + ")");
+  return r;
+}
+
+prm::HiddenView resident_view(const ResidentRef& r) {
+  const ResidentShape s = cuda_resident_shape(r);
+  prm::HiddenView h{};
+  h.data = nullptr;  // rows live on the device
+  h.dtype = s.dtype;
+  h.B = s.B;
+  h.T = s.T;
+  h.H = s.H;
+  return h;
+}
+
+// cudaUpload({data, dtype, B, T, H, threads}) -> handle
+Napi::Value Upload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = arg_object(info);
+  prm::HiddenView h{};
+  read_hidden(env, o, h);
+  const int threads = static_cast<int>(integer(env, o.Get("threads"), "threads", 0, 1024));
+  check_backend_ready(env, Backend::Cuda);
+  uint32_t handle = 0;
+  throw_if(env, cuda_upload(h, threads, &handle));
+  return Napi::Number::New(env, handle);
+}
+
+// cudaRelease(handle) -> whether it was live
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t handle = integer(env, info[0], "handle", 0, UINT32_MAX);
+  return Napi::Boolean::New(env, cuda_release(static_cast<uint32_t>(handle)));
+}
+
+Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cuda_live_handles());
+}
+
+ScoreCall read_resident_score(Napi::Env env, Napi::Object o) {
+  ScoreCall call;
+  call.resident = read_resident(env, o);
+  call.hidden = resident_view(*call.resident);
+  call.backend = Backend::Cuda;
+  read_bounds(env, o, call.hidden, call.bounds);
+  read_head(env, o, call.hidden.H, call.head);
+  read_score_outputs(env, o, call);
+  return call;
+}
+
+std::string run_resident_score(const ScoreCall& c) {
+  return cuda_score_resident(*c.resident, c.bounds, c.head, c.threshold, c.out);
+}
+
+// cudaScoreResidentSync({handle, offsets, positions, head, threshold, stepLogProbs, aggregates, firstError})
+Napi::Value ScoreResidentSync(const Napi::CallbackInfo& info) {
+  const ScoreCall call = read_resident_score(info.Env(), arg_object(info));
+  throw_if(info.Env(), run_resident_score(call));
+  return info.Env().Undefined();
+}
+
+Napi::Value ScoreResidentAsync(const Napi::CallbackInfo& info) {
+  Napi::Object args = arg_object(info);
+  ScoreCall call = read_resident_score(info.Env(), args);
+  return queue<ScoreCall, run_resident_score>(info.Env(), args, std::move(call));
+}
+
+// cudaGatherResidentSync({handle, offsets, positions, out})
+Napi::Value GatherResidentSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = arg_object(info);
+  GatherCall call;
+  call.resident = read_resident(env, o);
+  call.hidden = resident_view(*call.resident);
+  read_bounds(env, o, call.hidden, call.bounds);
+  const ArrayArg out = typed_array(env, o.Get("out"), napi_float32_array, "out", "Float32Array");
+  if (out.length != call.bounds.S * call.hidden.H) throw Napi::RangeError::New(env, "out must have length S * H");
+  throw_if(env, cuda_gather_resident(*call.resident, call.bounds, static_cast<float*>(out.data)));
+  return env.Undefined();
+}
+
+// cudaFirstError(stepLogProbs, offsets, threshold, out)
+Napi::Value FirstError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
+  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
+  const double thr = number(env, info[2], "threshold");
+  const ArrayArg out = typed_array(env, info[3], napi_int32_array, "out", "Int32Array");
+  prm::Check c = prm::check_threshold(thr);
+  if (!c) throw_check(env, c);
+  c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, lp.length, "offsets",
+                         "stepLogProbs.length");
+  if (!c) throw_check(env, c);
+  if (out.length != off.length - 1) throw Napi::RangeError::New(env, "out must have length B");
+  check_backend_ready(env, Backend::Cuda);
+  throw_if(env, cuda_first_error(static_cast<const float*>(lp.data), static_cast<const int32_t*>(off.data),
+                                 off.length - 1, static_cast<float>(thr), static_cast<int32_t*>(out.data)));
+  return env.Undefined();
+}
+
+// cudaRankGroups(scores, groupOffsets, out)
+Napi::Value RankGroups(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ArrayArg sc = typed_array(env, info[0], napi_float32_array, "scores", "Float32Array");
+  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "groupOffsets", "Int32Array");
+  const ArrayArg out = typed_array(env, info[2], napi_int32_array, "out", "Int32Array");
+  const prm::Check c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, sc.length,
+                                          "groupOffsets", "scores.length");
+  if (!c) throw_check(env, c);
+  if (out.length != sc.length) throw Napi::RangeError::New(env, "out must have the length of scores");
+  check_backend_ready(env, Backend::Cuda);
+  throw_if(env, cuda_rank_groups(static_cast<const float*>(sc.data), static_cast<const int32_t*>(off.data),
+                                 off.length - 1, static_cast<int32_t*>(out.data)));
+  return env.Undefined();
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CudaMemory m = cuda_memory();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("deviceCached", m.device_cached);
+  o.Set("deviceInUse", m.device_in_use);
+  o.Set("pinnedCached", m.pinned_cached);
+  o.Set("pinnedInUse", m.pinned_in_use);
+  o.Set("deviceMallocs", m.device_mallocs);
+  o.Set("pinnedMallocs", m.pinned_mallocs);
+  return o;
+}
+
+Napi::Value Trim(const Napi::CallbackInfo& info) {
+  throw_if(info.Env(), cuda_trim());
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_device(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaUpload", Napi::Function::New(env, Upload));
+  exports.Set("cudaRelease", Napi::Function::New(env, Release));
+  exports.Set("cudaLiveHandles", Napi::Function::New(env, LiveHandles));
+  exports.Set("cudaScoreResidentSync", Napi::Function::New(env, ScoreResidentSync));
+  exports.Set("cudaScoreResident", Napi::Function::New(env, ScoreResidentAsync));
+  exports.Set("cudaGatherResidentSync", Napi::Function::New(env, GatherResidentSync));
+  exports.Set("cudaFirstError", Napi::Function::New(env, FirstError));
+  exports.Set("cudaRankGroups", Napi::Function::New(env, RankGroups));
+  exports.Set("cudaMemory", Napi::Function::New(env, Memory));
+  exports.Set("cudaTrim", Napi::Function::New(env, Trim));
+}
+
+}  // namespace prm_addon

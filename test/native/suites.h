@@ -1,0 +1,10 @@
+#pragma once
+#include <vector>
+
+#include "cases.h"
+
+namespace prmtest {
+void test_cpu(const std::vector<Case>& cases);
+// Returns false when no device could be used (the tests then only check the failure path).
+bool test_cuda(const std::vector<Case>& cases);
+}  // namespace prmtest
