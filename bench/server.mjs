@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+// Load and fault benchmark of `prmkit serve` (npm run bench:server) on the tiny ONNX PRM:
+// the server runs as its own process (the real CLI), autocannon drives it over loopback.
+//   probe      closed loop, 16 connections, 10 s: the most the server does on this machine;
+//   sustained  open loop at 70% of that rate for 60 s: throughput, p50/p99 latency,
+//              zero non-2xx expected, memory sampled every 2 s (flat = no leak),
+//              event-loop responsiveness seen from outside (GET /health latency under load);
+//   overload   256 connections, no rate limit, 20 s: the server should shed load with
+//              503 + Retry-After (queue bound: 64 requests, or more queued work than fits the
+//              5 s deadline at the measured throughput) while memory stays bounded, and be
+//              healthy after.
+// Prints a table; writes bench/results/server.json. Needs `npm run build:ts` first.
+// `--quick` shortens every phase (for a smoke run; the committed results use the full run).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+import { createTinyModel } from '../dist/testing/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const quick = process.argv.includes('--quick');
+const SECONDS = quick ? { probe: 4, sustained: 15, overload: 6 } : { probe: 10, sustained: 60, overload: 20 };
+const QUEUE_REQUESTS = 64;
+// under autocannon's own 10 s client timeout, so a late answer is a counted 504, not a lost request
+const TIMEOUT_MS = 5000;
+
+// ---- the workload: best-of-4 scoring, ~ProcessBench-sized steps ---------------------------
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const r = rng(7);
+const words = ['add', 'the', 'two', 'so', 'we', 'get', 'then', 'total', 'is', 'each', 'of', 'times', 'minus', '=', '+', '*'];
+const sentence = (n) => Array.from({ length: n }, () => (r() < 0.3 ? String(Math.floor(r() * 100)) : words[Math.floor(r() * words.length)])).join(' ');
+const bodies = Array.from({ length: 16 }, (_, i) =>
+  JSON.stringify({
+    items: Array.from({ length: 4 }, (_, c) => ({
+      id: `r${i}c${c}`,
+      problem: `Problem ${i}: ${sentence(18)}?`,
+      steps: Array.from({ length: 3 + ((i + c) % 3) }, () => sentence(8 + Math.floor(r() * 6))),
+    })),
+  }),
+);
+const requests = bodies.map((body) => ({ method: 'POST', path: '/v1/score', headers: { 'content-type': 'application/json' }, body }));
+
+// ---- server process ------------------------------------------------------------------------
+const dir = mkdtempSync(join(os.tmpdir(), 'prmkit-bench-server-'));
+const tiny = await createTinyModel({ dir, layers: 2, hidden: 64, heads: 4, seed: 1 });
+const child = spawn(
+  process.execPath,
+  [
+    join(root, 'dist', 'cli', 'main.js'),
+    'serve',
+    ...['-m', tiny.model, '-t', tiny.tokenizer, '--head', tiny.head, '-f', 'math-shepherd', '--name', 'tiny-shepherd'],
+    ...['--port', '0', '--queue-requests', String(QUEUE_REQUESTS), '--timeout-ms', String(TIMEOUT_MS), '--threads', '1'],
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
+let serverLog = '';
+const url = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`server did not start:\n${serverLog}`)), 60_000);
+  child.stderr.on('data', (d) => {
+    serverLog += d;
+    const m = /on (http:\/\/\S+)/.exec(serverLog);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${serverLog}`)));
+});
+
+async function scrape() {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+    return line ? Number(line.slice(name.length + 1)) : NaN;
+  };
+  return {
+    rss: value('process_resident_memory_bytes'),
+    heap: value('nodejs_heap_used_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+    queue: value('prmkit_queue_depth'),
+    loopP50: value('prmkit_event_loop_delay_seconds{quantile="0.5"}'),
+    loopP99: value('prmkit_event_loop_delay_seconds{quantile="0.99"}'),
+    loopMax: value('prmkit_event_loop_delay_seconds{quantile="1"}'),
+    batches: value('prmkit_batch_size_count'),
+    batchItems: value('prmkit_batch_size_sum'),
+  };
+}
+
+/** While `work` runs: /metrics every 2 s and a GET /health every 250 ms (latency = loop responsiveness). */
+async function observe(work) {
+  const samples = [];
+  const health = [];
+  const t0 = performance.now();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      samples.push({ t: (performance.now() - t0) / 1000, ...(await scrape()) });
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  })();
+  const prober = (async () => {
+    while (running) {
+      const h0 = performance.now();
+      const res = await fetch(`${url}/health`);
+      await res.text();
+      health.push(performance.now() - h0);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  })();
+  const result = await work();
+  running = false;
+  await Promise.all([sampler, prober]);
+  samples.push({ t: (performance.now() - t0) / 1000, ...(await scrape()) });
+  health.sort((a, b) => a - b);
+  const q = (p) => health[Math.min(health.length - 1, Math.floor(p * health.length))];
+  return { result, samples, health: { count: health.length, p50: q(0.5), p99: q(0.99), max: health[health.length - 1] } };
+}
+
+function cannon(opts) {
+  return autocannon({ url, requests, ...opts });
+}
+
+function summary(name, opts, res, obs) {
+  const codes = Object.fromEntries(Object.entries(res.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
+  const ok = res['2xx'];
+  const shed = codes['503'] ?? 0;
+  const rss = obs.samples.map((s) => s.rss / 2 ** 20);
+  const heap = obs.samples.map((s) => s.heap / 2 ** 20);
+  const external = obs.samples.map((s) => s.external / 2 ** 20);
+  return {
+    phase: name,
+    connections: opts.connections,
+    targetRate: opts.overallRate ?? null,
+    seconds: opts.duration,
+    reqPerSec: res.requests.average,
+    chainsPerSec: (res.requests.average * 4 * ok) / Math.max(1, ok + res.non2xx),
+    latencyP50Ms: res.latency.p50,
+    latencyP99Ms: res.latency.p99,
+    latencyMaxMs: res.latency.max,
+    ok,
+    shed503: shed,
+    otherNon2xx: res.non2xx - shed,
+    errors: res.errors,
+    timeouts: res.timeouts,
+    statusCodes: codes,
+    rssMb: { first: rss[0], last: rss[rss.length - 1], max: Math.max(...rss) },
+    heapMb: { first: heap[0], last: heap[heap.length - 1], max: Math.max(...heap) },
+    externalMb: { first: external[0], last: external[external.length - 1], max: Math.max(...external) },
+    maxQueueDepth: Math.max(...obs.samples.map((s) => s.queue)),
+    healthUnderLoadMs: obs.health,
+    samples: obs.samples.map((s) => ({
+      t: +s.t.toFixed(1),
+      rssMb: +(s.rss / 2 ** 20).toFixed(1),
+      heapMb: +(s.heap / 2 ** 20).toFixed(1),
+      externalMb: +(s.external / 2 ** 20).toFixed(1),
+      queue: s.queue,
+    })),
+  };
+}
+
+/** Least-squares slope of y over t (MB per minute), ignoring the first `skip` seconds of warm-up. */
+function slopePerMinute(samples, key, skip = 10) {
+  const pts = samples.filter((s) => s.t >= skip);
+  if (pts.length < 3) return NaN;
+  const n = pts.length;
+  const mt = pts.reduce((a, s) => a + s.t, 0) / n;
+  const my = pts.reduce((a, s) => a + s[key], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of pts) {
+    num += (s.t - mt) * (s[key] - my);
+    den += (s.t - mt) ** 2;
+  }
+  return (num / den) * 60;
+}
+
+const rows = [];
+try {
+  // warm-up: first batches compile kernels and fill caches; a burst at high concurrency lets
+  // the backbone see its largest batch shapes (onnxruntime's arena grows to the largest
+  // shape once), so growth after this point would be a leak, not warm-up
+  await cannon({ connections: 4, amount: 100 });
+  await cannon({ connections: 64, duration: quick ? 2 : 10 });
+
+  const probeOpts = { connections: 16, duration: SECONDS.probe };
+  const probeObs = await observe(() => cannon(probeOpts));
+  rows.push(summary('probe', probeOpts, probeObs.result, probeObs));
+  const maxRate = probeObs.result.requests.average;
+
+  const rate = Math.max(1, Math.floor(maxRate * 0.7));
+  const susOpts = { connections: 16, duration: SECONDS.sustained, overallRate: rate };
+  const susObs = await observe(() => cannon(susOpts));
+  const sustained = summary('sustained', susOpts, susObs.result, susObs);
+  sustained.rssSlopeMbPerMin = slopePerMinute(sustained.samples, 'rssMb');
+  sustained.heapSlopeMbPerMin = slopePerMinute(sustained.samples, 'heapMb');
+  sustained.externalSlopeMbPerMin = slopePerMinute(sustained.samples, 'externalMb');
+  // a leak keeps climbing; an allocator or arena settling steps up and stays: compare halves
+  const half = sustained.samples.filter((x) => x.t >= SECONDS.sustained / 2).map((x) => x.rssMb);
+  sustained.rssSecondHalfMb = { min: Math.min(...half), max: Math.max(...half), last: half[half.length - 1] };
+  rows.push(sustained);
+
+  const overOpts = { connections: 256, duration: SECONDS.overload };
+  const overObs = await observe(() => cannon(overOpts));
+  const overload = summary('overload', overOpts, overObs.result, overObs);
+  const healthAfter = await fetch(`${url}/health`);
+  overload.healthyAfter = healthAfter.status === 200 && (await healthAfter.json()).status === 'ok';
+  rows.push(overload);
+
+  const loop = await scrape();
+  const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const table = [
+    ['phase', 'conns', 'rate', 'req/s', 'chains/s', 'p50 ms', 'p99 ms', '2xx', '503', 'other', 'rss MB first→last (max)', 'heap MB first→last', 'health p99 ms', 'max queue'],
+    ...rows.map((x) => [
+      x.phase,
+      String(x.connections),
+      x.targetRate ? String(x.targetRate) : 'max',
+      fmt(x.reqPerSec),
+      fmt(x.chainsPerSec),
+      fmt(x.latencyP50Ms, 0),
+      fmt(x.latencyP99Ms, 0),
+      String(x.ok),
+      String(x.shed503),
+      String(x.otherNon2xx + x.errors),
+      `${fmt(x.rssMb.first, 0)}→${fmt(x.rssMb.last, 0)} (${fmt(x.rssMb.max, 0)})`,
+      `${fmt(x.heapMb.first, 0)}→${fmt(x.heapMb.last, 0)}`,
+      fmt(x.healthUnderLoadMs.p99),
+      String(x.maxQueueDepth),
+    ]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const print = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`prmkit serve under autocannon (tiny PRM 2x64, ${os.availableParallelism()} cores, ${quick ? 'quick' : 'full'} run; /v1/score, 4 chains/request)`);
+  console.log(print(table[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of table.slice(1)) console.log(print(r));
+  console.log(
+    `sustained ${SECONDS.sustained}s: slopes rss ${fmt(sustained.rssSlopeMbPerMin, 2)}, heap ${fmt(sustained.heapSlopeMbPerMin, 2)}, ` +
+      `external ${fmt(sustained.externalSlopeMbPerMin, 2)} MB/min; rss over the second half ${fmt(sustained.rssSecondHalfMb.min, 0)}..${fmt(sustained.rssSecondHalfMb.max, 0)} MB; ` +
+      `overload: ${overload.shed503} answered 503, healthy after: ${overload.healthyAfter}`,
+  );
+  console.log(
+    `server event-loop delay over the whole run: p50 ${fmt(loop.loopP50 * 1000, 2)} ms, p99 ${fmt(loop.loopP99 * 1000, 2)} ms, max ${fmt(loop.loopMax * 1000, 1)} ms; ` +
+      `mean batch ${fmt(loop.batchItems / loop.batches)} chains over ${loop.batches} batches`,
+  );
+
+  const out = join(root, 'bench', 'results', 'server.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.availableParallelism(),
+        quick,
+        model: { layers: 2, hidden: 64, heads: 4, format: 'math-shepherd' },
+        workload: { route: '/v1/score', chainsPerRequest: 4, distinctBodies: bodies.length },
+        server: { queueRequests: QUEUE_REQUESTS, timeoutMs: TIMEOUT_MS, batchWaitMs: 5 },
+        eventLoopDelayMs: { p50: loop.loopP50 * 1000, p99: loop.loopP99 * 1000, max: loop.loopMax * 1000 },
+        meanBatchChains: loop.batchItems / loop.batches,
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`wrote ${out}`);
+} finally {
+  child.kill('SIGTERM');
+  await new Promise((res) => child.once('exit', res));
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,36 @@
+/**
+ * Slots on the model shared by every batcher of one server (score and /pooling), so the
+ * two routes never run more batches at once than the model is sized for.
+ */
+export class Lane {
+  readonly capacity: number;
+  #active = 0;
+  #waiters: Array<() => void> = [];
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`lane capacity must be an integer >= 1, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  tryAcquire(): boolean {
+    if (this.#active >= this.capacity) return false;
+    this.#active++;
+    return true;
+  }
+
+  release(): void {
+    this.#active--;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Call `fn` once at the next release. */
+  onFree(fn: () => void): void {
+    if (!this.#waiters.includes(fn)) this.#waiters.push(fn);
+  }
+}

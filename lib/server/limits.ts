@@ -1,0 +1,82 @@
+// Size limits, checked after the schema and before any model work. Counting tokens runs the
+// tokenizer once on the event loop; it is what lets an oversize request fail fast with the
+// field that is too big, instead of after it has cost a batch.
+import { ApiError, tooLarge } from './errors.js';
+import type { ServerLimits, ServerModel } from './types.js';
+import type { ChainItem } from '../interfaces.js';
+
+export function checkCount(n: number, max: number, field: string, what: string): void {
+  if (n > max) throw tooLarge(`${field} has ${n} ${what}; the limit is ${max}`, field);
+}
+
+/**
+ * Runs the tokenizer; its TypeError/RangeError (e.g. a step holding the format's separator)
+ * is the client's mistake: a 400 naming the step when the error says which one.
+ */
+function countOrFail<T>(fn: () => T, stepField?: (item: number, step: number) => string): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+    const e = err as RangeError & { item?: unknown; step?: unknown };
+    const param = stepField && typeof e.item === 'number' && typeof e.step === 'number' ? stepField(e.item, e.step) : null;
+    const message = param !== null ? `${param}: ${e.message.replace(/^items\[\d+\]\.steps\[\d+\] /, '')}` : `cannot tokenize the input: ${e.message}`;
+    throw new ApiError(400, 'invalid_request_error', message, param);
+  }
+}
+
+/** Checks chain counts, steps and tokens; returns each chain's backbone token cost. */
+export function checkChains(
+  items: readonly ChainItem[],
+  field: string,
+  itemField: (i: number) => string,
+  stepField: (i: number, k: number) => string,
+  limits: ServerLimits,
+  model: ServerModel,
+): number[] {
+  checkCount(items.length, limits.maxItems, field, 'entries');
+  items.forEach((item, i) => checkCount(item.steps.length, limits.maxSteps, `${itemField(i)}.steps`, 'steps'));
+  const costs = countOrFail(() => model.countTokens(items as ChainItem[]), stepField);
+  if (!Array.isArray(costs) || costs.length !== items.length) {
+    throw new ApiError(500, 'server_error', 'model.countTokens returned the wrong number of counts', null);
+  }
+  let total = 0;
+  costs.forEach((c, i) => {
+    if (c > limits.maxItemTokens) {
+      throw tooLarge(`${itemField(i)} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
+    }
+    total += c;
+  });
+  if (total > limits.maxRequestTokens) {
+    throw tooLarge(`${field} add up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, field);
+  }
+  return costs;
+}
+
+/** Token costs of /pooling inputs: exact for token ids, from the model's tokenizer for text. */
+export function checkPoolingInputs(inputs: ReadonlyArray<string | number[]>, limits: ServerLimits, model: ServerModel): number[] {
+  checkCount(inputs.length, limits.maxItems, 'input', 'entries');
+  const texts: string[] = [];
+  for (const x of inputs) if (typeof x === 'string') texts.push(x);
+  let textCounts: number[] = [];
+  if (texts.length > 0) {
+    textCounts = model.countTextTokens
+      ? countOrFail(() => model.countTextTokens!(texts))
+      : // without a tokenizer count, a byte count bounds the tokens of any byte-level BPE
+        texts.map((t) => Buffer.byteLength(t, 'utf8') + 2);
+  }
+  let t = 0;
+  let total = 0;
+  const costs = inputs.map((x, i) => {
+    const c = typeof x === 'string' ? textCounts[t++]! : x.length;
+    const field = inputs.length === 1 ? 'input' : `input[${i}]`;
+    if (c === 0) throw new ApiError(400, 'invalid_request_error', `${field} is empty (no tokens)`, field);
+    if (c > limits.maxItemTokens) throw tooLarge(`${field} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per input`, field);
+    total += c;
+    return c;
+  });
+  if (total > limits.maxRequestTokens) {
+    throw tooLarge(`input adds up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, 'input');
+  }
+  return costs;
+}
