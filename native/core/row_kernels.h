@@ -17,6 +17,13 @@ struct RowKernels {
   void (*dot_f32)(const float* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
   void (*dot_f16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
   void (*dot_bf16)(const uint16_t* row, int64_t H, const float* W, int32_t K, float* out, const void* next);
+  // Four rows at once, for heads of one or two outputs: out[r * K + k] = dot(rows[r], W[k]).
+  // Boundary rows sit at scattered addresses, so a single row stream keeps too few cache
+  // misses in flight; four independent streams (plus a prefetch of the next four) come much
+  // closer to the memory bandwidth. `next` may hold nulls.
+  void (*dot4_f32)(const void* const* rows, int64_t H, const float* W, int32_t K, float* out, const void* const* next);
+  void (*dot4_f16)(const void* const* rows, int64_t H, const float* W, int32_t K, float* out, const void* const* next);
+  void (*dot4_bf16)(const void* const* rows, int64_t H, const float* W, int32_t K, float* out, const void* const* next);
   // out[0..H) = row widened to float32.
   void (*widen_f16)(const uint16_t* row, int64_t H, float* out);
   void (*widen_bf16)(const uint16_t* row, int64_t H, float* out);

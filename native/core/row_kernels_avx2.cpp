@@ -117,6 +117,44 @@ PRM_AVX2 void dot(const typename D::T* row, int64_t H, const float* W, int32_t K
   }
 }
 
+template <class D, int K>
+PRM_AVX2 void dot4K(const void* const* rows, int64_t H, const float* W, float* out, const void* const* next) {
+  using T = typename D::T;
+  const T* r[4];
+  const char* n[4];
+  for (int j = 0; j < 4; ++j) {
+    r[j] = static_cast<const T*>(rows[j]);
+    n[j] = static_cast<const char*>(next[j]);
+  }
+  __m256 acc[4][K];
+  for (int j = 0; j < 4; ++j)
+    for (int k = 0; k < K; ++k) acc[j][k] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= H; i += 16) {
+    for (int j = 0; j < 4; ++j) prefetch<D>(n[j], i, 16);
+    for (int h = 0; h < 16; h += 8) {
+      __m256 w[K];
+      for (int k = 0; k < K; ++k) w[k] = _mm256_loadu_ps(W + k * H + i + h);
+      for (int j = 0; j < 4; ++j) {
+        const __m256 x = D::load8(r[j] + i + h);
+        for (int k = 0; k < K; ++k) acc[j][k] = _mm256_fmadd_ps(x, w[k], acc[j][k]);
+      }
+    }
+  }
+  for (int j = 0; j < 4; ++j)
+    for (int k = 0; k < K; ++k) {
+      float s = hsum(acc[j][k]);
+      for (int64_t e = i; e < H; ++e) s += D::one(r[j] + e) * W[k * H + e];
+      out[j * K + k] = s;
+    }
+}
+
+template <class D>
+PRM_AVX2 void dot4(const void* const* rows, int64_t H, const float* W, int32_t K, float* out, const void* const* next) {
+  if (K == 1) return dot4K<D, 1>(rows, H, W, out, next);
+  return dot4K<D, 2>(rows, H, W, out, next);
+}
+
 template <class D>
 PRM_AVX2 void widen(const uint16_t* row, int64_t H, float* out) {
   int64_t i = 0;
@@ -139,7 +177,7 @@ PRM_AVX2 float sum_f32(const float* p, size_t n) {
 }
 
 const RowKernels kAvx2 = {
-    "avx2+fma+f16c", dot<F32>, dot<F16>, dot<BF16>, widen<F16>, widen<BF16>, sum_f32,
+    "avx2+fma+f16c", dot<F32>, dot<F16>, dot<BF16>, dot4<F32>, dot4<F16>, dot4<BF16>, widen<F16>, widen<BF16>, sum_f32,
 };
 
 }  // namespace

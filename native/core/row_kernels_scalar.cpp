@@ -46,6 +46,11 @@ void dot(const T* row, int64_t H, const float* W, int32_t K, float* out, const v
   }
 }
 
+template <class Load, class T>
+void dot4(const void* const* rows, int64_t H, const float* W, int32_t K, float* out, const void* const* /*next*/) {
+  for (int r = 0; r < 4; ++r) dot<Load, T>(static_cast<const T*>(rows[r]), H, W, K, out + r * K, nullptr);
+}
+
 template <class Load>
 void widen(const uint16_t* row, int64_t H, float* out) {
   for (int64_t i = 0; i < H; ++i) out[i] = Load::at(row, i);
@@ -67,6 +72,9 @@ const RowKernels kScalar = {
     dot<LoadF32, float>,
     dot<LoadF16, uint16_t>,
     dot<LoadBF16, uint16_t>,
+    dot4<LoadF32, float>,
+    dot4<LoadF16, uint16_t>,
+    dot4<LoadBF16, uint16_t>,
     widen<LoadF16>,
     widen<LoadBF16>,
     sum_f32,

@@ -49,6 +49,22 @@ struct StepScorer {
     return static_cast<const char*>(hidden.data) + (b * hidden.T + pos) * row_bytes;
   }
 
+  // Linear head with K <= 2 over four rows: z[j * K + k].
+  void dot4(const void* const* rows, const void* const* next, float* z) const {
+    switch (hidden.dtype) {
+      case Dtype::F32: rk.dot4_f32(rows, hidden.H, head.weight, head.K, z, next); break;
+      case Dtype::F16: rk.dot4_f16(rows, hidden.H, head.weight, head.K, z, next); break;
+      case Dtype::BF16: rk.dot4_bf16(rows, hidden.H, head.weight, head.K, z, next); break;
+    }
+  }
+
+  // Bias and log-score of one row's linear outputs.
+  float finish(float* z) const {
+    if (head.bias)
+      for (int32_t k = 0; k < head.K; ++k) z[k] += head.bias[k];
+    return log_score(z, head.K, head.activation, head.positive);
+  }
+
   float operator()(const char* row, const char* next) const {
     float z[kMaxLinearOutputs];
     const int32_t K = head.K;
@@ -58,8 +74,7 @@ struct StepScorer {
         case Dtype::F16: rk.dot_f16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z, next); break;
         case Dtype::BF16: rk.dot_bf16(reinterpret_cast<const uint16_t*>(row), hidden.H, head.weight, K, z, next); break;
       }
-      if (head.bias)
-        for (int32_t k = 0; k < K; ++k) z[k] += head.bias[k];
+      return finish(z);
     } else if (head.columns) {
       for (int32_t k = 0; k < K; ++k) z[k] = load_elem(row, hidden.dtype, head.columns[k]);
     } else {
@@ -109,23 +124,53 @@ void score_cpu(const HiddenView& hidden, const BoundariesView& bounds, const Hea
   const double log_thr = std::log(static_cast<double>(threshold));
   threads = threads_for(step.row_bytes * static_cast<size_t>(bounds.S), threads);
   const int64_t tasks = task_count(B, bounds.S, threads);
+  const bool by_four = head.kind == HeadKind::Linear && head.K <= 2;
   auto work = [&](int64_t t) {
     const int64_t b0 = task_begin(bounds.offsets, B, bounds.S, tasks, t);
     const int64_t b1 = task_begin(bounds.offsets, B, bounds.S, tasks, t + 1);
-    const int32_t end = b1 > b0 ? bounds.offsets[b1] : 0;
+    if (b1 <= b0) return;
+    const int32_t first = bounds.offsets[b0], end = bounds.offsets[b1];
+    // Phase 1: every step of the task's candidates, four rows at a time for linear heads of
+    // one or two outputs (the PRM heads), one row at a time otherwise.
+    // owner(s) walks forward with s, so finding each step's candidate costs O(1) amortised.
+    int64_t ob = b0;
+    auto owner = [&](int32_t s) {
+      while (bounds.offsets[ob + 1] <= s) ++ob;
+      return ob;
+    };
+    int32_t s = first;
+    if (by_four) {
+      const void* rows[4];
+      const void* next[4];
+      float z[8];
+      int64_t nb = b0;
+      auto next_row = [&](int32_t n) -> const void* {
+        if (n >= end) return nullptr;
+        while (bounds.offsets[nb + 1] <= n) ++nb;
+        return step.row_at(nb, bounds.positions[n]);
+      };
+      // The last group repeats its final row to fill four slots (re-read from L1), so every
+      // row goes through the same arithmetic whatever the grouping: results do not depend on
+      // the thread count.
+      for (; s < end; s += 4) {
+        const int n = end - s < 4 ? end - s : 4;
+        for (int j = 0; j < 4; ++j) {
+          rows[j] = j < n ? step.row_at(owner(s + j), bounds.positions[s + j]) : rows[n - 1];
+          next[j] = next_row(s + 4 + j);
+        }
+        step.dot4(rows, next, z);
+        for (int j = 0; j < n; ++j) out.step_log_probs[s + j] = step.finish(z + j * head.K);
+      }
+    }
+    for (; s < end; ++s) {
+      const char* row = step.row_at(owner(s), bounds.positions[s]);
+      const char* next = s + 1 < end ? step.row_at(owner(s + 1), bounds.positions[s + 1]) : nullptr;
+      out.step_log_probs[s] = step(row, next);
+    }
+    // Phase 2: reduce each candidate from the log-probs just written (still in cache).
     for (int64_t b = b0; b < b1; ++b) {
       const int32_t s0 = bounds.offsets[b], s1 = bounds.offsets[b + 1];
-      float* lp = out.step_log_probs + s0;
-      int64_t nb = b;  // candidate owning step s + 1, for the prefetch of its row
-      for (int32_t s = s0; s < s1; ++s) {
-        const char* next = nullptr;
-        if (s + 1 < end) {
-          while (bounds.offsets[nb + 1] <= s + 1) ++nb;
-          next = step.row_at(nb, bounds.positions[s + 1]);
-        }
-        lp[s - s0] = step(step.row_at(b, bounds.positions[s]), next);
-      }
-      write_stats(out, b, reduce_chain(lp, s1 - s0, log_thr));
+      write_stats(out, b, reduce_chain(out.step_log_probs + s0, s1 - s0, log_thr));
     }
   };
   ThreadPool::instance().for_each(tasks, threads, work);
