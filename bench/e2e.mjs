@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Prm, PrmSession, PrmTokenizer } from '../dist/index.js';
 import { createTinyModel } from '../dist/testing/index.js';
+import { rng } from './lib/random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -21,15 +22,6 @@ const shared = join(root, '..', 'shared', 'data');
 const quick = process.argv.includes('--quick');
 const THREADS = Math.max(1, Math.min(os.availableParallelism(), 4));
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(42);
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789 +=*()';
 const text = (n) => Array.from({ length: Math.max(1, n) }, () => LETTERS[Math.floor(r() * LETTERS.length)]).join('');

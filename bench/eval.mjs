@@ -27,15 +27,11 @@ import {
 import { ArithmeticGenerator, createArithmeticProblems } from '../dist/search/arithmetic.js';
 import { Prm } from '../dist/prm.js';
 import { createTinyModel } from '../dist/testing/index.js';
+import { median, rng } from './lib/random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', '..', 'shared', 'data', 'processbench');
 const REPEATS = 5;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function time(fn, repeats = REPEATS) {
   const ms = [];
@@ -48,15 +44,6 @@ async function time(fn, repeats = REPEATS) {
   return { ms: median(ms), out };
 }
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A scorer that knows the labels through noise: P(correct) around 0.75 before the error, 0.3 after. */
 class NoisyLabelScorer {

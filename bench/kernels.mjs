@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { backends, scoreBatchSync, toHalf } from '../dist/kernels/index.js';
 import { native } from '../dist/kernels/native.js';
 import { flatRows, headGraph } from './lib/head-graph.mjs';
+import { rng, median } from './lib/random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -30,15 +31,6 @@ if (!binding) {
   process.exit(1);
 }
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // 8 to 32 steps per candidate at increasing token positions
 function boundarySet(r, B, T) {
@@ -53,10 +45,6 @@ function boundarySet(r, B, T) {
   return { offsets, positions: Int32Array.from(positions) };
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function runSuite(benches) {
   return new Promise((resolve) => {

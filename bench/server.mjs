@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 import { createTinyModel } from '../dist/testing/index.js';
+import { rng } from './lib/random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -29,15 +30,6 @@ const QUEUE_REQUESTS = 64;
 const TIMEOUT_MS = 5000;
 
 // ---- the workload: best-of-4 scoring, ~ProcessBench-sized steps ---------------------------
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(7);
 const words = ['add', 'the', 'two', 'so', 'we', 'get', 'then', 'total', 'is', 'each', 'of', 'times', 'minus', '=', '+', '*'];
 const sentence = (n) => Array.from({ length: n }, () => (r() < 0.3 ? String(Math.floor(r() * 100)) : words[Math.floor(r() * words.length)])).join(' ');

@@ -5,6 +5,7 @@
 //   node --expose-gc bench/gpu/node_check.mjs --out node_check.json
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { rng } from '../lib/random.mjs';
 
 const k = await import(new URL('../../dist/kernels/index.js', import.meta.url).href);
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'node_check.json';
@@ -14,15 +15,6 @@ const check = (name, ok, detail = '') => {
   console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`);
 };
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeCase(seed, B, T, H, dtype) {
   const r = rng(seed);

@@ -95,7 +95,7 @@ inline int64_t task_begin(const int32_t* offsets, int64_t B, int64_t S, int64_t 
 
 // Below this many bytes of boundary rows a call stays on the calling thread: waking the pool
 // costs more than the rows take to read.
-constexpr size_t kParallelMinBytes = 256 << 10;
+constexpr size_t kParallelMinBytes = 1 << 20;
 
 inline int threads_for(size_t bytes, int threads) { return bytes < kParallelMinBytes ? 1 : threads; }
 
