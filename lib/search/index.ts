@@ -36,4 +36,4 @@ export type { ChatGeneratorOptions, ChatMessage } from './openai/chat.js';
 export type { OpenAIEndpointOptions } from './openai/client.js';
 export type { HttpOptions } from './openai/http.js';
 export { OpenAIHttpError, OpenAITimeoutError, OpenAIResponseError } from './openai/errors.js';
-export type { ScorerSession, SessionScorer } from './engine/incremental.js';
+export type { ScorerSession, SessionScorer, SessionEntry, SessionResult, SessionScoreOptions, ScoreSessions } from './engine/incremental.js';

@@ -14,7 +14,7 @@ import { SearchTree } from './tree.js';
 import type { SearchNode } from './tree.js';
 import type { SearchEvent, SearchInput, SearchOptions, SearchResult, StopReason } from './types.js';
 import { checkChain, checkScoresShape, checkSignal, positiveInt } from './validate.js';
-import { asSessionScorer } from './incremental.js';
+import { asSessionScorer, scoreSessions } from './incremental.js';
 import type { ScorerSession, SessionScorer } from './incremental.js';
 
 export interface ExpandRequest {
@@ -192,7 +192,10 @@ export class SearchRun {
     return !!this.sessionScorer && nodes.every((n) => n.parent === 0 || this.sessions.has(n.parent));
   }
 
-  /** One cached-prefix call per parent, all in flight together; kept sessions for live children. */
+  /**
+   * All parents' cached prefixes scored in one batched session call (the new steps only);
+   * sessions are kept for children that stay live.
+   */
   private async scoreIncrementally(nodes: readonly SearchNode[]): Promise<{ stepProbs: ArrayLike<number> }[]> {
     const scorer = this.sessionScorer!;
     const signal = this.signal;
@@ -206,21 +209,16 @@ export class SearchRun {
       if (g) g.push(i);
       else groups.set(n.parent, [i]);
     });
+    const parents = [...groups];
+    const entries = parents.map(([parent, idx]) => ({ session: this.sessions.get(parent)!, continuations: idx.map((i) => [nodes[i].step]) }));
+    const keep = nodes.some((n) => n.status === 'live');
+    const results = await scoreSessions(scorer, entries, { keep, ...(signal ? { signal } : {}) });
     const out = new Array<{ stepProbs: ArrayLike<number> }>(nodes.length);
-    await Promise.all(
-      [...groups].map(async ([parent, idx]) => {
-        const session = this.sessions.get(parent)!;
-        const res = await session.score(
-          idx.map((i) => [nodes[i].step]),
-          { keep: idx.some((i) => nodes[i].status === 'live'), ...(signal ? { signal } : {}) },
-        );
-        if (!Array.isArray(res) || res.length !== idx.length)
-          throw new Error(`scorer '${scorer.name}': session returned ${Array.isArray(res) ? res.length : typeof res} results for ${idx.length} continuations`);
-        idx.forEach((i, k) => {
-          out[i] = res[k];
-          const next = res[k].session;
-          if (next && nodes[i].status === 'live') this.sessions.set(nodes[i].id, next);
-        });
+    parents.forEach(([, idx], g) =>
+      idx.forEach((i, k) => {
+        const r = results[g][k];
+        out[i] = r;
+        if (r.session && nodes[i].status === 'live') this.sessions.set(nodes[i].id, r.session);
       }),
     );
     return out;
