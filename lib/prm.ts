@@ -18,6 +18,8 @@ import type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
 import { buildScores, checkScoreCall } from './prm/results.js';
 import type { PrmScore, ScoreCallOptions } from './prm/results.js';
 import { PrmSession } from './prm/session.js';
+import { checkEncoding, fitContext, joinEncodings } from './prm/encoding.js';
+import type { PrmEncodeOptions, PrmEncoding } from './prm/encoding.js';
 import { checkMaxContext, encodeChains } from './tokenize/encode.js';
 import type { EncodedBatch, Overflow } from './tokenize/encode.js';
 import { PrmTokenizer } from './tokenize/tokenizer.js';
@@ -25,6 +27,8 @@ import { PrmTokenizer } from './tokenize/tokenizer.js';
 export type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
 export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './prm/results.js';
 export type { HeadSource } from './prm/head.js';
+export type { EncodedRow, PrmEncodeOptions, PrmEncoding } from './prm/encoding.js';
+export { joinEncodings, pickRows } from './prm/encoding.js';
 export { PrmSession } from './prm/session.js';
 export type { SessionScore } from './prm/session.js';
 
@@ -187,19 +191,32 @@ export class Prm implements StepScorer {
     if (this.closed) throw new Error(`${this.name} is closed`);
   }
 
-  /** Tokens + boundaries for items, with this model's format, tokenizer and context limit. */
-  encode(items: readonly ChainItem[]): EncodedBatch {
-    return encodeChains(items, { format: this.format, tokenizer: this.tokenizer, maxContext: this.maxContext, overflow: this.overflow });
+  /**
+   * Tokens + boundaries for items, with this model's format and tokenizer, and its context
+   * limit unless `deferContext`. `scoreEncoded` scores the result without tokenizing again.
+   */
+  encode(items: readonly ChainItem[], options: PrmEncodeOptions = {}): PrmEncoding {
+    checkItems(items);
+    if (options === null || typeof options !== 'object') throw new TypeError('encode options must be an object');
+    const defer = options.deferContext ?? false;
+    if (typeof defer !== 'boolean') throw new TypeError(`deferContext must be a boolean, got ${String(defer)}`);
+    const enc = encodeChains(items, {
+      format: this.format,
+      tokenizer: this.tokenizer,
+      maxContext: defer ? undefined : this.maxContext,
+      overflow: this.overflow,
+    });
+    return { ...enc, ids: items.map((it) => it.id) };
   }
 
   /**
    * `encode` in slices with an event-loop turn between them: tokenizing a large batch takes
    * long enough to stall a server otherwise. Items are checked before any tokenizing.
    */
-  private async encodeYielding(items: readonly ChainItem[]): Promise<EncodedBatch> {
+  private async encodeYielding(items: readonly ChainItem[]): Promise<PrmEncoding> {
     if (items.length <= ENCODE_SLICE) return this.encode(items);
     items.forEach((it, i) => checkItemShape(it, i));
-    const parts: EncodedBatch[] = [];
+    const parts: PrmEncoding[] = [];
     for (let s = 0; s < items.length; s += ENCODE_SLICE) {
       if (s > 0) await new Promise((r) => setImmediate(r));
       try {
@@ -210,20 +227,7 @@ export class Prm implements StepScorer {
         throw e;
       }
     }
-    const offsets = new Int32Array(items.length + 1);
-    const positions: number[] = [];
-    let i = 0;
-    for (const p of parts)
-      for (let j = 0; j < p.inputIds.length; j++, i++) {
-        for (let k = p.boundaries.offsets[j]; k < p.boundaries.offsets[j + 1]; k++) positions.push(p.boundaries.positions[k]);
-        offsets[i + 1] = positions.length;
-      }
-    return {
-      inputIds: parts.flatMap((p) => p.inputIds),
-      boundaries: { offsets, positions: Int32Array.from(positions) },
-      truncated: parts.flatMap((p) => p.truncated),
-      format: this.format,
-    };
+    return joinEncodings(parts, this.format);
   }
 
   /** Scores every step of every chain; results in the order of `items`. */
@@ -231,9 +235,26 @@ export class Prm implements StepScorer {
     this.live();
     checkItems(items);
     const o = checkScoreCall(options, this.defaultAggregate);
-    const enc = await this.encodeYielding(items);
+    return this.scoreFitted(await this.encodeYielding(items), o);
+  }
+
+  /**
+   * Scores chains already encoded (by `encode`, with or without `deferContext`, or by
+   * `encodeChains` with this model's format and tokenizer): the same checks and the same
+   * results as `score` on the items, without tokenizing them again. Chains longer than
+   * maxContext get the model's overflow policy here.
+   */
+  async scoreEncoded(encoded: PrmEncoding | EncodedBatch, options?: ScoreCallOptions): Promise<PrmScore[]> {
+    this.live();
+    checkEncoding(encoded, this.format);
+    const o = checkScoreCall(options, this.defaultAggregate);
+    const enc: PrmEncoding = { ...encoded, ids: encoded.ids ?? encoded.inputIds.map(() => undefined) };
+    return this.scoreFitted(fitContext(enc, this.maxContext, this.overflow), o);
+  }
+
+  private async scoreFitted(enc: PrmEncoding, o: ReturnType<typeof checkScoreCall>): Promise<PrmScore[]> {
     const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
-    return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, enc.inputIds.map((r) => r.length), enc.truncated, items.map((it) => it.id));
+    return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, enc.inputIds.map((r) => r.length), enc.truncated, enc.ids);
   }
 
   /** Candidates (step lists) for one problem, best first; NaN scores (empty chains) last. */
@@ -276,8 +297,7 @@ export class Prm implements StepScorer {
 
   /** Backbone tokens per item, as encoded (for limits and metrics). */
   countTokens(items: readonly ChainItem[]): number[] {
-    checkItems(items);
-    return encodeChains(items, { format: this.format, tokenizer: this.tokenizer }).inputIds.map((r) => r.length);
+    return this.encode(items, { deferContext: true }).inputIds.map((r) => r.length);
   }
 
   /**

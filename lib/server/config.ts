@@ -58,7 +58,11 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const model = options.model;
   if (model === null || typeof model !== 'object') throw new TypeError('options.model must be a model object');
   if (typeof model.score !== 'function') throw new TypeError('options.model.score must be a function');
-  if (typeof model.countTokens !== 'function') throw new TypeError('options.model.countTokens must be a function');
+  const encodes = typeof model.encodeChains === 'function';
+  if (encodes !== (typeof model.scoreEncodedChains === 'function'))
+    throw new TypeError('options.model must have both encodeChains and scoreEncodedChains, or neither');
+  if (!encodes && typeof model.countTokens !== 'function')
+    throw new TypeError('options.model.countTokens must be a function (or give the model encodeChains and scoreEncodedChains)');
 
   const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
   // a chain longer than the model's context would fail its whole batch; refuse it up front

@@ -2,13 +2,14 @@
 // every model-backed route runs its work in (deadline, disconnect, in-flight count).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Batcher } from './batcher.js';
+import { chainPath } from './chains.js';
+import type { ChainPath } from './chains.js';
 import { Lane } from './lane.js';
 import type { ResolvedServerOptions } from './config.js';
 import { ApiError, QueueFullError } from './errors.js';
 import { abortReason, guardRequest } from './guard.js';
 import { ServerMetrics } from './metrics.js';
-import type { ModelChainScore, ModelTokenClassification } from './types.js';
-import type { ChainItem } from '../interfaces.js';
+import type { ModelChainScore, ModelEncodedChain, ModelTokenClassification } from './types.js';
 
 export type PoolingInput = string | number[];
 
@@ -16,7 +17,9 @@ export class ServerContext {
   readonly options: ResolvedServerOptions;
   readonly metrics: ServerMetrics;
   readonly lane: Lane;
-  readonly scores: Batcher<ChainItem, ModelChainScore>;
+  /** How chains are tokenized (once, when the model can encode) and scored. */
+  readonly chains: ChainPath;
+  readonly scores: Batcher<ModelEncodedChain, ModelChainScore>;
   readonly pooling: Batcher<PoolingInput, ModelTokenClassification> | null;
   #inFlight = 0;
 
@@ -32,7 +35,8 @@ export class ServerContext {
     const onBatch = this.metrics.recordBatch.bind(this.metrics);
     // a request that would wait past its deadline is refused at the door instead
     const batching = { ...options.batching, maxQueueWaitMs: options.requestTimeoutMs };
-    this.scores = new Batcher((items, signal) => model.score(items, { signal }), batching, this.lane, onBatch);
+    const chains = (this.chains = chainPath(model));
+    this.scores = new Batcher((encoded, signal) => chains.score(encoded, { signal }), batching, this.lane, onBatch);
     this.pooling = model.classifyTokens
       ? new Batcher((inputs, signal) => model.classifyTokens!(inputs, { signal }), batching, this.lane, onBatch)
       : null;

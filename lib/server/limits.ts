@@ -1,8 +1,9 @@
-// Size limits, checked after the schema and before any model work. Counting tokens runs the
-// tokenizer once on the event loop; it is what lets an oversize request fail fast with the
-// field that is too big, instead of after it has cost a batch.
+// Size limits, checked after the schema and before any model work. Chains are tokenized here,
+// once, on the event loop: that lets an oversize request fail fast with the field that is
+// too big, instead of after it has cost a batch, and the batch then scores this encoding.
 import { ApiError, tooLarge } from './errors.js';
-import type { ServerLimits, ServerModel } from './types.js';
+import type { ChainPath } from './chains.js';
+import type { ModelEncodedChain, ServerLimits, ServerModel } from './types.js';
 import type { ChainItem } from '../interfaces.js';
 
 export function checkCount(n: number, max: number, field: string, what: string): void {
@@ -25,23 +26,30 @@ function countOrFail<T>(fn: () => T, stepField?: (item: number, step: number) =>
   }
 }
 
-/** Checks chain counts, steps and tokens; returns each chain's backbone token cost. */
+/**
+ * Checks chain counts and steps, then tokenizes the chains (once) and checks their tokens;
+ * returns the encoded chains, to be scored as they are.
+ */
 export function checkChains(
   items: readonly ChainItem[],
   field: string,
   itemField: (i: number) => string,
   stepField: (i: number, k: number) => string,
   limits: ServerLimits,
-  model: ServerModel,
-): number[] {
+  chains: ChainPath,
+): ModelEncodedChain[] {
   checkCount(items.length, limits.maxItems, field, 'entries');
   items.forEach((item, i) => checkCount(item.steps.length, limits.maxSteps, `${itemField(i)}.steps`, 'steps'));
-  const costs = countOrFail(() => model.countTokens(items as ChainItem[]), stepField);
-  if (!Array.isArray(costs) || costs.length !== items.length) {
-    throw new ApiError(500, 'server_error', 'model.countTokens returned the wrong number of counts', null);
+  const encoded = countOrFail(() => chains.encode(items as ChainItem[]), stepField);
+  if (!Array.isArray(encoded) || encoded.length !== items.length) {
+    throw new ApiError(500, 'server_error', `the model encoded ${Array.isArray(encoded) ? encoded.length : 'no'} chains for ${items.length} items`, null);
   }
   let total = 0;
-  costs.forEach((c, i) => {
+  encoded.forEach((chain, i) => {
+    const c = chain?.tokens;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) {
+      throw new ApiError(500, 'server_error', `the model gave ${itemField(i)} a token count of ${String(c)}`, null);
+    }
     if (c > limits.maxItemTokens) {
       throw tooLarge(`${itemField(i)} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
     }
@@ -50,7 +58,7 @@ export function checkChains(
   if (total > limits.maxRequestTokens) {
     throw tooLarge(`${field} add up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, field);
   }
-  return costs;
+  return encoded;
 }
 
 /** Token costs of /pooling inputs: exact for token ids, from the model's tokenizer for text. */

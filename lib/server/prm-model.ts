@@ -1,7 +1,23 @@
-// A loaded Prm as the service's model: the Prm already fits ServerModel; this adds the
-// tokenizer-based counts /pooling needs for text inputs.
+// A loaded Prm as the service's model. Chains are tokenized once per request (`encodeChains`,
+// with the context limit deferred so the limits see full lengths) and a batch scores those
+// very rows, picked from the encodings of the requests it serves (`scoreEncodedChains`).
+import { pickRows } from '../prm/encoding.js';
+import type { PrmEncoding } from '../prm/encoding.js';
 import type { Prm } from '../prm.js';
-import type { ServerModel } from './types.js';
+import type { ModelEncodedChain, ServerModel } from './types.js';
+
+/** One row of a request's encoding; the encoding is shared by the request's chains. */
+class PrmChain implements ModelEncodedChain {
+  constructor(
+    readonly prm: Prm,
+    readonly encoding: PrmEncoding,
+    readonly row: number,
+  ) {}
+
+  get tokens(): number {
+    return this.encoding.inputIds[this.row]!.length;
+  }
+}
 
 export function prmServerModel(prm: Prm): ServerModel {
   return {
@@ -9,6 +25,17 @@ export function prmServerModel(prm: Prm): ServerModel {
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
     score: (items, options) => prm.score(items, options),
+    encodeChains: (items) => {
+      const encoding = prm.encode(items, { deferContext: true });
+      return encoding.inputIds.map((_, row) => new PrmChain(prm, encoding, row));
+    },
+    scoreEncodedChains: (chains, options) => {
+      const rows = chains.map((c, i) => {
+        if (!(c instanceof PrmChain) || c.prm !== prm) throw new TypeError(`chains[${i}] was not encoded by this model's encodeChains`);
+        return c;
+      });
+      return prm.scoreEncoded(pickRows(rows, prm.format), options);
+    },
     classifyTokens: (inputs, options) => prm.classifyTokens(inputs, options),
     countTokens: (items) => prm.countTokens(items),
     countTextTokens: (texts) => texts.map((t) => prm.tokenizer.encode(t, true).length),

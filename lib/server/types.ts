@@ -20,11 +20,24 @@ export interface ModelTokenClassification {
   probs: number[][];
 }
 
+/**
+ * One chain as the model tokenized it, for the whole life of a request: the server checks
+ * its limits on `tokens` and later hands the same object back to `scoreEncodedChains`, in a
+ * batch that may hold other requests' chains. Anything else it carries is the model's own.
+ */
+export interface ModelEncodedChain {
+  /** Backbone tokens of the chain (before any truncation the model applies when scoring). */
+  readonly tokens: number;
+}
+
 export interface ModelCallOptions {
   signal?: AbortSignal;
 }
 
-/** The slice of `Prm` the service uses. */
+/**
+ * What the service needs of a model. A `Prm` fits it as it is (counting, then scoring from
+ * text); `prmServerModel(prm)` adds the encode-once pair.
+ */
 export interface ServerModel {
   readonly name?: string;
   /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
@@ -32,8 +45,20 @@ export interface ServerModel {
   score(items: ChainItem[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
   /** Token-level classification for `/pooling`; a model without it answers 501 there. */
   classifyTokens?(inputs: Array<string | number[]>, options?: ModelCallOptions): Promise<ModelTokenClassification[]>;
-  /** Backbone tokens each chain will cost (after the format's template), without running it. */
-  countTokens(items: ChainItem[]): number[];
+  /**
+   * Backbone tokens each chain will cost (after the format's template), without running it.
+   * Needed unless the model has `encodeChains` and `scoreEncodedChains` (then not called).
+   */
+  countTokens?(items: ChainItem[]): number[];
+  /**
+   * Tokenizes chains once per request (with `scoreEncodedChains`, both or neither): the server
+   * checks its limits on these encodings and scores them, where `countTokens` + `score`
+   * would tokenize every chain twice. Throws TypeError/RangeError for a chain it cannot take
+   * (answered 400, naming the step when the error has `item` and `step`).
+   */
+  encodeChains?(items: ChainItem[]): ModelEncodedChain[];
+  /** Scores chains from `encodeChains` (of one or several requests); one result per chain, in order. */
+  scoreEncodedChains?(chains: ModelEncodedChain[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
   /** Tokens of raw text (for `/pooling` string inputs); falls back to an upper bound when absent. */
   countTextTokens?(texts: string[]): number[];
   /** Whether a token id is in the vocabulary (checked on /pooling token-id inputs, as vLLM does). */

@@ -32,12 +32,12 @@ export function registerRerank(app: FastifyInstance, ctx: ServerContext): void {
     const o = ctx.options;
     checkModelName(body.model, o.modelName);
     const items: ChainItem[] = body.candidates.map((steps) => ({ problem: body.problem, steps }));
-    const costs = checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, o.model);
+    const chains = checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains);
     const how = body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
 
-    const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(items, costs, signal));
+    const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
     const summaries = summarize(
       scored.map((s) => s.stepProbs),
       how,

@@ -22,11 +22,11 @@ export function registerScore(app: FastifyInstance, ctx: ServerContext): void {
     const o = ctx.options;
     checkModelName(body.model, o.modelName);
     const items: ChainItem[] = body.items.map((it) => (it.id === undefined ? { problem: it.problem, steps: it.steps } : it));
-    const costs = checkChains(items, 'items', (i) => `items[${i}]`, (i, k) => `items[${i}].steps[${k}]`, o.limits, o.model);
+    const chains = checkChains(items, 'items', (i) => `items[${i}]`, (i, k) => `items[${i}].steps[${k}]`, o.limits, ctx.chains);
     const how = body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
 
-    const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(items, costs, signal));
+    const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
     const summaries = summarize(
       scored.map((s) => s.stepProbs),
       how,

@@ -1,0 +1,124 @@
+// Encoded chains as Prm takes them back: the tokenizer's output (ids + boundaries) plus the
+// items' ids, so that scoring an encoding gives exactly what scoring its items gives. Callers
+// that tokenize once for their own reasons (a server checking token limits, a search that
+// counts tokens before deciding) then score that encoding instead of tokenizing again.
+import type { PrmFormat } from '../formats/types.js';
+import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
+
+export interface PrmEncoding extends EncodedBatch {
+  /** Each item's id, undefined where it had none (results carry them back). */
+  ids: Array<string | undefined>;
+}
+
+export interface PrmEncodeOptions {
+  /**
+   * Leave chains longer than maxContext whole (default false). Every row then shows the
+   * chain's full token count, and `scoreEncoded` applies the model's overflow policy (the
+   * same RangeError, or the same truncation, that `score` applies).
+   */
+  deferContext?: boolean;
+}
+
+/** One row of an encoding: rows of several encodings make up a new one with `pickRows`. */
+export interface EncodedRow {
+  encoding: PrmEncoding;
+  row: number;
+}
+
+function isInt32(v: unknown): v is Int32Array {
+  return v instanceof Int32Array;
+}
+
+/**
+ * Checks what `scoreEncoded` is handed, before any work: a malformed encoding would otherwise
+ * reach the backbone or the kernels as out-of-range reads. Messages name the field.
+ */
+export function checkEncoding(enc: unknown, format: PrmFormat): asserts enc is EncodedBatch & { ids?: Array<string | undefined> } {
+  if (enc === null || typeof enc !== 'object') throw new TypeError('encoded must be the result of prm.encode(items): { inputIds, boundaries, truncated, format }');
+  const e = enc as Partial<PrmEncoding>;
+  if (!Array.isArray(e.inputIds)) throw new TypeError('encoded.inputIds must be an array of Int32Array rows');
+  const n = e.inputIds.length;
+  const b = e.boundaries;
+  if (b === null || typeof b !== 'object') throw new TypeError('encoded.boundaries must be { offsets, positions }');
+  if (!isInt32(b.offsets)) throw new TypeError('encoded.boundaries.offsets must be an Int32Array');
+  if (!isInt32(b.positions)) throw new TypeError('encoded.boundaries.positions must be an Int32Array');
+  if (b.offsets.length !== n + 1) throw new RangeError(`encoded.boundaries.offsets must hold inputIds.length + 1 = ${n + 1} entries, got ${b.offsets.length}`);
+  if (b.offsets[0] !== 0) throw new RangeError(`encoded.boundaries.offsets[0] must be 0, got ${b.offsets[0]}`);
+  if (b.offsets[n] !== b.positions.length)
+    throw new RangeError(`encoded.boundaries.offsets[${n}] must equal positions.length (${b.positions.length}), got ${b.offsets[n]}`);
+  if (!Array.isArray(e.truncated) || e.truncated.length !== n || e.truncated.some((t) => typeof t !== 'boolean'))
+    throw new TypeError(`encoded.truncated must be an array of ${n} booleans`);
+  if (e.ids !== undefined && (!Array.isArray(e.ids) || e.ids.length !== n || e.ids.some((id) => id !== undefined && typeof id !== 'string')))
+    throw new TypeError(`encoded.ids must be an array of ${n} strings or undefined`);
+  const f = e.format as PrmFormat | undefined;
+  if (f === null || typeof f !== 'object' || typeof f.name !== 'string') throw new TypeError('encoded.format must be the PrmFormat the chains were encoded with');
+  // boundaries mean what the format's head reads there: another family's encoding would score garbage
+  if (f !== format && f.name !== format.name) throw new RangeError(`encoded.format is '${f.name}', but this model reads '${format.name}'`);
+  for (let i = 0; i < n; i++) {
+    const ids = e.inputIds[i];
+    if (!isInt32(ids)) throw new TypeError(`encoded.inputIds[${i}] must be an Int32Array`);
+    if (ids.length === 0) throw new RangeError(`encoded.inputIds[${i}] is empty`);
+    for (let t = 0; t < ids.length; t++)
+      if (ids[t] < 0) throw new RangeError(`encoded.inputIds[${i}][${t}] is ${ids[t]}; token ids are non-negative`);
+    const lo = b.offsets[i];
+    const hi = b.offsets[i + 1];
+    if (hi < lo) throw new RangeError(`encoded.boundaries.offsets must not decrease (offsets[${i + 1}] = ${hi} < offsets[${i}] = ${lo})`);
+    let prev = -1;
+    for (let k = lo; k < hi; k++) {
+      const p = b.positions[k];
+      if (p <= prev || p >= ids.length)
+        throw new RangeError(`encoded.boundaries.positions[${k}] = ${p} must be increasing within chain ${i} and inside its ${ids.length} tokens`);
+      prev = p;
+    }
+  }
+}
+
+/**
+ * The model's context policy on an encoding: rows longer than `maxContext` throw (the
+ * message `score` gives) or are cut, keeping the steps whose boundary fits. Returns the
+ * input itself when nothing is over.
+ */
+export function fitContext(enc: PrmEncoding, maxContext: number | undefined, overflow: Overflow): PrmEncoding {
+  if (maxContext === undefined) return enc;
+  const over = enc.inputIds.findIndex((r) => r.length > maxContext);
+  if (over < 0) return enc;
+  if (overflow === 'error')
+    throw new RangeError(`items[${over}] is ${enc.inputIds[over].length} tokens, over maxContext ${maxContext}; pass overflow: 'truncate' to score the steps that fit`);
+  const { offsets, positions } = enc.boundaries;
+  const inputIds: Int32Array[] = [];
+  const truncated: boolean[] = [];
+  const kept: number[] = [];
+  const newOffsets = new Int32Array(offsets.length);
+  enc.inputIds.forEach((ids, i) => {
+    const cut = ids.length > maxContext;
+    inputIds.push(cut ? ids.subarray(0, maxContext) : ids);
+    truncated.push(cut || enc.truncated[i]);
+    for (let k = offsets[i]; k < offsets[i + 1]; k++) if (positions[k] < maxContext) kept.push(positions[k]);
+    newOffsets[i + 1] = kept.length;
+  });
+  return { inputIds, boundaries: { offsets: newOffsets, positions: Int32Array.from(kept) }, truncated, format: enc.format, ids: enc.ids };
+}
+
+/** A new encoding of the given rows, in order (rows are shared, not copied). */
+export function pickRows(rows: readonly EncodedRow[], format: PrmFormat): PrmEncoding {
+  const offsets = new Int32Array(rows.length + 1);
+  let S = 0;
+  rows.forEach(({ encoding: e, row }, i) => {
+    S += e.boundaries.offsets[row + 1] - e.boundaries.offsets[row];
+    offsets[i + 1] = S;
+  });
+  const positions = new Int32Array(S);
+  rows.forEach(({ encoding: e, row }, i) => positions.set(e.boundaries.positions.subarray(e.boundaries.offsets[row], e.boundaries.offsets[row + 1]), offsets[i]));
+  return {
+    inputIds: rows.map(({ encoding: e, row }) => e.inputIds[row]),
+    boundaries: { offsets, positions },
+    truncated: rows.map(({ encoding: e, row }) => e.truncated[row]),
+    ids: rows.map(({ encoding: e, row }) => e.ids[row]),
+    format,
+  };
+}
+
+/** Encodings one after the other, as one. */
+export function joinEncodings(parts: readonly PrmEncoding[], format: PrmFormat): PrmEncoding {
+  return pickRows(parts.flatMap((encoding) => encoding.inputIds.map((_, row) => ({ encoding, row }))), format);
+}

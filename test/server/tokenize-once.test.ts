@@ -1,0 +1,190 @@
+// The service tokenizes each chain once per request: the encoding that the token limits are
+// checked on is the one the batch scores. Proven by counting the real tiny PRM's tokenizer
+// calls per chain text over real HTTP, against the fallback path (count, then score from
+// text) that tokenizes twice.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHEPHERD_TAG } from '../../lib/formats/index.js';
+import type { ChainItem } from '../../lib/interfaces.js';
+import { Prm } from '../../lib/prm.js';
+import { createServer, prmServerModel } from '../../lib/server/index.js';
+import type { PrmServer, ServerModel, ServerOptions } from '../../lib/server/index.js';
+import { createTinyModel } from '../../lib/testing/index.js';
+import type { TinyModel } from '../../lib/testing/index.js';
+import { FakeModel } from './fake-model.js';
+import { get, metricValue, postJson } from './http.js';
+
+let dir: string;
+let tiny: TinyModel;
+let served: Prm; // overflow 'error', maxContext 128
+let cut: Prm; // overflow 'truncate'
+let reference: Prm; // scored directly, for the expected numbers
+/** Every text the served models' tokenizers encoded, in order. */
+let encoded: string[] = [];
+
+/** The exact text Math-Shepherd tokenizes for a chain. */
+const chainText = (c: ChainItem) => `${c.problem} ${c.steps.map((s) => `${s} ${SHEPHERD_TAG}`).join('\n')}`;
+
+/** How often each chain's text went through the tokenizer since `since`. */
+function timesTokenized(chains: readonly ChainItem[], since: number): number[] {
+  const seen = encoded.slice(since);
+  return chains.map((c) => seen.filter((t) => t === chainText(c)).length);
+}
+
+function countCalls(prm: Prm): void {
+  const tok = prm.tokenizer;
+  const encode = tok.encode.bind(tok);
+  tok.encode = (text: string, addSpecialTokens?: boolean) => {
+    encoded.push(text);
+    return encode(text, addSpecialTokens);
+  };
+}
+
+function chainsFor(tag: string, n: number): ChainItem[] {
+  return Array.from({ length: n }, (_, i) => ({
+    problem: `${tag}: what is ${i} times ${i + 2}?`,
+    steps: [`${i} times ${i + 2} is ${i * (i + 2)}.`, `So the answer is ${i * (i + 2)}.`],
+  }));
+}
+
+const servers: PrmServer[] = [];
+async function serve(model: ServerModel, options: Partial<ServerOptions> = {}): Promise<string> {
+  const s = createServer({ model, closeModel: false, ...options });
+  servers.push(s);
+  return (await s.listen()).url;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'prmkit-tokenize-once-'));
+  tiny = await createTinyModel({ dir, seed: 5, maxPositions: 128 });
+  const load = (overflow: 'error' | 'truncate') => Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd', threads: 1, overflow });
+  [served, cut, reference] = await Promise.all([load('error'), load('truncate'), load('error')]);
+  countCalls(served);
+  countCalls(cut);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await Promise.all([served, cut, reference].map((p) => p?.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('one tokenization per chain per request', () => {
+  it('/v1/score: each chain is tokenized once, and scored right', async () => {
+    const url = await serve(prmServerModel(served));
+    const items = chainsFor('score', 5);
+    const since = encoded.length;
+    const r = await postJson(url, '/v1/score', { items, aggregate: 'min' });
+    expect(r.status).toBe(200);
+    expect(timesTokenized(items, since)).toEqual([1, 1, 1, 1, 1]);
+    const direct = await reference.score(items, { aggregate: 'min' });
+    r.body.results.forEach((res: any, i: number) => {
+      expect(res.tokens).toBe(direct[i]!.tokens);
+      res.stepProbs.forEach((p: number, k: number) => expect(p).toBeCloseTo(direct[i]!.stepProbs[k]!, 6));
+      expect(res.score).toBeCloseTo(direct[i]!.score, 6);
+    });
+  });
+
+  it('/v1/rerank: each candidate is tokenized once', async () => {
+    const url = await serve(prmServerModel(served));
+    const problem = 'rerank: what is 6 times 7?';
+    const candidates = [['6 times 7 is 42.'], ['6 times 7 is 41.', 'So 41.'], ['7 sixes make 42.', 'The answer is 42.'], ['It is 48.']];
+    const since = encoded.length;
+    const r = await postJson(url, '/v1/rerank', { problem, candidates, aggregate: 'prod' });
+    expect(r.status).toBe(200);
+    expect(timesTokenized(candidates.map((steps) => ({ problem, steps })), since)).toEqual([1, 1, 1, 1]);
+    const direct = await reference.rerank(problem, candidates, { aggregate: 'prod' });
+    expect(r.body.results.map((x: any) => x.index)).toEqual(direct.map((d) => d.index));
+  });
+
+  it('concurrent requests share batches built from their own encodings', async () => {
+    const url = await serve(prmServerModel(served), { batching: { maxWaitMs: 20 } });
+    const requests = Array.from({ length: 6 }, (_, i) => chainsFor(`batch ${i}`, 2));
+    const since = encoded.length;
+    const replies = await Promise.all(requests.map((items) => postJson(url, '/v1/score', { items })));
+    expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
+    expect(timesTokenized(requests.flat(), since)).toEqual(Array(12).fill(1));
+    // fewer batches than requests: some batch held rows of several requests' encodings
+    expect(metricValue((await get(url, '/metrics')).text, 'prmkit_batch_size_count')).toBeLessThan(6);
+    const direct = await reference.score(requests.flat());
+    replies.forEach((r, q) =>
+      r.body.results.forEach((res: any, i: number) => {
+        const d = direct[q * 2 + i]!;
+        res.stepProbs.forEach((p: number, k: number) => expect(p).toBeCloseTo(d.stepProbs[k]!, 6));
+      }),
+    );
+  });
+
+  it('a Prm served as it is still works, on the fallback path that tokenizes twice: the count above can tell', async () => {
+    const url = await serve(served);
+    const items = chainsFor('fallback', 3);
+    const since = encoded.length;
+    const r = await postJson(url, '/v1/score', { items });
+    expect(r.status).toBe(200);
+    expect(timesTokenized(items, since)).toEqual([2, 2, 2]);
+  });
+
+  it('a chain over the limits is refused (413) after one tokenization, before any backbone work', async () => {
+    const url = await serve(prmServerModel(served));
+    expect(served.maxContext).toBe(128);
+    const long = { problem: 'too long', steps: Array.from({ length: 12 }, (_, k) => `step ${k} says quite a lot of words here`) };
+    const chunks = served.onnx!.stats.chunks;
+    const since = encoded.length;
+    const r = await postJson(url, '/v1/score', { items: [chainsFor('ok', 1)[0], long] });
+    expect(r.status).toBe(413);
+    expect(r.body.error.param).toBe('items[1]');
+    expect(r.body.error.message).toMatch(/items\[1\] is \d+ tokens long; the limit is 128 tokens per chain/);
+    expect(timesTokenized([long], since)).toEqual([1]);
+    expect(served.onnx!.stats.chunks).toBe(chunks);
+  });
+
+  it("with overflow 'truncate', the one encoding is cut when scored, as Prm.score cuts it", async () => {
+    const url = await serve(prmServerModel(cut));
+    const long = { problem: 'cut me', steps: Array.from({ length: 12 }, (_, k) => `step ${k} says quite a lot of words here`) };
+    const items = [chainsFor('short', 1)[0]!, long];
+    const since = encoded.length;
+    const r = await postJson(url, '/v1/score', { items });
+    expect(r.status).toBe(200);
+    expect(timesTokenized(items, since)).toEqual([1, 1]);
+    const direct = await cut.score(items);
+    expect(direct[1]!.truncated).toBe(true);
+    expect(r.body.results.map((x: any) => [x.truncated, x.tokens])).toEqual([
+      [false, direct[0]!.tokens],
+      [true, 128],
+    ]);
+    expect(r.body.results[1].stepProbs).toHaveLength(direct[1]!.stepProbs.length);
+    r.body.results[1].stepProbs.forEach((p: number, k: number) => expect(p).toBeCloseTo(direct[1]!.stepProbs[k]!, 6));
+  });
+});
+
+describe('the model contract', () => {
+  it('takes a model with encodeChains + scoreEncodedChains and no countTokens; refuses half of the pair', async () => {
+    const encoding: ServerModel = {
+      score: async () => [],
+      encodeChains: (items) => items.map((item) => ({ tokens: item.steps.length + 1 })),
+      scoreEncodedChains: async (chains) => chains.map((c) => ({ stepProbs: [0.5], tokens: c.tokens, truncated: false })),
+    };
+    const url = await serve(encoding);
+    const r = await postJson(url, '/v1/score', { items: [{ problem: 'p', steps: ['a', 'b'] }] });
+    expect(r.status).toBe(200);
+    expect(r.body.results[0].tokens).toBe(3);
+    const { scoreEncodedChains: _s, ...half } = encoding;
+    expect(() => createServer({ model: half })).toThrow(/both encodeChains and scoreEncodedChains, or neither/);
+    const fake = new FakeModel();
+    expect(() => createServer({ model: { score: fake.score.bind(fake) } })).toThrow(/countTokens must be a function/);
+  });
+
+  it('answers 500 (not a crash) when a model encodes the wrong number of chains', async () => {
+    const model: ServerModel = {
+      score: async () => [],
+      encodeChains: (items) => items.slice(1).map(() => ({ tokens: 3 })),
+      scoreEncodedChains: async (chains) => chains.map(() => ({ stepProbs: [], tokens: 3, truncated: false })),
+    };
+    const url = await serve(model);
+    const r = await postJson(url, '/v1/score', { items: chainsFor('x', 2) });
+    expect(r.status).toBe(500);
+    expect(r.body.error.message).toMatch(/encoded 1 chains for 2 items/);
+  });
+});
