@@ -40,8 +40,17 @@ export function findBoundaries(ids: readonly number[], id: number, steps: readon
 }
 
 /** The last id of `text` encoded alone (how the authors' code resolves tags like '+', 'ки'). */
+// Formats look their separator up for every chain; a tokenizer's answer never changes, so
+// it is computed once per (tokenizer, text).
+const lastTokenCache = new WeakMap<object, Map<string, number>>();
+
 export function lastTokenId(tok: { encode(t: string, s?: boolean): number[] }, text: string, what: string): number {
+  let known = lastTokenCache.get(tok);
+  const hit = known?.get(text);
+  if (hit !== undefined) return hit;
   const ids = tok.encode(text, false);
   if (ids.length === 0) throw new TypeError(`${what}: ${JSON.stringify(text)} encodes to no tokens with this tokenizer`);
+  if (!known) lastTokenCache.set(tok, (known = new Map()));
+  known.set(text, ids[ids.length - 1]);
   return ids[ids.length - 1];
 }
