@@ -64,13 +64,7 @@ export class OnnxSteps {
       live.push(i);
       rows.push(inputIds[i].subarray(0, positions[offsets[i + 1] - 1] + 1));
     }
-    const chunks = planChunks(rows.map((r) => r.length), {
-      bytesPerToken: 4 * this.width,
-      maxOutputBytes: this.chunking.maxOutputBytes,
-      maxBatchTokens: this.chunking.maxBatchTokens,
-      maxBatch: this.chunking.maxBatch,
-      maxPadFraction: this.chunking.maxPadFraction,
-    });
+    const chunks = this.plan(rows);
     throwIfAborted(signal);
     await limited(chunks.length, this.backbone.workers, async (c) => {
       throwIfAborted(signal);
@@ -102,16 +96,21 @@ export class OnnxSteps {
     return out;
   }
 
-  /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
-  async classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]> {
-    const out: number[][][] = new Array(rows.length);
-    const chunks = planChunks(rows.map((r) => r.length), {
+  /** Memory-bounded, length-bucketed chunks of rows for one backbone call each. */
+  private plan(rows: readonly Int32Array[]) {
+    return planChunks(rows.map((r) => r.length), {
       bytesPerToken: 4 * this.width,
       maxOutputBytes: this.chunking.maxOutputBytes,
       maxBatchTokens: this.chunking.maxBatchTokens,
       maxBatch: this.chunking.maxBatch,
       maxPadFraction: this.chunking.maxPadFraction,
     });
+  }
+
+  /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
+  async classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]> {
+    const out: number[][][] = new Array(rows.length);
+    const chunks = this.plan(rows);
     await limited(chunks.length, this.backbone.workers, async (c) => {
       throwIfAborted(signal);
       const members = chunks[c].items;

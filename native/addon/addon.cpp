@@ -73,37 +73,18 @@ Napi::Value Aggregate(const Napi::CallbackInfo& info) {
 
 // firstError(stepLogProbs, offsets, threshold, out, threads)
 Napi::Value FirstError(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
-  const double thr = number(env, info[2], "threshold");
-  const ArrayArg out = typed_array(env, info[3], napi_int32_array, "out", "Int32Array");
-  const int threads = static_cast<int>(integer(env, info[4], "threads", 0, 1024));
-  prm::Check c = prm::check_threshold(thr);
-  if (!c) throw_check(env, c);
-  c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, lp.length, "offsets",
-                         "stepLogProbs.length");
-  if (!c) throw_check(env, c);
-  if (out.length != off.length - 1) throw Napi::RangeError::New(env, "out must have length B");
-  prm::first_error_cpu(static_cast<const float*>(lp.data), static_cast<const int32_t*>(off.data), off.length - 1,
-                       static_cast<float>(thr), static_cast<int32_t*>(out.data), threads);
-  return env.Undefined();
+  const FirstErrorCall c = read_first_error(info);
+  const int threads = static_cast<int>(integer(info.Env(), info[4], "threads", 0, 1024));
+  prm::first_error_cpu(c.step_log_probs, c.offsets, c.B, c.threshold, c.out, threads);
+  return info.Env().Undefined();
 }
 
 // rankGroups(scores, groupOffsets, out, threads)
 Napi::Value RankGroups(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg sc = typed_array(env, info[0], napi_float32_array, "scores", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "groupOffsets", "Int32Array");
-  const ArrayArg out = typed_array(env, info[2], napi_int32_array, "out", "Int32Array");
-  const int threads = static_cast<int>(integer(env, info[3], "threads", 0, 1024));
-  const prm::Check c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, sc.length,
-                                          "groupOffsets", "scores.length");
-  if (!c) throw_check(env, c);
-  if (out.length != sc.length) throw Napi::RangeError::New(env, "out must have the length of scores");
-  prm::rank_groups_cpu(static_cast<const float*>(sc.data), static_cast<const int32_t*>(off.data), off.length - 1,
-                       static_cast<int32_t*>(out.data), threads);
-  return env.Undefined();
+  const RankGroupsCall c = read_rank_groups(info);
+  const int threads = static_cast<int>(integer(info.Env(), info[3], "threads", 0, 1024));
+  prm::rank_groups_cpu(c.scores, c.group_offsets, c.G, c.out, threads);
+  return info.Env().Undefined();
 }
 
 // readBytes(typedArray, threads) -> checksum; the benchmark's bandwidth probe.

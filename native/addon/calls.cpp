@@ -122,4 +122,33 @@ void check_backend_ready(Napi::Env env, Backend b) {
   if (!why.empty()) throw Napi::Error::New(env, why);
 }
 
+FirstErrorCall read_first_error(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
+  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
+  const double thr = number(env, info[2], "threshold");
+  const ArrayArg out = typed_array(env, info[3], napi_int32_array, "out", "Int32Array");
+  prm::Check c = prm::check_threshold(thr);
+  if (!c) throw_check(env, c);
+  c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, lp.length, "offsets",
+                         "stepLogProbs.length");
+  if (!c) throw_check(env, c);
+  if (out.length != off.length - 1) throw Napi::RangeError::New(env, "out must have length B");
+  return {static_cast<const float*>(lp.data), static_cast<const int32_t*>(off.data), off.length - 1,
+          static_cast<float>(thr), static_cast<int32_t*>(out.data)};
+}
+
+RankGroupsCall read_rank_groups(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ArrayArg sc = typed_array(env, info[0], napi_float32_array, "scores", "Float32Array");
+  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "groupOffsets", "Int32Array");
+  const ArrayArg out = typed_array(env, info[2], napi_int32_array, "out", "Int32Array");
+  const prm::Check c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, sc.length,
+                                          "groupOffsets", "scores.length");
+  if (!c) throw_check(env, c);
+  if (out.length != sc.length) throw Napi::RangeError::New(env, "out must have the length of scores");
+  return {static_cast<const float*>(sc.data), static_cast<const int32_t*>(off.data), off.length - 1,
+          static_cast<int32_t*>(out.data)};
+}
+
 }  // namespace prm_addon

@@ -30,6 +30,24 @@ struct GatherCall {
   ResidentRefPtr resident;
 };
 
+// firstError(stepLogProbs, offsets, threshold, out, ...) and rankGroups(scores, groupOffsets,
+// out, ...), shared by the cpu and cuda entry points.
+struct FirstErrorCall {
+  const float* step_log_probs;
+  const int32_t* offsets;
+  int64_t B;
+  float threshold;
+  int32_t* out;
+};
+struct RankGroupsCall {
+  const float* scores;
+  const int32_t* group_offsets;
+  int64_t G;
+  int32_t* out;
+};
+FirstErrorCall read_first_error(const Napi::CallbackInfo& info);
+RankGroupsCall read_rank_groups(const Napi::CallbackInfo& info);
+
 Napi::Object arg_object(const Napi::CallbackInfo& info);
 Backend read_backend(Napi::Env env, Napi::Object o);
 void read_hidden(Napi::Env env, Napi::Object o, prm::HiddenView& h);

@@ -106,37 +106,18 @@ Napi::Value GatherResidentSync(const Napi::CallbackInfo& info) {
 
 // cudaFirstError(stepLogProbs, offsets, threshold, out)
 Napi::Value FirstError(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
-  const double thr = number(env, info[2], "threshold");
-  const ArrayArg out = typed_array(env, info[3], napi_int32_array, "out", "Int32Array");
-  prm::Check c = prm::check_threshold(thr);
-  if (!c) throw_check(env, c);
-  c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, lp.length, "offsets",
-                         "stepLogProbs.length");
-  if (!c) throw_check(env, c);
-  if (out.length != off.length - 1) throw Napi::RangeError::New(env, "out must have length B");
-  check_backend_ready(env, Backend::Cuda);
-  throw_if(env, cuda_first_error(static_cast<const float*>(lp.data), static_cast<const int32_t*>(off.data),
-                                 off.length - 1, static_cast<float>(thr), static_cast<int32_t*>(out.data)));
-  return env.Undefined();
+  const FirstErrorCall c = read_first_error(info);
+  check_backend_ready(info.Env(), Backend::Cuda);
+  throw_if(info.Env(), cuda_first_error(c.step_log_probs, c.offsets, c.B, c.threshold, c.out));
+  return info.Env().Undefined();
 }
 
 // cudaRankGroups(scores, groupOffsets, out)
 Napi::Value RankGroups(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg sc = typed_array(env, info[0], napi_float32_array, "scores", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "groupOffsets", "Int32Array");
-  const ArrayArg out = typed_array(env, info[2], napi_int32_array, "out", "Int32Array");
-  const prm::Check c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, sc.length,
-                                          "groupOffsets", "scores.length");
-  if (!c) throw_check(env, c);
-  if (out.length != sc.length) throw Napi::RangeError::New(env, "out must have the length of scores");
-  check_backend_ready(env, Backend::Cuda);
-  throw_if(env, cuda_rank_groups(static_cast<const float*>(sc.data), static_cast<const int32_t*>(off.data),
-                                 off.length - 1, static_cast<int32_t*>(out.data)));
-  return env.Undefined();
+  const RankGroupsCall c = read_rank_groups(info);
+  check_backend_ready(info.Env(), Backend::Cuda);
+  throw_if(info.Env(), cuda_rank_groups(c.scores, c.group_offsets, c.G, c.out));
+  return info.Env().Undefined();
 }
 
 Napi::Value Memory(const Napi::CallbackInfo& info) {
