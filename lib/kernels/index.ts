@@ -8,7 +8,9 @@ import {
   referenceFirstError,
   referenceGather,
   referenceRankGroups,
+  referenceResult,
   referenceScore,
+  referenceStepLogProbsAsync,
 } from './reference.js';
 import { AGGREGATIONS } from './types.js';
 import type {
@@ -148,12 +150,17 @@ function referenceFor(p: Prepared): ScoreResult {
 
 /**
  * Scores every step of a batch of candidates: gathers the boundary rows, applies the head,
- * takes log-probabilities and reduces per candidate. The work runs off the event loop; the
- * inputs are held until the Promise settles (do not transfer their buffers meanwhile).
+ * takes log-probabilities and reduces per candidate. On the native backends the work runs
+ * off the event loop and the inputs are held until the Promise settles (do not transfer
+ * their buffers meanwhile); the js backend works in slices with turns of the loop between.
  */
 export async function scoreBatch(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): Promise<ScoreResult> {
   const p = prepare(hidden, boundaries, head, options);
-  if (!p.backend.binding) return referenceFor(p);
+  if (!p.backend.binding) {
+    const { offsets, positions } = p.boundaries;
+    const lp = await referenceStepLogProbsAsync(p.hidden, offsets, positions, p.head);
+    return referenceResult(lp, offsets, p.aggregations, p.threshold);
+  }
   const { args, result } = nativeArgs(p);
   await p.backend.binding.score(args);
   return result;

@@ -49,18 +49,60 @@ function stepLogProb(load: Loader, base: number, H: number, head: ResolvedHead, 
   return head.activation === 'sigmoid' ? logSigmoid(zk[0]) : logSoftmaxAt(zk, head.positive);
 }
 
+/** Step log-probs of candidates [b0, b1) into `out`. */
+function stepLogProbsOf(
+  hidden: ResolvedHidden,
+  offsets: Int32Array,
+  positions: Int32Array,
+  head: ResolvedHead,
+  out: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const { T, H } = hidden;
+  const load = loader(hidden);
+  const z = new Float64Array(Math.max(head.K, 1));
+  for (let b = b0; b < b1; b++)
+    for (let s = offsets[b]; s < offsets[b + 1]; s++) out[s] = stepLogProb(load, (b * T + positions[s]) * H, H, head, z);
+}
+
 export function referenceStepLogProbs(
   hidden: ResolvedHidden,
   offsets: Int32Array,
   positions: Int32Array,
   head: ResolvedHead,
 ): Float32Array {
-  const { B, T, H } = hidden;
-  const load = loader(hidden);
   const out = new Float32Array(positions.length);
-  const z = new Float64Array(Math.max(head.K, 1));
-  for (let b = 0; b < B; b++)
-    for (let s = offsets[b]; s < offsets[b + 1]; s++) out[s] = stepLogProb(load, (b * T + positions[s]) * H, H, head, z);
+  stepLogProbsOf(hidden, offsets, positions, head, out, 0, hidden.B);
+  return out;
+}
+
+// Elements the async reference reads between two turns of the event loop (a few ms of work).
+const ASYNC_SLICE_ELEMENTS = 1 << 20;
+
+/**
+ * The reference on the event loop's thread, but in slices of candidates with a turn of the
+ * loop between them, so a Promise caller without the native addon is not blocked for the
+ * whole batch (nothing is copied, unlike a worker thread).
+ */
+export async function referenceStepLogProbsAsync(
+  hidden: ResolvedHidden,
+  offsets: Int32Array,
+  positions: Int32Array,
+  head: ResolvedHead,
+): Promise<Float32Array> {
+  const out = new Float32Array(positions.length);
+  const rowCost = Math.max(1, head.kind === 'logits' && head.columns ? head.K : hidden.H * Math.max(1, head.K));
+  for (let b0 = 0; b0 < hidden.B; ) {
+    let b1 = b0, budget = ASYNC_SLICE_ELEMENTS;
+    while (b1 < hidden.B && budget > 0) {
+      budget -= Math.max(1, offsets[b1 + 1] - offsets[b1]) * rowCost;
+      b1++;
+    }
+    stepLogProbsOf(hidden, offsets, positions, head, out, b0, b1);
+    b0 = b1;
+    if (b0 < hidden.B) await new Promise((resolve) => setImmediate(resolve));
+  }
   return out;
 }
 
@@ -147,6 +189,17 @@ export function referenceRankGroups(scores: Float32Array, groupOffsets: Int32Arr
   return out;
 }
 
+export function referenceResult(
+  stepLogProbs: Float32Array,
+  offsets: Int32Array,
+  aggregations: readonly Aggregation[],
+  threshold: number,
+): ScoreResult {
+  const aggregates: ScoreResult['aggregates'] = {};
+  for (const a of aggregations) aggregates[a] = referenceAggregate(stepLogProbs, offsets, a);
+  return { stepLogProbs, aggregates, firstError: referenceFirstError(stepLogProbs, offsets, threshold), backend: 'js' };
+}
+
 export function referenceScore(
   hidden: ResolvedHidden,
   offsets: Int32Array,
@@ -155,8 +208,5 @@ export function referenceScore(
   aggregations: readonly Aggregation[],
   threshold: number,
 ): ScoreResult {
-  const stepLogProbs = referenceStepLogProbs(hidden, offsets, positions, head);
-  const aggregates: ScoreResult['aggregates'] = {};
-  for (const a of aggregations) aggregates[a] = referenceAggregate(stepLogProbs, offsets, a);
-  return { stepLogProbs, aggregates, firstError: referenceFirstError(stepLogProbs, offsets, threshold), backend: 'js' };
+  return referenceResult(referenceStepLogProbs(hidden, offsets, positions, head), offsets, aggregations, threshold);
 }

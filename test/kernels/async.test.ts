@@ -80,3 +80,26 @@ describe.runIf(backends().cpu.available)('async scoring', () => {
     cases.forEach((c, i) => expect(got[i].stepLogProbs).toEqual(scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'cpu' }).stepLogProbs));
   });
 });
+
+describe('the js backend', () => {
+  it('scores a large batch in slices, letting the event loop turn, with the sync result', async () => {
+    const c = randomCase(31, 64, 256, 1024, 'float32', 48);
+    const head = linearHead(32, 2, 1024, 'softmax');
+    const sync = scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'js' });
+    let turns = 0;
+    const spin = () => {
+      turns++;
+      if (!done) setImmediate(spin);
+    };
+    let done = false;
+    setImmediate(spin);
+    const r = await scoreBatch(c.hidden, c.boundaries, head, { backend: 'js' });
+    done = true;
+    expect(r.backend).toBe('js');
+    expect(r.stepLogProbs).toEqual(sync.stepLogProbs);
+    expect(r.aggregates.prod).toEqual(sync.aggregates.prod);
+    expect(r.firstError).toEqual(sync.firstError);
+    // ~1,200 steps x 2,048 multiply-adds, in slices of 2^20: the loop turned between slices
+    expect(turns).toBeGreaterThanOrEqual(2);
+  });
+});
