@@ -9,7 +9,7 @@
 // several boundary sets cover most tokens (dense per-token rewards: S ≈ B·T, so from the
 // second scoring). Device memory is held until `free()`, or, as a fallback, until the handle
 // is garbage-collected. The measured figures are pending a GPU run (bench/gpu/NOTES.md).
-import { native, REBUILD_HINT } from './native.js';
+import { native, nativeHead, REBUILD_HINT } from './native.js';
 import type { NativeBinding, NativeScoreArgs } from './native.js';
 import { AGGREGATIONS } from './types.js';
 import type { Aggregation, Boundaries, Dtype, Head, Hidden, ScoreResult } from './types.js';
@@ -120,15 +120,7 @@ class DeviceHiddenImpl implements DeviceHidden {
       handle: this.#handle,
       offsets: boundaries.offsets,
       positions: boundaries.positions,
-      head: {
-        kind: hd.kind === 'linear' ? 0 : 1,
-        activation: hd.activation === 'sigmoid' ? 0 : 1,
-        positive: hd.positive,
-        outputs: hd.K,
-        weight: hd.weight,
-        bias: hd.bias,
-        columns: hd.columns,
-      },
+      head: nativeHead(hd),
       threshold: o.threshold,
       stepLogProbs,
       aggregates: slots,

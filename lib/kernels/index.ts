@@ -1,7 +1,7 @@
 // prmkit/kernels: the public kernel API over three backends (cpu, cuda, js reference).
 // This module imports nothing heavy, so it can run alone (e.g. on a GPU box without
 // node_modules).
-import { native, REBUILD_HINT } from './native.js';
+import { native, nativeHead, REBUILD_HINT } from './native.js';
 import type { NativeBinding, NativeScoreArgs } from './native.js';
 import {
   referenceAggregate,
@@ -127,15 +127,7 @@ function nativeArgs(p: Prepared): { args: NativeScoreArgs; result: ScoreResult }
     positions: boundaries.positions,
     threads: p.threads,
     backend: p.backend.name as 'cpu' | 'cuda',
-    head: {
-      kind: head.kind === 'linear' ? 0 : 1,
-      activation: head.activation === 'sigmoid' ? 0 : 1,
-      positive: head.positive,
-      outputs: head.K,
-      weight: head.weight,
-      bias: head.bias,
-      columns: head.columns,
-    },
+    head: nativeHead(head),
     threshold: p.threshold,
     stepLogProbs,
     aggregates: slots,

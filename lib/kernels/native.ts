@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { ResolvedHead } from './validate.js';
+
 /** The raw binding (native/addon/addon.cpp). Arguments are checked again on the C++ side. */
 export interface NativeBinding {
   scoreSync(args: NativeScoreArgs): void;
@@ -48,6 +50,19 @@ export interface NativeScoreArgs extends NativeHiddenArgs {
 
 export interface NativeGatherArgs extends NativeHiddenArgs {
   out: Float32Array;
+}
+
+/** A validated head in the binding's encoding (kinds and activations as integers). */
+export function nativeHead(head: ResolvedHead): NativeScoreArgs['head'] {
+  return {
+    kind: head.kind === 'linear' ? 0 : 1,
+    activation: head.activation === 'sigmoid' ? 0 : 1,
+    positive: head.positive,
+    outputs: head.K,
+    weight: head.weight,
+    bias: head.bias,
+    columns: head.columns,
+  };
 }
 
 export const REBUILD_HINT = 'run `npm rebuild prmkit` (or `npm run build` in a prmkit checkout) to compile it';
