@@ -25,7 +25,7 @@ import {
   tuneThreshold,
 } from '../dist/eval/index.js';
 import { ArithmeticGenerator, createArithmeticProblems } from '../dist/search/arithmetic.js';
-import { Prm } from '../dist/prm.js';
+import { Prm } from '../dist/prm/index.js';
 import { createTinyModel } from '../dist/testing/index.js';
 import { median, rng } from './lib/random.mjs';
 

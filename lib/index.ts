@@ -2,7 +2,7 @@
 export * from './kernels/index.js';
 export type * from './interfaces.js';
 // model layer (issue 4): formats, tokenization, backbones, Prm
-export * from './prm.js';
+export * from './prm/index.js';
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';
 export type { EncodeOptions, EncodedBatch, AddedTokenSpec } from './tokenize/index.js';
 export { FORMATS, FORMAT_NAMES, resolveFormat, customFormat, SeparatorInStepError } from './formats/index.js';

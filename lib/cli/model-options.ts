@@ -2,7 +2,7 @@
 import type { OptionSpec } from './args.js';
 import { intOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';
-import type { Prm, PrmLoadOptions } from '../prm.js';
+import type { Prm, PrmLoadOptions } from '../prm/index.js';
 
 export const MODEL_OPTIONS: OptionSpec = {
   model: { type: 'string', short: 'm' },
@@ -69,6 +69,6 @@ export function modelLoadOptions(values: Record<string, unknown>, command: strin
 
 /** Loads the Prm lazily, so `--help` and usage errors never pay for onnxruntime. */
 export async function loadPrm(options: PrmLoadOptions): Promise<Prm> {
-  const { Prm } = await import('../prm.js');
+  const { Prm } = await import('../prm/index.js');
   return Prm.load(options);
 }

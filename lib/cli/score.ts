@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { AGGREGATIONS } from '../kernels/types.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
-import type { Prm } from '../prm.js';
+import type { Prm } from '../prm/index.js';
 import { intOption, numberOption, parse, stringOption } from './args.js';
 import { CliError, UsageError, write } from './io.js';
 import type { CliIo } from './io.js';

@@ -67,12 +67,12 @@ export async function createScorer(spec: ScorerSpec, ctx: ScorerContext): Promis
     case 'prm': {
       // loaded lazily: onnxruntime and the tokenizers are heavy, and the sanity scorers and
       // predictions-only runs must not pay for them
-      const { Prm } = await import('../prm.js');
+      const { Prm } = await import('../prm/index.js');
       const prm = await Prm.load({ model: spec.model, tokenizer: spec.tokenizer, format: spec.format as FormatName, ...(spec.head ? { head: spec.head } : {}) });
       return { scorer: prm, close: () => prm.close() };
     }
     case 'vllm': {
-      const { Prm } = await import('../prm.js');
+      const { Prm } = await import('../prm/index.js');
       const prm = await Prm.connect({
         vllm: { url: spec.url, ...(spec.model ? { model: spec.model } : {}) },
         tokenizer: spec.tokenizer,

@@ -10,9 +10,9 @@
 import { planChunks } from '../batch/index.js';
 import type { ChainItem } from '../interfaces.js';
 import { aggregate, firstError, scoreBatch } from '../kernels/index.js';
-import type { Prm } from '../prm.js';
-import { limited } from './onnx-steps.js';
-import type { OnnxSteps } from './onnx-steps.js';
+import type { Prm } from './prm.js';
+import { limited } from '../backbones/onnx/steps.js';
+import type { OnnxSteps } from '../backbones/onnx/steps.js';
 import type { KvArray } from '../backbones/onnx/backbone.js';
 import { checkScoreCall } from './results.js';
 import type { PrmScore, ScoreCallOptions } from './results.js';

@@ -3,7 +3,7 @@
 // very rows, picked from the encodings of the requests it serves (`scoreEncodedChains`).
 import { pickRows } from '../prm/encoding.js';
 import type { PrmEncoding } from '../prm/encoding.js';
-import type { Prm } from '../prm.js';
+import type { Prm } from '../prm/index.js';
 import type { ModelEncodedChain, ServerModel } from './types.js';
 
 /** One row of a request's encoding; the encoding is shared by the request's chains. */

@@ -7,7 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/run.js';
 import type { CliIo } from '../../lib/cli/io.js';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import type { TinyModel } from '../../lib/testing/index.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstBelowThreshold } from '../../lib/eval/detectors.js';
 import { evaluateProcessBench, readProcessBench } from '../../lib/eval/processbench/index.js';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import type { TinyModel } from '../../lib/testing/index.js';
 import { runEval } from './helpers.js';

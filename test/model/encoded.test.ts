@@ -2,8 +2,8 @@
 // picked from several encodings, or from encodeChains) gives exactly what prm.score gives,
 // and refuses malformed encodings before any backbone work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinEncodings, pickRows, Prm } from '../../lib/prm.js';
-import type { PrmEncoding } from '../../lib/prm.js';
+import { joinEncodings, pickRows, Prm } from '../../lib/prm/index.js';
+import type { PrmEncoding } from '../../lib/prm/index.js';
 import { encodeChains } from '../../lib/tokenize/encode.js';
 import { chains, cleanup, tiny } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // batching do not change scores, order does not matter, a KV-cached prefix + new steps =
 // the whole chain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prm, PrmSession } from '../../lib/prm.js';
+import { Prm, PrmSession } from '../../lib/prm/index.js';
 import { chains, cleanup, hasShared, processbench, SHARED_SKIP, tiny } from './helpers.js';
 
 function close(a: number[], b: number[], tol = 1e-5) {

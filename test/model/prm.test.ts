@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnnxInitializer } from '../../lib/backbones/onnx/weights.js';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { chains, cleanup, tiny } from './helpers.js';
 
 afterAll(() => cleanup());

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolingRequest, PoolingResponse } from '../../lib/backbones/vllm/protocol.js';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { chains, cleanup, tiny } from './helpers.js';
 
 type Mode = 'tokens' | 'steps' | 'error' | 'short';

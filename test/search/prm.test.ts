@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Prm, PrmSession } from '../../lib/prm.js';
+import { Prm, PrmSession } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import { ArithmeticGenerator, beamSearch, createArithmeticProblems, dvts, mcts } from '../../lib/search/index.js';
 import type { ScorerSession, SearchEvent, SearchResult, SessionScorer } from '../../lib/search/index.js';

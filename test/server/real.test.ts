@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { createServer, prmServerModel } from '../../lib/server/index.js';
 import type { PrmServer } from '../../lib/server/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHEPHERD_TAG } from '../../lib/formats/index.js';
 import type { ChainItem } from '../../lib/interfaces.js';
-import { Prm } from '../../lib/prm.js';
+import { Prm } from '../../lib/prm/index.js';
 import { createServer, prmServerModel } from '../../lib/server/index.js';
 import type { PrmServer, ServerModel, ServerOptions } from '../../lib/server/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';

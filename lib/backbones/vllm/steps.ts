@@ -2,8 +2,10 @@
 // pooler, the rows in order) give P(correct) at the format's positive class.
 import type { Boundaries } from '../../kernels/types.js';
 import { VllmPoolingClient } from './client.js';
+import { liveRows } from '../step-source.js';
+import type { StepSource } from '../step-source.js';
 
-export class VllmSteps {
+export class VllmSteps implements StepSource {
   constructor(
     readonly client: VllmPoolingClient,
     readonly positive: number,
@@ -12,11 +14,8 @@ export class VllmSteps {
   async stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
     const { offsets, positions } = boundaries;
     const out = new Float32Array(positions.length);
-    const live: number[] = [];
-    for (let i = 0; i < inputIds.length; i++) if (offsets[i + 1] > offsets[i]) live.push(i);
-    // rows after the last boundary cannot change the scores of a causal model: do not send them
-    const rows = live.map((i) => Array.from(inputIds[i].subarray(0, positions[offsets[i + 1] - 1] + 1)));
-    const res = await this.client.poolAll(rows, signal);
+    const { live, rows } = liveRows(inputIds, boundaries);
+    const res = await this.client.poolAll(rows.map((r) => Array.from(r)), signal);
     live.forEach((item, k) => {
       const probs = res[k];
       const n = offsets[item + 1] - offsets[item];
@@ -35,7 +34,7 @@ export class VllmSteps {
     return out;
   }
 
-  async classify(rows: number[][], signal?: AbortSignal): Promise<number[][][]> {
-    return this.client.poolAll(rows, signal);
+  async classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]> {
+    return this.client.poolAll(rows.map((r) => Array.from(r)), signal);
   }
 }

@@ -1,11 +1,13 @@
 // The local scoring path: encoded chains → padded, memory-bounded chunks → backbone on worker
 // threads → the fused native kernel (gather boundary rows → head → log-score) per chunk.
-import { padChunk, planChunks } from '../batch/index.js';
-import type { PadSide } from '../batch/index.js';
-import type { OnnxBackbone } from '../backbones/onnx/backbone.js';
-import { gatherRows, scoreBatch } from '../kernels/index.js';
+import { padChunk, planChunks } from '../../batch/index.js';
+import type { PadSide } from '../../batch/index.js';
+import type { OnnxBackbone } from './backbone.js';
+import { gatherRows, scoreBatch } from '../../kernels/index.js';
 import { classProbs } from './classify.js';
-import type { Boundaries, Head } from '../kernels/types.js';
+import { liveRows } from '../step-source.js';
+import type { StepSource } from '../step-source.js';
+import type { Boundaries, Head } from '../../kernels/types.js';
 
 export interface ChunkingOptions {
   maxOutputBytes?: number;
@@ -37,7 +39,7 @@ export async function limited(n: number, limit: number, fn: (i: number) => Promi
   await Promise.all(lanes);
 }
 
-export class OnnxSteps {
+export class OnnxSteps implements StepSource {
   readonly stats: OnnxStepsStats = { paddedTokens: 0, tokens: 0, chunks: 0 };
 
   constructor(
@@ -50,20 +52,13 @@ export class OnnxSteps {
   ) {}
 
   /**
-   * log P(step correct) for every boundary, in CSR order. Rows are cut after their last
-   * boundary: in a causal model later tokens cannot change earlier scores.
+   * log P(step correct) for every boundary, in CSR order (rows cut as `liveRows` says).
    */
   async stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
     const { offsets, positions } = boundaries;
     const S = positions.length;
     const out = new Float32Array(S);
-    const live: number[] = [];
-    const rows: Int32Array[] = [];
-    for (let i = 0; i < inputIds.length; i++) {
-      if (offsets[i + 1] === offsets[i]) continue;
-      live.push(i);
-      rows.push(inputIds[i].subarray(0, positions[offsets[i + 1] - 1] + 1));
-    }
+    const { live, rows } = liveRows(inputIds, boundaries);
     const chunks = this.plan(rows);
     throwIfAborted(signal);
     await limited(chunks.length, this.backbone.workers, async (c) => {

@@ -1,6 +1,6 @@
 // Per-token class probabilities (vLLM's token_classify answer), from gathered rows [N, D]:
 // the head applied to every row, with all K probabilities kept.
-import type { Head } from '../kernels/types.js';
+import type { Head } from '../../kernels/types.js';
 
 export function classProbs(rows: Float32Array, N: number, D: number, head: Head): number[][] {
   const out: number[][] = new Array(N);

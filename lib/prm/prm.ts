@@ -1,36 +1,37 @@
 // Prm: score text with a real process reward model. Text → format → tokens + boundaries →
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
 import { basename } from 'node:path';
-import { OnnxBackbone } from './backbones/onnx/backbone.js';
-import { planChunks } from './batch/index.js';
-import { VllmPoolingClient } from './backbones/vllm/client.js';
-import { VllmSteps } from './backbones/vllm/steps.js';
-import { checkItemShape } from './formats/errors.js';
-import { resolveFormat } from './formats/index.js';
-import type { PrmFormat } from './formats/types.js';
-import type { ChainItem, StepScorer } from './interfaces.js';
-import { rankGroups } from './kernels/index.js';
-import type { Aggregation, Head } from './kernels/types.js';
-import { checkHeadSource, resolveHead } from './prm/head.js';
-import { OnnxSteps } from './prm/onnx-steps.js';
-import { checkCommon } from './prm/options.js';
-import type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
-import { buildScores, checkScoreCall } from './prm/results.js';
-import type { PrmScore, ScoreCallOptions } from './prm/results.js';
-import { PrmSession } from './prm/session.js';
-import { checkEncoding, fitContext, joinEncodings } from './prm/encoding.js';
-import type { PrmEncodeOptions, PrmEncoding } from './prm/encoding.js';
-import { checkMaxContext, encodeChains } from './tokenize/encode.js';
-import type { EncodedBatch, Overflow } from './tokenize/encode.js';
-import { PrmTokenizer } from './tokenize/tokenizer.js';
+import { OnnxBackbone } from '../backbones/onnx/backbone.js';
+import { planChunks } from '../batch/index.js';
+import { VllmPoolingClient } from '../backbones/vllm/client.js';
+import { VllmSteps } from '../backbones/vllm/steps.js';
+import { checkItemShape } from '../formats/errors.js';
+import { resolveFormat } from '../formats/index.js';
+import type { PrmFormat } from '../formats/types.js';
+import type { ChainItem, StepScorer } from '../interfaces.js';
+import { rankGroups } from '../kernels/index.js';
+import type { Aggregation, Head } from '../kernels/types.js';
+import { checkHeadSource, resolveHead } from './head.js';
+import { OnnxSteps } from '../backbones/onnx/steps.js';
+import type { StepSource } from '../backbones/step-source.js';
+import { checkCommon } from './options.js';
+import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
+import { buildScores, checkScoreCall } from './results.js';
+import type { PrmScore, ScoreCallOptions } from './results.js';
+import { PrmSession } from './session.js';
+import { checkEncoding, fitContext, joinEncodings } from './encoding.js';
+import type { PrmEncodeOptions, PrmEncoding } from './encoding.js';
+import { checkMaxContext, encodeChains } from '../tokenize/encode.js';
+import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
+import { PrmTokenizer } from '../tokenize/tokenizer.js';
 
-export type { PrmConnectOptions, PrmLoadOptions } from './prm/options.js';
-export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './prm/results.js';
-export type { HeadSource } from './prm/head.js';
-export type { EncodedRow, PrmEncodeOptions, PrmEncoding } from './prm/encoding.js';
-export { joinEncodings, pickRows } from './prm/encoding.js';
-export { PrmSession } from './prm/session.js';
-export type { SessionScore } from './prm/session.js';
+export type { PrmConnectOptions, PrmLoadOptions } from './options.js';
+export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './results.js';
+export type { HeadSource } from './head.js';
+export type { EncodedRow, PrmEncodeOptions, PrmEncoding } from './encoding.js';
+export { joinEncodings, pickRows } from './encoding.js';
+export { PrmSession } from './session.js';
+export type { SessionScore } from './session.js';
 
 /** Items tokenized per event-loop turn in `score`. */
 const ENCODE_SLICE = 32;
@@ -50,11 +51,6 @@ export interface RankedCandidate {
   stepProbs: number[];
 }
 
-/** Where step scores come from (local ONNX or remote vLLM). */
-interface StepSource {
-  stepLogProbs(inputIds: readonly Int32Array[], b: EncodedBatch['boundaries'], signal?: AbortSignal): Promise<Float32Array>;
-  classify(rows: Int32Array[], signal?: AbortSignal): Promise<number[][][]>;
-}
 
 /** What the backbone is, for diagnostics and metrics. */
 export interface PrmBackendInfo {
@@ -179,10 +175,7 @@ export class Prm implements StepScorer {
       ...c,
       name: options.name ?? `${c.format.name}:vllm:${client.model ?? client.url}`,
       backend: { kind: 'vllm', url: client.url, kvCache: false },
-      source: {
-        stepLogProbs: (ids, b, signal) => steps.stepLogProbs(ids, b, signal),
-        classify: (rows, signal) => steps.classify(rows.map((r) => Array.from(r)), signal),
-      },
+      source: steps,
       close: async () => {},
     });
   }

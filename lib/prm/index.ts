@@ -1,0 +1,2 @@
+// Prm: score text with a real process reward model.
+export * from './prm.js';
