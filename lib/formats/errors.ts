@@ -1,23 +1,32 @@
-// Chains that would be mis-split are refused with the item and step named, never scored.
-export class SeparatorInStepError extends RangeError {
-  constructor(
-    readonly item: number,
-    readonly step: number,
-    readonly separator: string,
-    format: string,
-  ) {
-    super(`items[${item}].steps[${step}] contains ${JSON.stringify(separator)}, which ${format} uses to mark steps; remove or replace it in the step text`);
+// Chains that would be mis-split are refused with the item and the field named, never scored.
+import { PrmInputError, PrmInputTypeError } from '../errors.js';
+import { show } from '../is.js';
+
+/** A step (or the problem) holds the text the format uses to mark steps. */
+export class SeparatorInStepError extends PrmInputError {
+  /** The step, or -1 when the text is in the problem. */
+  readonly step: number;
+  readonly separator: string;
+  constructor(item: number, step: number, separator: string, format: string) {
+    const where = step < 0 ? 'problem' : 'step text';
+    super(
+      step < 0 ? `items[${item}].problem` : `items[${item}].steps[${step}]`,
+      `contains ${JSON.stringify(separator)}, which ${format} uses to mark steps; remove or replace it in the ${where}`,
+    );
     this.name = 'SeparatorInStepError';
+    this.step = step;
+    this.separator = separator;
   }
 }
 
 export function checkItemShape(item: unknown, index: number): asserts item is { problem: string; steps: readonly string[] } {
-  if (item === null || typeof item !== 'object') throw new TypeError(`items[${index}] must be an object { problem, steps }`);
+  if (item === null || typeof item !== 'object' || Array.isArray(item))
+    throw new PrmInputTypeError(`items[${index}]`, `must be an object { problem, steps }, got ${show(item)}`);
   const it = item as { problem?: unknown; steps?: unknown };
-  if (typeof it.problem !== 'string') throw new TypeError(`items[${index}].problem must be a string`);
-  if (!Array.isArray(it.steps)) throw new TypeError(`items[${index}].steps must be an array of strings`);
+  if (typeof it.problem !== 'string') throw new PrmInputTypeError(`items[${index}].problem`, `must be a string, got ${show(it.problem)}`);
+  if (!Array.isArray(it.steps)) throw new PrmInputTypeError(`items[${index}].steps`, `must be an array of strings, got ${show(it.steps)}`);
   for (let s = 0; s < it.steps.length; s++)
-    if (typeof it.steps[s] !== 'string') throw new TypeError(`items[${index}].steps[${s}] must be a string, got ${typeof it.steps[s]}`);
+    if (typeof it.steps[s] !== 'string') throw new PrmInputTypeError(`items[${index}].steps[${s}]`, `must be a string, got ${show(it.steps[s])}`);
 }
 
 /** Refuses steps that contain `needle` (or any special-token text). */
@@ -31,8 +40,9 @@ export function findBoundaries(ids: readonly number[], id: number, steps: readon
   const positions: number[] = [];
   for (let t = 0; t < ids.length; t++) if (ids[t] === id) positions.push(t);
   if (positions.length !== steps.length) {
-    throw new RangeError(
-      `items[${index}]: found ${positions.length} separator tokens (${JSON.stringify(sepText)}, id ${id}) for ${steps.length} steps in the ${format} encoding; ` +
+    throw new PrmInputError(
+      `items[${index}]`,
+      `found ${positions.length} separator tokens (${JSON.stringify(sepText)}, id ${id}) for ${steps.length} steps in the ${format} encoding; ` +
         'the problem or a step tokenizes to the separator, so the chain cannot be split safely',
     );
   }

@@ -9,6 +9,8 @@ import type { FormatName, FormatSpec, PrmFormat } from './types.js';
 export type * from './types.js';
 export { SeparatorInStepError } from './errors.js';
 export { customFormat, DEFAULT_CUSTOM_TEMPLATE } from './custom.js';
+export { splitSteps } from './split.js';
+export type { SplitStep, StepSplitter } from './split.js';
 export { QWEN_PRM_SEPARATOR, QWEN_PRM_SEPARATOR_ID, QWEN_PRM_SYSTEM } from './qwen-math-prm.js';
 export { SHEPHERD_TAG } from './math-shepherd.js';
 

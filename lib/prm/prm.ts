@@ -6,6 +6,8 @@ import { planChunks } from '../batch/index.js';
 import { VllmPoolingClient } from '../backbones/vllm/client.js';
 import { VllmSteps } from '../backbones/vllm/steps.js';
 import { checkItemShape } from '../formats/errors.js';
+import { isInputError, reroot } from '../errors.js';
+import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
 import type { PrmFormat } from '../formats/types.js';
 import type { ChainItem, StepScorer } from '../interfaces.js';
@@ -216,8 +218,8 @@ export class Prm implements StepScorer {
         parts.push(this.encode(items.slice(s, s + ENCODE_SLICE)));
       } catch (e) {
         // name the item by its index in the whole batch
-        if (e instanceof Error) e.message = e.message.replace(/items\[(\d+)\]/g, (_, k: string) => `items[${Number(k) + s}]`);
-        throw e;
+        const k = isInputError(e) ? e.itemIndex : undefined;
+        throw k === undefined ? e : reroot(e as InputError, `items[${k}]`, `items[${k + s}]`);
       }
     }
     return joinEncodings(parts, this.format);
