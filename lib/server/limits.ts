@@ -2,6 +2,7 @@
 // once, on the event loop: that lets an oversize request fail fast with the field that is
 // too big, instead of after it has cost a batch, and the batch then scores this encoding.
 import { ApiError, tooLarge } from './errors.js';
+import { isInputError, reroot } from '../errors.js';
 import type { ChainPath } from './chains.js';
 import type { ModelEncodedChain, ServerLimits, ServerModel } from './types.js';
 import type { ChainItem } from '../interfaces.js';
@@ -11,19 +12,30 @@ export function checkCount(n: number, max: number, field: string, what: string):
 }
 
 /**
- * Runs the tokenizer; its TypeError/RangeError (e.g. a step holding the format's separator)
- * is the client's mistake: a 400 naming the step when the error says which one.
+ * Runs the tokenizer; a PrmInputError (e.g. a step holding the format's separator) is the
+ * client's mistake: a 400 whose `param` is its path in this request's terms. Any other
+ * error is a bug and stays a 500.
  */
-function countOrFail<T>(fn: () => T, stepField?: (item: number, step: number) => string): T {
+function countOrFail<T>(fn: () => T, field?: (path: string) => string): T {
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
-    const e = err as RangeError & { item?: unknown; step?: unknown };
-    const param = stepField && typeof e.item === 'number' && typeof e.step === 'number' ? stepField(e.item, e.step) : null;
-    const message = param !== null ? `${param}: ${e.message.replace(/^items\[\d+\]\.steps\[\d+\] /, '')}` : `cannot tokenize the input: ${e.message}`;
-    throw new ApiError(400, 'invalid_request_error', message, param);
+    if (!isInputError(err)) throw err;
+    const param = field ? field(err.path) : err.path;
+    throw new ApiError(400, 'invalid_request_error', param + err.message.slice(err.path.length), param);
   }
+}
+
+/** A chain path (`items[3].steps[1]`, `items[3].problem`) in the request's own field names. */
+function requestField(itemField: (i: number) => string, stepField: (i: number, k: number) => string, problemField?: string) {
+  return (path: string): string => {
+    const m = /^items\[(\d+)\](?:\.(problem|steps)(?:\[(\d+)\])?)?/.exec(path);
+    if (!m) return path;
+    const i = Number(m[1]);
+    if (m[2] === 'problem') return problemField ?? `${itemField(i)}.problem`;
+    if (m[3] !== undefined) return stepField(i, Number(m[3]));
+    return itemField(i);
+  };
 }
 
 /**
@@ -37,10 +49,12 @@ export function checkChains(
   stepField: (i: number, k: number) => string,
   limits: ServerLimits,
   chains: ChainPath,
+  /** The field that holds the problem, where all chains share one (rerank's `problem`). */
+  problemField?: string,
 ): ModelEncodedChain[] {
   checkCount(items.length, limits.maxItems, field, 'entries');
   items.forEach((item, i) => checkCount(item.steps.length, limits.maxSteps, `${itemField(i)}.steps`, 'steps'));
-  const encoded = countOrFail(() => chains.encode(items as ChainItem[]), stepField);
+  const encoded = countOrFail(() => chains.encode(items as ChainItem[]), requestField(itemField, stepField, problemField));
   if (!Array.isArray(encoded) || encoded.length !== items.length) {
     throw new ApiError(500, 'server_error', `the model encoded ${Array.isArray(encoded) ? encoded.length : 'no'} chains for ${items.length} items`, null);
   }

@@ -32,7 +32,7 @@ export function registerRerank(app: FastifyInstance, ctx: ServerContext): void {
     const o = ctx.options;
     checkModelName(body.model, o.modelName);
     const items: ChainItem[] = body.candidates.map((steps) => ({ problem: body.problem, steps }));
-    const chains = checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains);
+    const chains = checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains, 'problem');
     const how = body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
