@@ -1,20 +1,24 @@
 #!/usr/bin/env node
 // End-to-end scoring benchmark (npm run bench:e2e) on the tiny ONNX PRM with realistic
-// shapes: step and chain lengths are ProcessBench's, in Qwen2.5 tokens, when ../shared/data
-// is there (else a fixed synthetic distribution). The tiny tokenizer is byte-level, so a
+// shapes: step and chain lengths are ProcessBench's, in Qwen2.5 tokens, when the shared data
+// directory is there (else a fixed synthetic distribution). The tiny tokenizer is byte-level, so a
 // step of n Qwen tokens becomes n ASCII characters = n backbone tokens.
 //   A. one pass per chain vs the naive loop that re-scores the whole prefix for every step;
 //   B. beam search, width 4, 4 proposals per beam, 10 steps: incremental scoring on the
 //      prefix cache (KV) vs re-scoring every candidate chain from scratch.
-// Prints a table and ratios; writes bench/results/e2e.json. Needs `npm run build:ts` first.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Prints a table and ratios; writes bench/results/e2e.json (a --quick run writes to a temporary
+// folder instead, see bench/lib/out.mjs). Needs `npm run build:ts` first.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Prm, PrmSession, PrmTokenizer } from '../dist/index.js';
 import { createTinyModel } from '../dist/testing/index.js';
+import { benchHeader, writeResult } from './lib/out.mjs';
 import { rng } from './lib/random.mjs';
+
+benchHeader('e2e');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -30,7 +34,7 @@ const text = (n) => Array.from({ length: Math.max(1, n) }, () => LETTERS[Math.fl
 function shapes() {
   const pb = join(shared, 'processbench');
   if (!existsSync(join(pb, 'gsm8k.json'))) {
-    return { source: 'synthetic (../shared/data absent)', chains: Array.from({ length: 48 }, () => ({ problem: 60 + Math.floor(r() * 60), steps: Array.from({ length: 4 + Math.floor(r() * 6) }, () => 20 + Math.floor(r() * 60)) })) };
+    return { source: 'synthetic (shared ProcessBench data absent)', chains: Array.from({ length: 48 }, () => ({ problem: 60 + Math.floor(r() * 60), steps: Array.from({ length: 4 + Math.floor(r() * 6) }, () => 20 + Math.floor(r() * 60)) })) };
   }
   const qwen = PrmTokenizer.load(join(root, 'node_modules', '@lenml', 'tokenizer-qwen2_5', 'models'));
   const all = [...JSON.parse(readFileSync(join(pb, 'gsm8k.json'), 'utf8')), ...JSON.parse(readFileSync(join(pb, 'math.json'), 'utf8'))];
@@ -95,10 +99,15 @@ function proposals(seed) {
 }
 const plans = problems.map((_, i) => proposals(1000 + i));
 
+// candidates each strategy actually scored (the first round has one beam, so fewer than
+// width x proposals): the candidates/s figures divide by these counts
+const scoredCandidates = { rescore: 0, incremental: 0 };
+
 async function beamRescore(problem, plan) {
   let beams = [[]];
   for (let d = 0; d < DEPTH; d++) {
     const cands = beams.flatMap((steps, bi) => plan[d].slice(bi * PROPOSALS, (bi + 1) * PROPOSALS).map((s) => [...steps, s]));
+    scoredCandidates.rescore += cands.length;
     const scored = await prm.score(cands.map((steps) => ({ problem, steps })), { aggregate: 'min' });
     beams = scored.map((s, i) => [s.score, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, WIDTH).map(([, i]) => cands[i]);
   }
@@ -114,6 +123,7 @@ async function beamIncremental(problem, plan) {
       { aggregate: 'min', keep: true },
     );
     const flat = scored.flatMap((rs, bi) => rs.map((res, k) => ({ res, steps: [...beams[bi].steps, plan[d][bi * PROPOSALS + k]] })));
+    scoredCandidates.incremental += flat.length;
     const order = flat.map((f, i) => [f.res.score, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, WIDTH);
     beams = order.map(([, i]) => ({ steps: flat[i].steps, session: flat[i].res.session }));
   }
@@ -126,11 +136,16 @@ const runAll = (fn) => async () => {
   return out;
 };
 const [rescore, incremental] = await timedPair(runAll(beamRescore), runAll(beamIncremental), quick ? 600 : 6000);
+// one more run of each, counted: the same beams, and the candidates one run scores
+scoredCandidates.rescore = scoredCandidates.incremental = 0;
 const same = JSON.stringify(await runAll(beamRescore)()) === JSON.stringify(await runAll(beamIncremental)());
+if (scoredCandidates.rescore !== scoredCandidates.incremental) {
+  throw new Error(`the two beam searches scored ${scoredCandidates.rescore} and ${scoredCandidates.incremental} candidates`);
+}
 
 // ---- report -------------------------------------------------------------------------------
 const candidates = items.length;
-const beamCandidates = problems.length * DEPTH * WIDTH * PROPOSALS;
+const beamCandidates = scoredCandidates.rescore;
 const rows = [
   ['A one-pass', onePass, candidates],
   ['A naive prefix loop', naive, candidates],
@@ -139,28 +154,44 @@ const rows = [
 ].map(([name, m, n]) => ({ name, ms: m.ms, runs: m.runs, candidatesPerSec: (n / m.ms) * 1000, backboneTokens: m.tokens, paddedTokens: m.padded, tokensPerSec: (m.tokens / m.ms) * 1000 }));
 
 const fmt = (x, d = 1) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log(`\nprmkit e2e bench — tiny model (2 layers, hidden 64, 4 heads), onnxruntime cpu, ${THREADS} intra-op threads, ${os.cpus()[0]?.model ?? 'cpu'}`);
-console.log(`shapes: ${shape.source}; ${candidates} chains, ${stepPool.length} steps; beam: ${problems.length} problems x width ${WIDTH} x ${PROPOSALS} proposals x ${DEPTH} steps\n`);
-console.log('| case | median ms/run | runs | candidates/s | backbone tokens/run | padded tokens/run | backbone tokens/s |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const x of rows) console.log(`| ${x.name} | ${fmt(x.ms)} | ${x.runs} | ${fmt(x.candidatesPerSec)} | ${x.backboneTokens.toLocaleString('en-US')} | ${x.paddedTokens.toLocaleString('en-US')} | ${fmt(x.tokensPerSec, 0)} |`);
 const ratios = {
   onePassVsNaiveSpeedup: naive.ms / onePass.ms,
   naiveTokensOverOnePass: naive.tokens / onePass.tokens,
   incrementalVsRescoreSpeedup: rescore.ms / incremental.ms,
   rescoreTokensOverIncremental: rescore.tokens / incremental.tokens,
 };
-console.log(`\none-pass vs naive: ${fmt(ratios.onePassVsNaiveSpeedup, 2)}x faster, ${fmt(ratios.naiveTokensOverOnePass, 2)}x fewer backbone tokens (max |Δp| ${maxDiff.toExponential(1)})`);
-console.log(`incremental (KV) vs rescoring: ${fmt(ratios.incrementalVsRescoreSpeedup, 2)}x faster, ${fmt(ratios.rescoreTokensOverIncremental, 2)}x fewer backbone tokens (same beams: ${same ? 'yes' : 'NO'})`);
+const report = [
+  `tiny model (2 layers, hidden 64, 4 heads), onnxruntime cpu, ${THREADS} intra-op threads; shapes: ${shape.source}; ${candidates} chains, ${stepPool.length} steps; ` +
+    `beam: ${problems.length} problems x width ${WIDTH} x ${PROPOSALS} proposals x ${DEPTH} steps = ${beamCandidates} candidates scored per run`,
+  '',
+  '| case | median ms/run | runs | candidates/s | backbone tokens/run | padded tokens/run | backbone tokens/s |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...rows.map((x) => `| ${x.name} | ${fmt(x.ms)} | ${x.runs} | ${fmt(x.candidatesPerSec)} | ${x.backboneTokens.toLocaleString('en-US')} | ${x.paddedTokens.toLocaleString('en-US')} | ${fmt(x.tokensPerSec, 0)} |`),
+  '',
+  `one-pass vs naive: ${fmt(ratios.onePassVsNaiveSpeedup, 2)}x faster, ${fmt(ratios.naiveTokensOverOnePass, 2)}x fewer backbone tokens (max |Δp| ${maxDiff.toExponential(1)})`,
+  `incremental (KV) vs rescoring: ${fmt(ratios.incrementalVsRescoreSpeedup, 2)}x faster, ${fmt(ratios.rescoreTokensOverIncremental, 2)}x fewer backbone tokens (same beams: ${same ? 'yes' : 'NO'})`,
+];
+console.log(`\nprmkit e2e bench (${quick ? 'quick' : 'full'} run), ${os.cpus()[0]?.model ?? 'cpu'}`);
+console.log(report.join('\n'));
 
-const outDir = join(here, 'results');
-mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'e2e.json'), JSON.stringify({
-  date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, threads: THREADS, quick,
-  model: { layers: 2, hidden: 64, heads: 4, provider: prm.backend.provider }, shapes: shape.source,
-  beam: { problems: problems.length, width: WIDTH, proposals: PROPOSALS, depth: DEPTH, sameBeams: same },
-  rows, ratios, onePassMaxAbsDiff: maxDiff,
-}, null, 2) + '\n');
-console.log(`\nwrote ${join('bench', 'results', 'e2e.json')}`);
+const file = writeResult(
+  'e2e',
+  {
+    config: {
+      threads: THREADS,
+      model: { layers: 2, hidden: 64, heads: 4, provider: prm.backend.provider, format: 'math-shepherd' },
+      shapes: shape.source,
+      chains: candidates,
+      beam: { problems: problems.length, width: WIDTH, proposals: PROPOSALS, depth: DEPTH, candidatesPerRun: beamCandidates },
+      minMs: { onePass: quick ? 600 : 3000, beam: quick ? 600 : 6000 },
+    },
+    sameBeams: same,
+    rows,
+    ratios,
+    onePassMaxAbsDiff: maxDiff,
+  },
+  { quick, report },
+);
+console.log(`\nwrote ${file}`);
 await prm.close();
 rmSync(dir, { recursive: true, force: true });

@@ -7,9 +7,10 @@
 //   3. PRM800K: records per second through the streaming reader;
 //   4. the whole path with a real (tiny, random-weight) ONNX PRM on 60 GSM8K chains: tokenizer,
 //      onnxruntime, kernels, decision and tally (pipeline cost; its F1 means nothing).
-// Prints a table; writes bench/results/eval.json. The scorer is synthetic (seeded noise around
+// Prints a table; writes bench/results/eval.json (--quick: one repeat each, written to a
+// temporary folder). The scorer is synthetic (seeded noise around
 // the labels), so the numbers measure prmkit's own overhead, not a model.
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +28,15 @@ import {
 import { ArithmeticGenerator, createArithmeticProblems } from '../dist/search/arithmetic.js';
 import { Prm } from '../dist/prm/index.js';
 import { createTinyModel } from '../dist/testing/index.js';
+import { benchHeader, writeResult } from './lib/out.mjs';
 import { median, rng } from './lib/random.mjs';
+
+benchHeader('eval');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', '..', 'shared', 'data', 'processbench');
-const REPEATS = 5;
+const quick = process.argv.includes('--quick');
+const REPEATS = quick ? 1 : 5;
 
 async function time(fn, repeats = REPEATS) {
   const ms = [];
@@ -63,7 +68,11 @@ class NoisyLabelScorer {
 }
 
 const rows = [];
-const results = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, processbench: null, shepherd: [], prm800k: null, tinyPrm: null };
+const results = {
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+  // what this run did: repeats per case, and whether the real ProcessBench files were there
+  config: { repeats: REPEATS, processbenchData: existsSync(join(dataDir, 'gsm8k.json')) ? dataDir : null },
+  processbench: null, shepherd: [], prm800k: null, tinyPrm: null };
 
 // 1. ProcessBench
 if (existsSync(join(dataDir, 'gsm8k.json'))) {
@@ -112,7 +121,7 @@ if (existsSync(join(dataDir, 'gsm8k.json'))) {
   const withLatency = (gen, ms) => ({ name: gen.name, generate: async (reqs, o) => (await new Promise((r) => setTimeout(r, ms)), gen.generate(reqs, o)) });
   for (const [chainsPerBatch, latency] of [[1, 0], [32, 0], [200, 0], [1, 5], [32, 5], [200, 5]]) {
     const gen = new ArithmeticGenerator({ problems, slipRate: 0.1, seed: 9 });
-    const run = await time(() => labelSteps(chains, { generator: latency ? withLatency(gen, latency) : gen, n: 8, chainsPerBatch }), 3);
+    const run = await time(() => labelSteps(chains, { generator: latency ? withLatency(gen, latency) : gen, n: 8, chainsPerBatch }), Math.min(3, REPEATS));
     const c = run.out.cost;
     const label = `shepherd label, ${chainsPerBatch} chain(s)/batch${latency ? `, ${latency} ms/call` : ''}`;
     rows.push([label, `${c.prefixes} prefixes x 8`, run.ms, `${Math.round(c.prefixes / (run.ms / 1000))} prefixes/s`, `${c.calls} calls, ${c.generatedTokens} tokens`]);
@@ -144,7 +153,7 @@ if (existsSync(join(dataDir, 'gsm8k.json'))) {
     const file = join(tmp, 'phase2_bench.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
     const mb = statSync(file).size / 1e6;
-    const run = await time(() => readPrm800k(file, { alternatives: true }), 3);
+    const run = await time(() => readPrm800k(file, { alternatives: true }), Math.min(3, REPEATS));
     rows.push(['prm800k read (+alternatives)', `${N} records, ${mb.toFixed(1)} MB`, run.ms, `${Math.round(N / (run.ms / 1000))} records/s`, `${run.out.stats.chains} chains + ${run.out.stats.alternatives} alt.`]);
     results.prm800k = { records: N, megabytes: mb, ms: run.ms, chains: run.out.stats.chains, alternatives: run.out.stats.alternatives };
   } finally {
@@ -165,7 +174,7 @@ if (existsSync(join(dataDir, 'gsm8k.json'))) {
     const subset = { name: 'gsm8k-60', records: pick };
     const steps = pick.reduce((a, r) => a + r.steps.length, 0);
     const tokens = prm.countTokens(pick).reduce((a, b) => a + b, 0);
-    const run = await time(() => evaluateProcessBench([subset], { scorer: prm, batchSize: 16 }), 3);
+    const run = await time(() => evaluateProcessBench([subset], { scorer: prm, batchSize: 16 }), Math.min(3, REPEATS));
     rows.push(['processbench with tiny ONNX PRM', `60 chains, ${steps} steps, ${tokens} tok`, run.ms, `${(60 / (run.ms / 1000)).toFixed(1)} chains/s`, `${Math.round(tokens / (run.ms / 1000))} tok/s`]);
     results.tinyPrm = { chains: 60, steps, tokens, ms: run.ms, model: { layers: 2, hidden: 64, format: 'math-shepherd' }, backend: prm.backend };
   } finally {
@@ -178,10 +187,6 @@ const header = ['benchmark', 'work', 'median ms', 'rate', 'result'];
 const cells = rows.map(([a, b, ms, d, e]) => [a, b, ms.toFixed(1), d, e]);
 const w = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
 const fmt = (r) => r.map((v, i) => (i === 2 ? v.padStart(w[i]) : v.padEnd(w[i]))).join('  ');
-console.log(`prmkit eval bench (${results.machine.cpus} cpus, node ${process.version})`);
-console.log(fmt(header));
-console.log(w.map((n) => '-'.repeat(n)).join('  '));
-for (const r of cells) console.log(fmt(r));
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'eval.json'), JSON.stringify(results, null, 2) + '\n');
-console.log('wrote bench/results/eval.json');
+const report = [`prmkit eval bench (${results.machine.cpus} cpus, node ${process.version}${quick ? ', quick run' : ''})`, fmt(header), w.map((n) => '-'.repeat(n)).join('  '), ...cells.map(fmt)];
+console.log(report.join('\n'));
+console.log(`wrote ${writeResult('eval', results, { quick, report })}`);

@@ -17,6 +17,9 @@ import { backends, scoreBatchSync, toHalf } from '../dist/kernels/index.js';
 import { native } from '../dist/kernels/native.js';
 import { flatRows, headGraph } from './lib/head-graph.mjs';
 import { rng, median } from './lib/random.mjs';
+import { benchHeader } from './lib/out.mjs';
+
+benchHeader('kernels');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -140,6 +143,12 @@ for (const [B, T, H] of shapes)
   }
 
 console.table(table);
+
+// GRPO advantages from step rewards (its own section: bench/lib/advantages.mjs)
+const { benchAdvantages } = await import('./lib/advantages.mjs');
+const advantages = await benchAdvantages({ runSuite, quick, binding, threads });
+console.log('GRPO advantages (native cpu vs js reference vs write+read roofline):');
+console.table(advantages.table);
 const big = rooflines.filter((r) => r.dtype === 'float32');
 const result = {
   machine: {
@@ -155,6 +164,7 @@ const result = {
   },
   roofline: { readGBps: +median(big.map((r) => r.readGBps)).toFixed(3), perCase: rooflines },
   cases,
+  advantages: advantages.result,
 };
 if (!quick) {
   mkdirSync(join(here, 'results'), { recursive: true });

@@ -8,9 +8,12 @@
 // Writes bench/results/search.json and bench/results/search.svg. Needs `npm run build:ts`.
 //   --quick          fewer problems and N up to 64
 //   --problems=K     problems (default 200)
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { benchHeader, resultsDir, writeResult } from './lib/out.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+benchHeader('search');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -18,7 +21,7 @@ if (!existsSync(join(root, 'dist', 'search', 'index.js'))) {
   console.error('bench:search needs the compiled library: run `npm run build:ts` first');
   process.exit(1);
 }
-const S = await import('../dist/search/index.js');
+const S = { ...(await import('../dist/search/index.js')), ...(await import('../dist/testing/arithmetic.js')) };
 
 const quick = process.argv.includes('--quick');
 const arg = (name, dflt) => {
@@ -153,42 +156,29 @@ const steps = (m, N) => stats.get(`${m}@${N}`).completions / P;
 const names = METHODS.map(([m]) => m);
 const pad = (s, n) => String(s).padStart(n);
 const header = `${pad('N', 5)} | ${names.map((m) => pad(m, 12)).join(' ')}`;
-console.log(`\nAccuracy on ${P} arithmetic problems (${CONFIG.steps} steps; slip ${CONFIG.slipRate}, hard steps ${CONFIG.hardStepRate}; scorer noise ${CONFIG.prmNoise})`);
-console.log(header);
-console.log('-'.repeat(header.length));
-for (const N of CONFIG.Ns) console.log(`${pad(N, 5)} | ${names.map((m) => pad(acc(m, N).toFixed(3), 12)).join(' ')}`);
-console.log(`\nProposed steps per problem (compute actually spent)`);
-console.log(header);
-console.log('-'.repeat(header.length));
-for (const N of CONFIG.Ns) console.log(`${pad(N, 5)} | ${names.map((m) => pad(steps(m, N).toFixed(1), 12)).join(' ')}`);
+const report = [
+  `Accuracy on ${P} arithmetic problems (${CONFIG.steps} steps; slip ${CONFIG.slipRate}, hard steps ${CONFIG.hardStepRate}; scorer noise ${CONFIG.prmNoise}; ${quick ? 'quick' : 'full'} run)`,
+  header,
+  '-'.repeat(header.length),
+  ...CONFIG.Ns.map((N) => `${pad(N, 5)} | ${names.map((m) => pad(acc(m, N).toFixed(3), 12)).join(' ')}`),
+  '',
+  `Proposed steps per problem (compute actually spent)`,
+  header,
+  '-'.repeat(header.length),
+  ...CONFIG.Ns.map((N) => `${pad(N, 5)} | ${names.map((m) => pad(steps(m, N).toFixed(1), 12)).join(' ')}`),
+];
+console.log('\n' + report.join('\n'));
 console.log(`\n${seconds.toFixed(1)} s total; ${Object.entries(timing).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
 
 // ---- JSON ---------------------------------------------------------------------------------
-const outDir = join(here, 'results');
-mkdirSync(outDir, { recursive: true });
+const outDir = resultsDir(quick);
 const results = [];
 for (const N of CONFIG.Ns)
   for (const m of names) {
     const s = stats.get(`${m}@${N}`);
     results.push({ N, method: m, accuracy: +(s.correct / P).toFixed(4), correct: s.correct, stepsPerProblem: +(s.completions / P).toFixed(2), tokensPerProblem: +(s.tokens / P).toFixed(1) });
   }
-writeFileSync(
-  join(outDir, 'search.json'),
-  JSON.stringify(
-    {
-      bench: 'search',
-      date: new Date().toISOString(),
-      node: process.version,
-      quick,
-      config: CONFIG,
-      methods: Object.fromEntries(METHODS),
-      seconds: +seconds.toFixed(1),
-      results,
-    },
-    null,
-    1,
-  ) + '\n',
-);
+const jsonFile = writeResult('search', { bench: 'search', config: CONFIG, methods: Object.fromEntries(METHODS), seconds: +seconds.toFixed(1), results }, { quick, report });
 
 // ---- SVG plot -----------------------------------------------------------------------------
 const COLORS = {
@@ -250,4 +240,4 @@ function svgPlot() {
   return out.join('\n') + '\n';
 }
 writeFileSync(join(outDir, 'search.svg'), svgPlot());
-console.log(`wrote ${join('bench', 'results', 'search.json')} and ${join('bench', 'results', 'search.svg')}`);
+console.log(`wrote ${jsonFile} and ${join(outDir, 'search.svg')}`);

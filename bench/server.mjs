@@ -10,16 +10,21 @@
 //              5 s deadline at the measured throughput) while memory stays bounded, and be
 //              healthy after.
 // Prints a table; writes bench/results/server.json. Needs `npm run build:ts` first.
-// `--quick` shortens every phase (for a smoke run; the committed results use the full run).
+// `--quick` shortens every phase (a smoke run; it writes to a temporary folder, never over the
+// committed results).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 import { createTinyModel } from '../dist/testing/index.js';
+import { benchHeader, writeResult } from './lib/out.mjs';
+import { getRewardLoad } from './lib/get-reward-load.mjs';
 import { rng } from './lib/random.mjs';
+
+benchHeader('server');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -42,34 +47,47 @@ const bodies = Array.from({ length: 16 }, (_, i) =>
     })),
   }),
 );
-const requests = bodies.map((body) => ({ method: 'POST', path: '/v1/score', headers: { 'content-type': 'application/json' }, body }));
+const requests = bodies.map((body) => ({ method: 'POST', path: '/v1/prm/score', headers: { 'content-type': 'application/json' }, body }));
 
 // ---- server process ------------------------------------------------------------------------
 const dir = mkdtempSync(join(os.tmpdir(), 'prmkit-bench-server-'));
 const tiny = await createTinyModel({ dir, layers: 2, hidden: 64, heads: 4, seed: 1 });
-const child = spawn(
-  process.execPath,
-  [
-    join(root, 'dist', 'cli', 'main.js'),
-    'serve',
-    ...['-m', tiny.model, '-t', tiny.tokenizer, '--head', tiny.head, '-f', 'math-shepherd', '--name', 'tiny-shepherd'],
-    ...['--port', '0', '--queue-requests', String(QUEUE_REQUESTS), '--timeout-ms', String(TIMEOUT_MS), '--threads', '1'],
-  ],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
-);
-let serverLog = '';
-const url = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`server did not start:\n${serverLog}`)), 60_000);
-  child.stderr.on('data', (d) => {
-    serverLog += d;
-    const m = /on (http:\/\/\S+)/.exec(serverLog);
-    if (m) {
-      clearTimeout(timer);
-      resolve(m[1]);
-    }
+/** Starts `prmkit serve` on the tiny model; resolves with its URL and process. */
+async function startServer(extra = []) {
+  const proc = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'cli', 'main.js'),
+      'serve',
+      ...['-m', tiny.model, '-t', tiny.tokenizer, '--head', tiny.head, '-f', 'math-shepherd', '--name', 'tiny-shepherd'],
+      ...['--port', '0', '--queue-requests', String(QUEUE_REQUESTS), '--timeout-ms', String(TIMEOUT_MS), '--threads', '1'],
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  const at = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60_000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /on (http:\/\/\S+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
-  child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${serverLog}`)));
-});
+  return { url: at, child: proc };
+}
+
+async function stopServer(proc) {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  await new Promise((res) => proc.once('exit', res));
+}
+
+const { url, child } = await startServer();
 
 async function scrape() {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -87,6 +105,8 @@ async function scrape() {
     loopMax: value('prmkit_event_loop_delay_seconds{quantile="1"}'),
     batches: value('prmkit_batch_size_count'),
     batchItems: value('prmkit_batch_size_sum'),
+    chainsScored: value('prmkit_chains_scored_total'),
+    setting: (name) => value(`prmkit_setting{name="${name}"}`),
   };
 }
 
@@ -129,6 +149,8 @@ function summary(name, opts, res, obs) {
   const ok = res['2xx'];
   const shed = codes['503'] ?? 0;
   const rss = obs.samples.map((s) => s.rss / 2 ** 20);
+  // chains the server scored during the phase (its own counter), per second of the phase
+  const chains = obs.samples[obs.samples.length - 1].chainsScored - obs.samples[0].chainsScored;
   const heap = obs.samples.map((s) => s.heap / 2 ** 20);
   const external = obs.samples.map((s) => s.external / 2 ** 20);
   return {
@@ -136,8 +158,11 @@ function summary(name, opts, res, obs) {
     connections: opts.connections,
     targetRate: opts.overallRate ?? null,
     seconds: opts.duration,
-    reqPerSec: res.requests.average,
-    chainsPerSec: (res.requests.average * 4 * ok) / Math.max(1, ok + res.non2xx),
+    // answered with scores: a 503 is shed load, not throughput
+    reqPerSec: ok / res.duration,
+    answeredPerSec: res.requests.average,
+    chainsPerSec: chains / res.duration,
+    chainsScored: chains,
     latencyP50Ms: res.latency.p50,
     latencyP99Ms: res.latency.p99,
     latencyMaxMs: res.latency.max,
@@ -179,6 +204,8 @@ function slopePerMinute(samples, key, skip = 10) {
 }
 
 const rows = [];
+/** The peer: the same server with batching across requests turned off (a batch is one request's 4 chains). */
+let peer;
 try {
   // warm-up: first batches compile kernels and fill caches; a burst at high concurrency lets
   // the backbone see its largest batch shapes (onnxruntime's arena grows to the largest
@@ -189,7 +216,7 @@ try {
   const probeOpts = { connections: 16, duration: SECONDS.probe };
   const probeObs = await observe(() => cannon(probeOpts));
   rows.push(summary('probe', probeOpts, probeObs.result, probeObs));
-  const maxRate = probeObs.result.requests.average;
+  const maxRate = probeObs.result['2xx'] / probeObs.result.duration;
 
   const rate = Math.max(1, Math.floor(maxRate * 0.7));
   const susOpts = { connections: 16, duration: SECONDS.sustained, overallRate: rate };
@@ -209,6 +236,24 @@ try {
   const healthAfter = await fetch(`${url}/health`);
   overload.healthyAfter = healthAfter.status === 200 && (await healthAfter.json()).status === 'ok';
   rows.push(overload);
+
+  // what a plain "one model call per request" service does on the same machine and load
+  peer = await startServer(['--batch-items', '4', '--batch-wait-ms', '0']);
+  await autocannon({ url: peer.url, requests, connections: 4, amount: 100 });
+  const peerOpts = { connections: 16, duration: SECONDS.probe };
+  const peerRes = await autocannon({ url: peer.url, requests, ...peerOpts });
+  await stopServer(peer.child);
+  const peerRow = {
+    phase: 'peer: no cross-request batching (probe)',
+    connections: peerOpts.connections,
+    seconds: peerOpts.duration,
+    reqPerSec: peerRes['2xx'] / peerRes.duration,
+    chainsPerSec: (peerRes['2xx'] * 4) / peerRes.duration,
+    latencyP50Ms: peerRes.latency.p50,
+    latencyP99Ms: peerRes.latency.p99,
+    ok: peerRes['2xx'],
+    non2xx: peerRes.non2xx,
+  };
 
   const loop = await scrape();
   const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -233,45 +278,53 @@ try {
   ];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const print = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`prmkit serve under autocannon (tiny PRM 2x64, ${os.availableParallelism()} cores, ${quick ? 'quick' : 'full'} run; /v1/score, 4 chains/request)`);
-  console.log(print(table[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of table.slice(1)) console.log(print(r));
-  console.log(
+  // what the server itself says it ran with
+  const settings = Object.fromEntries(
+    ['maxWaitMs', 'maxBatchTokens', 'maxBatchItems', 'concurrency', 'maxQueueRequests', 'maxQueueTokens', 'requestTimeoutMs', 'maxConnections'].map((k) => [k, loop.setting(k)]),
+  );
+  const report = [
+    `prmkit serve under autocannon (tiny PRM 2x64, ${os.availableParallelism()} cores, ${quick ? 'quick' : 'full'} run; /v1/prm/score, 4 chains/request; ` +
+      `batch wait ${settings.maxWaitMs} ms, queue ${settings.maxQueueRequests} requests, deadline ${settings.requestTimeoutMs} ms)`,
+    'req/s and chains/s count scored answers only (2xx; chains by the server\'s own counter); 503s are the shed load',
+    print(table[0]),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...table.slice(1).map(print),
+    `peer, the same server without batching across requests (--batch-items 4 --batch-wait-ms 0), closed loop, ${peerRow.connections} connections: ` +
+      `${fmt(peerRow.reqPerSec)} req/s, p50 ${fmt(peerRow.latencyP50Ms, 0)} ms, p99 ${fmt(peerRow.latencyP99Ms, 0)} ms, ${peerRow.non2xx} non-2xx; ` +
+      `dynamic batching: ${fmt(rows[0].reqPerSec / peerRow.reqPerSec, 2)}x its req/s`,
     `sustained ${SECONDS.sustained}s: slopes rss ${fmt(sustained.rssSlopeMbPerMin, 2)}, heap ${fmt(sustained.heapSlopeMbPerMin, 2)}, ` +
       `external ${fmt(sustained.externalSlopeMbPerMin, 2)} MB/min; rss over the second half ${fmt(sustained.rssSecondHalfMb.min, 0)}..${fmt(sustained.rssSecondHalfMb.max, 0)} MB; ` +
-      `overload: ${overload.shed503} answered 503, healthy after: ${overload.healthyAfter}`,
-  );
-  console.log(
+      `overload: ${overload.shed503} answered 503 (${fmt(overload.answeredPerSec)} answers/s in all), healthy after: ${overload.healthyAfter}`,
     `server event-loop delay over the whole run: p50 ${fmt(loop.loopP50 * 1000, 2)} ms, p99 ${fmt(loop.loopP99 * 1000, 2)} ms, max ${fmt(loop.loopMax * 1000, 1)} ms; ` +
       `mean batch ${fmt(loop.batchItems / loop.batches)} chains over ${loop.batches} batches`,
-  );
+  ];
+  console.log(report.join('\n'));
 
-  const out = join(root, 'bench', 'results', 'server.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.availableParallelism(),
-        quick,
-        model: { layers: 2, hidden: 64, heads: 4, format: 'math-shepherd' },
-        workload: { route: '/v1/score', chainsPerRequest: 4, distinctBodies: bodies.length },
-        server: { queueRequests: QUEUE_REQUESTS, timeoutMs: TIMEOUT_MS, batchWaitMs: 5 },
-        eventLoopDelayMs: { p50: loop.loopP50 * 1000, p99: loop.loopP99 * 1000, max: loop.loopMax * 1000 },
-        meanBatchChains: loop.batchItems / loop.batches,
-        rows,
+  // RL trainers' reward-model load (its own section: bench/lib/get-reward-load.mjs)
+  const rewardLoad = await getRewardLoad({ url, autocannon, scrape, quick });
+  console.log(rewardLoad.report.join('\n'));
+
+  const out = writeResult(
+    'server',
+    {
+      config: {
+        model: { layers: 2, hidden: 64, heads: 4, format: 'math-shepherd', threads: 1 },
+        workload: { route: '/v1/prm/score', chainsPerRequest: 4, distinctBodies: bodies.length },
+        seconds: SECONDS,
+        server: settings,
       },
-      null,
-      2,
-    ) + '\n',
+      eventLoopDelayMs: { p50: loop.loopP50 * 1000, p99: loop.loopP99 * 1000, max: loop.loopMax * 1000 },
+      meanBatchChains: loop.batchItems / loop.batches,
+      rows,
+      peer: peerRow,
+      probeOverPeer: rows[0].reqPerSec / peerRow.reqPerSec,
+      getReward: rewardLoad.rows,
+    },
+    { quick, report: [...report, ...rewardLoad.report] },
   );
   console.log(`wrote ${out}`);
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((res) => child.once('exit', res));
+  await stopServer(child);
+  if (peer) await stopServer(peer.child);
   rmSync(dir, { recursive: true, force: true });
 }

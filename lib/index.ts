@@ -1,18 +1,38 @@
 // prmkit: batched process-reward-model inference for Node.js.
+//
+// The root entry point is the scoring core: the kernels, Prm, formats and tokenization, the
+// interfaces the parts meet at, and the input errors they throw. It loads neither Fastify
+// nor the search, evaluation or conversion code; those have their own entry points:
+// prmkit/kernels, prmkit/search, prmkit/server, prmkit/eval, prmkit/convert, prmkit/testing
+// (and prmkit/testing/arithmetic, the verifiable toy task).
 export * from './kernels/index.js';
 export type * from './interfaces.js';
-// model layer (issue 4): formats, tokenization, backbones, Prm
-export * from './prm/index.js';
+
+export { PrmInputError, PrmInputTypeError, isInputError } from './errors.js';
+export type { InputError, InputPath } from './errors.js';
+
+export { Prm, PrmSession, joinEncodings, pickRows } from './prm/index.js';
+export type {
+  EncodedRow,
+  HeadSource,
+  PrmBackendInfo,
+  PrmConnectOptions,
+  PrmEncodeOptions,
+  PrmEncoding,
+  PrmLoadOptions,
+  PrmScore,
+  PrmScoreOptions,
+  RankedCandidate,
+  RerankOptions,
+  SessionScore,
+} from './prm/index.js';
+
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';
-export type { EncodeOptions, EncodedBatch, AddedTokenSpec } from './tokenize/index.js';
-export { FORMATS, FORMAT_NAMES, resolveFormat, customFormat, SeparatorInStepError } from './formats/index.js';
-export type { FormatName, CustomFormat, PrmFormat, FormatHead, EncodedChain } from './formats/index.js';
-export { OnnxBackbone } from './backbones/onnx/index.js';
-export { VllmPoolingClient } from './backbones/vllm/index.js';
-export type { PoolingRequest, PoolingResponse, PoolingResponseData, PoolingInput, VllmClientOptions } from './backbones/vllm/index.js';
-// evaluation and data (issue 7): ProcessBench, PRM800K, Math-Shepherd labelling, error detectors
-export * from './eval/index.js';
-// tree search (issue 5): strategies, OpenAI-compatible generators, judge/verifier scorers, arithmetic task
-export * from './search/index.js';
-// HTTP service (issue 6): Fastify app, dynamic batcher, metrics, limits
-export * from './server/index.js';
+export type { AddedTokenSpec, EncodeOptions, EncodedBatch, Overflow } from './tokenize/index.js';
+
+// dense rewards for RL: step rewards on the policy's tokens
+export { denseRewards, groupAdvantages, PolicyTokenizer } from './rewards/index.js';
+export type { DenseReward, DenseRewardItem, DenseRewardOptions, Placement, StepRewardKind, TokenSpans } from './rewards/index.js';
+
+export { FORMATS, FORMAT_NAMES, resolveFormat, customFormat, splitSteps, SeparatorInStepError } from './formats/index.js';
+export type { CustomFormat, EncodedChain, FormatHead, FormatName, PrmFormat, SplitStep, StepSplitter } from './formats/index.js';

@@ -1,5 +1,5 @@
-// The interfaces that connect prmkit's parts (DESIGN.md, "Interfaces that make prmkit a
-// drop-in backend"). Scorers, generators and search strategies meet only here.
+// The interfaces that connect prmkit's parts (ARCHITECTURE.md, "Data flow"). Scorers,
+// generators and search strategies meet only here.
 
 /** One reasoning chain: a problem and the steps written so far. */
 export interface ChainItem {

@@ -46,6 +46,18 @@ export function boolean(v: unknown, name: string): boolean {
   return v;
 }
 
+/** An optional AbortSignal (cancellation options everywhere). */
+export function signal(v: unknown, name = 'signal'): AbortSignal | undefined {
+  if (v !== undefined && !(v instanceof AbortSignal)) throw invalidType(name, 'an AbortSignal', v);
+  return v;
+}
+
+/** An optional callback (progress hooks, extractors). */
+export function optionalFunction<F extends (...args: never[]) => unknown>(v: unknown, name: string): F | undefined {
+  if (v !== undefined && typeof v !== 'function') throw invalidType(name, 'a function', v);
+  return v as F | undefined;
+}
+
 /** An integer in [min, max]. */
 export function integer(v: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
   const expected =
@@ -71,7 +83,11 @@ export function number(
 ): number {
   const lo = openMin ? '(' : '[';
   const hi = openMax ? ')' : ']';
-  const expected = min === -Infinity && max === Infinity ? 'a finite number' : `a number in ${lo}${min}, ${max}${hi}`;
+  const expected =
+    min === -Infinity && max === Infinity ? 'a finite number'
+    : max === Infinity ? `a number ${openMin ? '>' : '>='} ${min}`
+    : min === -Infinity ? `a number ${openMax ? '<' : '<='} ${max}`
+    : `a number in ${lo}${min}, ${max}${hi}`;
   if (typeof v !== 'number') throw invalidType(name, expected, v);
   if (!Number.isFinite(v) || v < min || v > max || (openMin && v === min) || (openMax && v === max)) throw invalidRange(name, expected, v);
   return v;
@@ -93,15 +109,12 @@ export function aggregation(v: unknown, name = 'aggregate'): Aggregation {
 }
 
 /**
- * An error threshold on P(step correct), strictly inside (0, 1) in the float32 precision the
- * kernels compare in: 0.99999999 is 1 as a float32 and would flag every step.
+ * An error threshold on P(step correct), strictly inside (0, 1). Every backend compares
+ * log-probabilities against log(threshold) in double precision, so any such number (even
+ * 0.99999999 or 5e-324) means the same on cpu, cuda and js.
  */
 export function threshold(v: unknown, name = 'errorThreshold'): number {
-  const t = number(v, name, 0, 1, { openMin: true, openMax: true });
-  const f = Math.fround(t);
-  if (!(f > 0 && f < 1) || !(Math.fround(Math.log(f)) < 0) || !Number.isFinite(Math.fround(Math.log(f))))
-    throw invalidRange(name, 'a number in (0, 1) that stays inside (0, 1) as a float32', v);
-  return t;
+  return number(v, name, 0, 1, { openMin: true, openMax: true });
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */

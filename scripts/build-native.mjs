@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the native addon. cmake-js is the main build (it adds the CUDA sources when nvcc
-// is found); node-gyp with binding.gyp is the CPU-only fallback for machines without CMake.
+// Compiles the native addon from source (scripts/install.mjs calls it when no prebuilt
+// binary fits). cmake-js is the main build (it adds the CUDA sources when nvcc is found);
+// node-gyp with binding.gyp is the CPU-only fallback for machines without CMake.
 // A failed build does not fail `npm install`: prmkit then runs on its js backend and
 // `backends()` explains why native is unavailable. Set PRMKIT_REQUIRE_NATIVE=1 to make a
 // failed build an install error instead (CI does).

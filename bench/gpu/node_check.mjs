@@ -1,5 +1,5 @@
-// The JS API on a GPU machine (run by run.sh with the node binary packed by
-// ../shared/tools/gpu-pack.sh; needs only dist/ and the addon, no node_modules):
+// The JS API on a GPU machine (run by run.sh with the node binary packed by pack.sh;
+// needs only dist/ and the addon, no node_modules):
 // backend 'cuda' and resident handles against the cpu backend, 'auto' above the size
 // threshold, the allocator's steady state, and freeing. Prints PASS/FAIL lines and writes JSON.
 //   node --expose-gc bench/gpu/node_check.mjs --out node_check.json

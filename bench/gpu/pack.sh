@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a GPU verification run (on this machine, which has Node and nvcc but no GPU):
 # builds the addon, the C++ tests and the kernel bench, compiles dist/, and packs what the
-# GPU machine lacks into .gpu/ (git-ignored): node (../shared/tools/gpu-pack.sh) and
+# GPU machine lacks into .gpu/ (git-ignored): node (the workplace's packing tool when present) and
 # .gpu/bin.tar.xz holding prmkit.node, prmkit_native_tests and prmkit_gpu_bench (compressed:
 # the device's whole upload, tree included, is limited to 64 MiB).
 # Then, on the GPU machine, with .gpu and dist carried along:  bash bench/gpu/run.sh

@@ -1,5 +1,5 @@
 """Joins kernel.json (prmkit_gpu_bench) and torch.json (torch_ref.py) into one table and one
-JSON with the issue's three targets evaluated:
+JSON with the three GPU targets evaluated:
   kernel >= 70% of the measured copy bandwidth on the bytes it reads; >= 3x PyTorch eager;
   the transfer-inclusive path faster than the cpu above some batch size (the crossover).
 

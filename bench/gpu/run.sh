@@ -8,7 +8,7 @@
 #   node_check.json   the JS API (backend 'cuda', resident handles, 'auto', allocator) vs cpu
 #   kernel.json       prmkit_gpu_bench: copy bandwidth, fused kernel, host->result crossover
 #   torch.json        torch_ref.py: PyTorch eager, same math, same inputs
-#   gpu.json, report.txt  report.py: the joined table and the targets
+#   gpu.json, report.txt  report.py: the joined table and the three GPU targets
 # The C++ tests and the bench are rebuilt from source for sm_90 when cmake and nvcc are
 # there (the image has both); otherwise the packed binaries (.gpu/bin.tar.xz) are used.
 set -uo pipefail

@@ -1,7 +1,8 @@
 // The kernel's math as an ONNX graph, run by onnxruntime-node: an implementation of
 // gather + head + log-score that shares no code with prmkit, for the parity test and the
 // benchmark. Inputs: `hidden` [B, T, H] (float, float16 or bfloat16) and `rows` [S] int64
-// (b * T + position); output `log_probs` [S, K].
+// (b * T + position); output `log_probs` [S, K]. The head is linear (`weight` [K, H], a
+// MatMul) or logits (`columns` picked by a second Gather, or the whole row of H = V).
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -22,13 +23,11 @@ function valueInfo(name, elemType, dims) {
 }
 
 /**
- * @param {{ dtype: 'float32'|'float16'|'bfloat16', H: number, K: number, weight: Float32Array, bias?: Float32Array, activation: 'sigmoid'|'softmax' }} spec
+ * @param {{ dtype: 'float32'|'float16'|'bfloat16', H: number, K?: number, kind?: 'linear'|'logits', weight?: Float32Array, bias?: Float32Array, columns?: Int32Array, activation: 'sigmoid'|'softmax' }} spec
  * @returns {Uint8Array} the serialized model
  */
-export function headGraph({ dtype, H, K, weight, bias, activation }) {
+export function headGraph({ dtype, H, K, kind = 'linear', weight, bias, columns, activation }) {
   const F = onnx.TensorProto.DataType.FLOAT;
-  const weightT = new Float32Array(H * K); // MatMul wants [H, K]
-  for (let k = 0; k < K; k++) for (let i = 0; i < H; i++) weightT[i * K + k] = weight[k * H + i];
   const nodes = [
     { opType: 'Reshape', input: ['hidden', 'flat_shape'], output: ['flat'] },
     { opType: 'Gather', input: ['flat', 'rows'], output: ['gathered'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
@@ -38,10 +37,22 @@ export function headGraph({ dtype, H, K, weight, bias, activation }) {
     nodes.push({ opType: 'Cast', input: [x], output: ['gathered_f32'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }] });
     x = 'gathered_f32';
   }
-  nodes.push({ opType: 'MatMul', input: [x, 'head_weight'], output: ['z0'] });
-  const initializer = [tensor('flat_shape', onnx.TensorProto.DataType.INT64, [2], [-1, H]), tensor('head_weight', F, [H, K], weightT)];
+  const initializer = [tensor('flat_shape', onnx.TensorProto.DataType.INT64, [2], [-1, H])];
+  if (kind === 'linear') {
+    const weightT = new Float32Array(H * K); // MatMul wants [H, K]
+    for (let k = 0; k < K; k++) for (let i = 0; i < H; i++) weightT[i * K + k] = weight[k * H + i];
+    nodes.push({ opType: 'MatMul', input: [x, 'head_weight'], output: ['z0'] });
+    initializer.push(tensor('head_weight', F, [H, K], weightT));
+  } else if (columns) {
+    K = columns.length;
+    nodes.push({ opType: 'Gather', input: [x, 'head_columns'], output: ['z0'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+    initializer.push(tensor('head_columns', onnx.TensorProto.DataType.INT64, [K], Array.from(columns, (c) => c)));
+  } else {
+    K = H;
+    nodes.push({ opType: 'Identity', input: [x], output: ['z0'] });
+  }
   let z = 'z0';
-  if (bias) {
+  if (bias && kind === 'linear') {
     nodes.push({ opType: 'Add', input: [z, 'head_bias'], output: ['z'] });
     initializer.push(tensor('head_bias', F, [K], bias));
     z = 'z';

@@ -6,8 +6,11 @@ import type { Boundaries } from '../kernels/types.js';
 export interface StepSource {
   /** log P(step correct) for every boundary of every chain, in CSR order. */
   stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array>;
-  /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
-  classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]>;
+  /**
+   * Per row, every token's class probabilities [T][K] (vLLM's token_classify answer), or the
+   * head's raw outputs with `activation: false` (vLLM's `use_activation: false`).
+   */
+  classify(rows: readonly Int32Array[], signal?: AbortSignal, options?: { activation?: boolean }): Promise<number[][][]>;
 }
 
 /** The chains that have steps, each cut after its last boundary. */

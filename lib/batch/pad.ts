@@ -1,7 +1,9 @@
 // Padding a chunk into the backbone's [B, T] inputs. Position ids count real tokens only, so
 // left and right padding give every real token the same position (and the same scores).
+import { oneOf } from '../is.js';
 
 export type PadSide = 'left' | 'right';
+export const PAD_SIDES: readonly PadSide[] = ['left', 'right'];
 
 export interface PaddedChunk {
   B: number;
@@ -14,7 +16,7 @@ export interface PaddedChunk {
 }
 
 export function padChunk(rows: readonly Int32Array[], side: PadSide, padId: number, positionOffset = 0): PaddedChunk {
-  if (side !== 'left' && side !== 'right') throw new RangeError(`padding must be 'left' or 'right', got '${String(side)}'`);
+  oneOf(side, 'padding', PAD_SIDES);
   const B = rows.length;
   let T = 1;
   for (const r of rows) T = Math.max(T, r.length);

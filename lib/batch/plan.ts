@@ -1,5 +1,6 @@
 // Length-bucketed, memory-bounded chunks: items sorted by length so each chunk pads little,
 // and each chunk's backbone output (B x T x bytesPerToken) stays under a byte budget.
+import { number, positiveInt } from '../is.js';
 
 export interface PlanOptions {
   /** Bytes of backbone output per token (e.g. 4 x hidden for float32 hidden states, 4 x V for LM logits). */
@@ -29,11 +30,7 @@ export const DEFAULT_MAX_BATCH_TOKENS = 16384;
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_MAX_PAD_FRACTION = 0.25;
 
-function positiveInt(v: unknown, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
+const orDefault = (v: unknown, name: string, dflt: number): number => (v === undefined ? dflt : positiveInt(v, name));
 
 /**
  * Groups items (given their token counts) into chunks. An item too long for the budget on
@@ -41,13 +38,11 @@ function positiveInt(v: unknown, name: string, dflt: number): number {
  * (the context limit is checked when encoding).
  */
 export function planChunks(lengths: readonly number[], options: PlanOptions): Chunk[] {
-  const bpt = options.bytesPerToken;
-  if (typeof bpt !== 'number' || !(bpt > 0)) throw new RangeError(`bytesPerToken must be a positive number, got ${String(bpt)}`);
-  const maxBytes = positiveInt(options.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
-  const maxTokens = positiveInt(options.maxBatchTokens, 'maxBatchTokens', DEFAULT_MAX_BATCH_TOKENS);
-  const maxBatch = positiveInt(options.maxBatch, 'maxBatch', DEFAULT_MAX_BATCH);
-  const maxPad = options.maxPadFraction ?? DEFAULT_MAX_PAD_FRACTION;
-  if (typeof maxPad !== 'number' || !(maxPad >= 0 && maxPad <= 1)) throw new RangeError(`maxPadFraction must be in [0, 1], got ${String(maxPad)}`);
+  const bpt = number(options.bytesPerToken, 'bytesPerToken', 0, Infinity, { openMin: true });
+  const maxBytes = orDefault(options.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
+  const maxTokens = orDefault(options.maxBatchTokens, 'maxBatchTokens', DEFAULT_MAX_BATCH_TOKENS);
+  const maxBatch = orDefault(options.maxBatch, 'maxBatch', DEFAULT_MAX_BATCH);
+  const maxPad = number(options.maxPadFraction ?? DEFAULT_MAX_PAD_FRACTION, 'maxPadFraction', 0, 1);
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
   const chunks: Chunk[] = [];
   let cur: number[] = [];

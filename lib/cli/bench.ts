@@ -1,14 +1,16 @@
 // prmkit bench: scoring throughput of a PRM on this machine, per batch size: chains/s,
 // steps/s, backbone tokens/s and per-call latency. Chains come from a JSONL file or are
 // generated (deterministic arithmetic chains of a chosen length).
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChainItem } from '../interfaces.js';
+import { show } from '../is.js';
 import { intOption, parse, stringOption } from './args.js';
-import { CliError, UsageError, write } from './io.js';
+import { parseChainLine } from './input.js';
+import { CliError, UsageError, fileError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, loadPrm, modelLoadOptions } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
 
 export const BENCH_HELP = `prmkit bench: scoring throughput of a PRM
 
@@ -32,8 +34,6 @@ const OPTIONS = {
   'batch-sizes': { type: 'string' },
   repeat: { type: 'string' },
   json: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
 export interface BenchRow {
@@ -63,22 +63,18 @@ export function syntheticChains(n: number, steps: number): ChainItem[] {
 }
 
 async function readChains(path: string): Promise<ChainItem[]> {
-  if (!existsSync(path)) throw new CliError(`input ${path} does not exist`);
+  try {
+    statSync(path);
+  } catch (err) {
+    throw fileError(err, `cannot read input ${path}`) ?? err;
+  }
   const out: ChainItem[] = [];
   let n = 0;
   for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
     n++;
     if (line.trim().length === 0) continue;
-    let o: { problem?: unknown; steps?: unknown };
-    try {
-      o = JSON.parse(line) as typeof o;
-    } catch {
-      throw new CliError(`input line ${n}: not valid JSON`);
-    }
-    if (typeof o?.problem !== 'string' || !Array.isArray(o.steps) || !o.steps.every((s) => typeof s === 'string')) {
-      throw new CliError(`input line ${n}: expected {"problem": string, "steps": string[]}`);
-    }
-    out.push({ problem: o.problem, steps: o.steps as string[] });
+    const { item } = parseChainLine(line, n);
+    out.push({ problem: item.problem, steps: item.steps });
   }
   if (out.length === 0) throw new CliError(`input ${path} holds no chains`);
   return out;
@@ -102,18 +98,18 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, BENCH_HELP);
     return 0;
   }
-  const loadOptions = modelLoadOptions(values, 'bench');
+  const spec = modelSpec(values, 'bench');
   const input = stringOption(values, 'input');
   const nChains = intOption(values, 'chains', 1, 256)!;
   const nSteps = intOption(values, 'steps', 1, 6)!;
   const repeat = intOption(values, 'repeat', 2, 3)!;
   const sizesText = stringOption(values, 'batch-sizes') ?? '1,8,32';
   const sizes = sizesText.split(',').map((s) => Number(s.trim()));
-  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new UsageError(`--batch-sizes must be positive integers separated by commas, got ${JSON.stringify(sizesText)}`);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new UsageError(`--batch-sizes must be positive integers separated by commas, got ${show(sizesText)}`);
   const jsonPath = stringOption(values, 'json');
 
   const chains = input ? await readChains(input) : syntheticChains(nChains, nSteps);
-  const prm = await loadPrm(loadOptions);
+  const prm = await openModel(spec);
   const rows: BenchRow[] = [];
   try {
     const tokens = prm.countTokens(chains);

@@ -1,14 +1,18 @@
-// The model flags shared by score, serve and bench, and loading a Prm from them.
-import type { OptionSpec } from './args.js';
-import { intOption, required, stringOption } from './args.js';
+// The model flags every model-using command takes (score, serve, bench, eval processbench),
+// and opening the PRM they name: a local ONNX model, or a remote vLLM server as the backbone.
+import type { OptionSpec, Values } from './args.js';
+import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';
-import type { Prm, PrmLoadOptions } from '../prm/index.js';
+import * as is from '../is.js';
+import type { Prm, PrmConnectOptions, PrmLoadOptions } from '../prm/index.js';
 
-export const MODEL_OPTIONS: OptionSpec = {
+export const MODEL_OPTIONS = {
   model: { type: 'string', short: 'm' },
   tokenizer: { type: 'string', short: 't' },
   format: { type: 'string', short: 'f' },
   head: { type: 'string' },
+  vllm: { type: 'string' },
+  'vllm-api-key': { type: 'string' },
   name: { type: 'string' },
   threads: { type: 'string' },
   workers: { type: 'string' },
@@ -16,59 +20,88 @@ export const MODEL_OPTIONS: OptionSpec = {
   'max-context': { type: 'string' },
   overflow: { type: 'string' },
   'added-token': { type: 'string', multiple: true },
-};
+} as const satisfies OptionSpec;
 
 export const MODEL_HELP = `model:
-  -m, --model PATH          the PRM as an .onnx decoder
+  -m, --model PATH          the PRM as an .onnx decoder (with --vllm: the served model name, optional)
   -t, --tokenizer PATH      tokenizer.json, or the directory holding it
   -f, --format NAME         qwen2.5-math-prm | math-shepherd | rlhflow | skywork
       --head PATH           head weights (.safetensors) when the model outputs last_hidden_state
-      --name NAME           model name reported by the server (default: format:file)
+      --vllm URL            use a vLLM server (POST URL/pooling) as the backbone; tokenizing stays local
+      --vllm-api-key KEY    bearer key for the vLLM server
+      --name NAME           model name in reports and the server (default: format:file)
       --threads N           onnxruntime threads per worker
       --workers N           worker threads (onnxruntime sessions), default 1
       --max-batch-tokens N  padded tokens per backbone call (default 16384)
       --max-context N       longest chain in tokens (default: the tokenizer's limit)
-      --overflow MODE       longer chains: error (default) | truncate
+      --overflow MODE       longer chains: error (default) | truncate (score the steps that fit)
       --added-token ID=TEXT add or rename a token (e.g. 151651=<extra_0> for the Qwen PRM)
 `;
+
+/** What opens the model: the options of Prm.load or of Prm.connect. */
+export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions };
+
+const ONNX_ONLY = ['head', 'threads', 'workers', 'max-batch-tokens'] as const;
 
 function addedTokens(v: unknown): PrmLoadOptions['addedTokens'] {
   if (v === undefined) return undefined;
   return (v as string[]).map((spec) => {
     const m = /^(\d+)=(.+)$/s.exec(spec);
-    if (!m) throw new UsageError(`--added-token must look like ID=TEXT, got ${JSON.stringify(spec)}`);
+    if (!m) throw new UsageError(`--added-token must look like ID=TEXT, got ${is.show(spec)}`);
     return { id: Number(m[1]), content: m[2]!, special: true };
   });
 }
 
-export function modelLoadOptions(values: Record<string, unknown>, command: string): PrmLoadOptions {
-  const overflow = stringOption(values, 'overflow');
-  if (overflow !== undefined && overflow !== 'error' && overflow !== 'truncate') throw new UsageError(`--overflow must be error or truncate, got ${JSON.stringify(overflow)}`);
-  const o: PrmLoadOptions = {
-    model: required(values, 'model', command),
+/** True when the command line names a model at all (eval can also run a reference scorer). */
+export function namesModel(values: Values): boolean {
+  return ['model', 'tokenizer', 'format', 'vllm'].some((k) => values[k] !== undefined);
+}
+
+/** Checks the model flags (no file is opened yet). */
+export function modelSpec(values: Values, command: string): ModelSpec {
+  const common: Omit<PrmConnectOptions, 'vllm'> = {
     tokenizer: required(values, 'tokenizer', command),
-    format: required(values, 'format', command) as PrmLoadOptions['format'],
+    format: required(values, 'format', command) as PrmConnectOptions['format'],
   };
+  const name = stringOption(values, 'name');
+  if (name !== undefined) common.name = name;
+  const ctx = intOption(values, 'max-context', 1);
+  if (ctx !== undefined) common.maxContext = ctx;
+  const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
+  if (overflow !== undefined) common.overflow = overflow;
+  const added = addedTokens(values['added-token']);
+  if (added !== undefined) common.addedTokens = added;
+
+  const url = stringOption(values, 'vllm');
+  if (url !== undefined) {
+    const onnxFlag = ONNX_ONLY.find((k) => values[k] !== undefined);
+    if (onnxFlag) throw new UsageError(`--${onnxFlag} applies to a local ONNX model, not to --vllm`);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new UsageError(`--vllm must be an http(s) URL, got ${is.show(url)}`);
+    const model = stringOption(values, 'model');
+    const apiKey = stringOption(values, 'vllm-api-key');
+    return { kind: 'vllm', options: { ...common, vllm: { url, ...(model ? { model } : {}), ...(apiKey ? { apiKey } : {}) } } };
+  }
+  if (values['vllm-api-key'] !== undefined) throw new UsageError('--vllm-api-key needs --vllm URL');
+  const o: PrmLoadOptions = { ...common, model: required(values, 'model', command) };
   const head = stringOption(values, 'head');
   if (head !== undefined) o.head = head;
-  const name = stringOption(values, 'name');
-  if (name !== undefined) o.name = name;
   const threads = intOption(values, 'threads', 1);
   if (threads !== undefined) o.threads = threads;
   const workers = intOption(values, 'workers', 1);
   if (workers !== undefined) o.workers = workers;
   const mbt = intOption(values, 'max-batch-tokens', 1);
   if (mbt !== undefined) o.maxBatchTokens = mbt;
-  const ctx = intOption(values, 'max-context', 1);
-  if (ctx !== undefined) o.maxContext = ctx;
-  if (overflow !== undefined) o.overflow = overflow;
-  const added = addedTokens(values['added-token']);
-  if (added !== undefined) o.addedTokens = added;
-  return o;
+  return { kind: 'onnx', options: o };
 }
 
-/** Loads the Prm lazily, so `--help` and usage errors never pay for onnxruntime. */
-export async function loadPrm(options: PrmLoadOptions): Promise<Prm> {
+/** Opens the PRM; onnxruntime is imported only now, so `--help` and usage errors never pay for it. */
+export async function openModel(spec: ModelSpec): Promise<Prm> {
   const { Prm } = await import('../prm/index.js');
-  return Prm.load(options);
+  return spec.kind === 'vllm' ? Prm.connect(spec.options) : Prm.load(spec.options);
 }

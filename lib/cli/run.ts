@@ -1,27 +1,47 @@
 // The `prmkit` command: dispatch, help, exit codes and error printing.
 //   0 done · 1 failed (bad file, model error, ...) · 2 usage error · 130 interrupted
-// Errors print one line; the stack only with --verbose.
+//   · 141 the reader of the output went away (EPIPE)
+// Errors print one line, `prmkit <command>: ...`; the stack only with --verbose.
 import { readFileSync } from 'node:fs';
-import { CliError, UsageError, write } from './io.js';
+import { CliError, UsageError, fileError, write } from './io.js';
 import type { CliIo } from './io.js';
 
-export const MAIN_HELP = `prmkit: batched process-reward-model (PRM) inference
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+interface CommandEntry {
+  summary: string;
+  /** Imported on use, so one command never pays for another's dependencies. */
+  load: () => Promise<Command>;
+}
+
+/** Every command: the dispatcher knows nothing else about them. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  score: { summary: 'score reasoning chains from JSONL to JSONL (resumable)', load: async () => (await import('./score.js')).runScore },
+  serve: { summary: 'HTTP scoring service: vLLM /pooling, /score, /tokenize, Jina/Cohere /rerank, /v1/prm/score, /metrics', load: async () => (await import('./serve.js')).runServe },
+  bench: { summary: 'scoring throughput of a model on this machine', load: async () => (await import('./bench.js')).runBench },
+  eval: { summary: 'evaluate a PRM (ProcessBench), convert PRM800K, label chains (Math-Shepherd)', load: async () => (await import('./eval/index.js')).runEval },
+};
+
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `prmkit: batched process-reward-model (PRM) inference
 
 usage: prmkit <command> [options]
 
 commands:
-  score   score reasoning chains from JSONL to JSONL (resumable)
-  serve   HTTP scoring service: /v1/score, /v1/rerank, vLLM /pooling, /health, /metrics
-  bench   scoring throughput of a model on this machine
-  eval    evaluate a PRM (ProcessBench, PRM800K)
+${list}
 
 options:
   -h, --help      help (also: prmkit <command> --help)
   -v, --verbose   print stack traces on errors
       --version   print the version
 
-exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted
+exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted, 141 output pipe closed
 `;
+}
 
 function version(): string {
   try {
@@ -32,57 +52,53 @@ function version(): string {
   }
 }
 
-type Command = (argv: string[], io: CliIo) => Promise<number>;
-
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  score: async () => (await import('./score.js')).runScore,
-  serve: async () => (await import('./serve.js')).runServe,
-  bench: async () => (await import('./bench.js')).runBench,
-  eval: async () => {
-    let mod: { runEvalCommand?: (argv: string[], io: { stdout: CliIo['stdout']; stderr: CliIo['stderr'] }) => Promise<number> };
-    try {
-      mod = (await import('../eval/cli.js')) as typeof mod;
-    } catch (err) {
-      throw new CliError(`prmkit eval is not available in this build (${(err as Error).message})`);
-    }
-    if (typeof mod.runEvalCommand !== 'function') throw new CliError('prmkit eval is not available in this build');
-    const run = mod.runEvalCommand;
-    return (argv, io) => run(argv, { stdout: io.stdout, stderr: io.stderr });
-  },
-};
-
 /** Runs `prmkit <argv...>`; resolves to the exit code and never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   const [command, ...rest] = argv;
+  const known = command !== undefined && Object.hasOwn(COMMANDS, command);
+  const prefix = known ? `prmkit ${command}` : 'prmkit';
   try {
     if (command === undefined) {
-      await write(io.stderr, MAIN_HELP);
+      await write(io.stderr, mainHelp());
       return 2;
     }
     if (command === '-h' || command === '--help' || command === 'help') {
-      if (rest[0] && rest[0] in COMMANDS) return await runCli([rest[0], '--help'], io);
-      await write(io.stdout, MAIN_HELP);
+      if (rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return await runCli([rest[0], '--help'], io);
+      await write(io.stdout, mainHelp());
       return 0;
     }
     if (command === '--version' || command === '-V') {
       await write(io.stdout, `prmkit ${version()}\n`);
       return 0;
     }
-    const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-    if (!load) throw new UsageError(`unknown command ${JSON.stringify(command)} (expected score, serve, bench or eval)`);
-    const run = await load();
-    // eval parses its own flags; the others accept --verbose themselves
-    return await run(command === 'eval' ? rest.filter((a) => a !== '--verbose') : rest, io);
+    if (!known) throw new UsageError(`unknown command ${JSON.stringify(command)} (expected ${Object.keys(COMMANDS).join(', ')})`);
+    const run = await COMMANDS[command]!.load();
+    return await run(rest, io);
   } catch (err) {
-    const e = err as Error;
-    if (err instanceof UsageError) {
-      const where = command && Object.hasOwn(COMMANDS, command) ? `prmkit ${command} --help` : 'prmkit --help';
-      await write(io.stderr, `prmkit: ${e.message}\nrun '${where}' for usage\n`);
-      return 2;
-    }
-    const message = e instanceof Error ? e.message : String(err);
-    await write(io.stderr, `prmkit: ${message}\n${verbose && e instanceof Error && e.stack && !(err instanceof CliError) ? `${e.stack}\n` : ''}`);
-    return 1;
+    return report(err, io, prefix, verbose, known ? `prmkit ${command} --help` : 'prmkit --help');
   }
+}
+
+async function report(err: unknown, io: CliIo, prefix: string, verbose: boolean, help: string): Promise<number> {
+  const quiet = async (text: string) => {
+    try {
+      await write(io.stderr, text);
+    } catch {
+      // stderr itself is gone: the exit code still tells
+    }
+  };
+  if (err instanceof UsageError) {
+    await quiet(`${prefix}: ${err.message}\nrun '${help}' for usage\n`);
+    return 2;
+  }
+  const errno = err as NodeJS.ErrnoException;
+  const known = err instanceof CliError ? err : fileError(err, typeof errno.path === 'string' ? `cannot ${errno.syscall ?? 'use'} ${errno.path}` : 'I/O failed');
+  if (known) {
+    await quiet(`${prefix}: ${known.message}\n${verbose && known !== err && err instanceof Error && err.stack ? `${err.stack}\n` : ''}`);
+    return known.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  await quiet(`${prefix}: ${e.message.split('\n')[0]}\n${verbose && e.stack ? `${e.stack}\n` : ''}`);
+  return 1;
 }

@@ -1,17 +1,18 @@
 // prmkit score: JSONL chains in, JSONL scores out, resumable. Each output line carries the
 // input's id; a rerun with the same --output skips ids already there, so an interrupted run
-// (Ctrl-C, crash, preemption) picks up where it stopped.
-import { createReadStream, createWriteStream, existsSync, openSync, closeSync, fstatSync, readSync, ftruncateSync, realpathSync } from 'node:fs';
+// (Ctrl-C, crash, preemption) picks up where it stopped. Every result the model gave is
+// written, whatever fails after it.
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { AGGREGATIONS } from '../kernels/types.js';
-import type { Aggregation } from '../kernels/types.js';
-import type { ChainItem } from '../interfaces.js';
-import type { Prm } from '../prm/index.js';
-import { intOption, numberOption, parse, stringOption } from './args.js';
-import { CliError, UsageError, write } from './io.js';
+import type { Prm, PrmScore } from '../prm/index.js';
+import { aggregateOption, intOption, parse, progressWanted, PROGRESS_OPTIONS, stringOption, thresholdOption } from './args.js';
+import { CliError, fileError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, loadPrm, modelLoadOptions } from './model-options.js';
+import { IdRegistry, InputLineError, lineError, parseChainLine } from './input.js';
+import type { InputChain } from './input.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
+import { closeOutput, inspectOutput, openOutput } from './output.js';
 import { Progress } from './progress.js';
 
 export const SCORE_HELP = `prmkit score: score reasoning chains from JSONL
@@ -21,9 +22,12 @@ usage:
 
 Each input line is {"id"?, "problem": "...", "steps": ["...", ...]} (other fields are
 ignored, so ProcessBench rows work as they are). Each output line is
-{"id", "score", "aggregate", "stepProbs", "firstError", "tokens", "truncated"}; lines
-without an id get "line-N" (N = line number). With -o FILE the run is resumable: ids
-already in FILE are skipped and new lines are appended.
+{"id", "score", "aggregate", "stepProbs", "firstError", "tokens", "truncated"}. Ids are
+strings: a number id is its decimal text (1 and "1" are one id), a line without one gets
+"line-N" (N = its line number), and two lines with one id are an error naming both.
+With -o FILE the run is resumable: ids already in FILE are skipped and new lines are appended.
+FILE must be a prmkit score output (or not exist): anything else is refused, never changed.
+-o - (default), /dev/stdout, pipes and devices are written, never read back.
 
 input/output:
   -i, --input PATH          JSONL input (default: stdin)
@@ -31,104 +35,49 @@ input/output:
       --aggregate HOW       prod | min | last | mean | geomean (default: the format's)
       --error-threshold P   first error = first step with p < P, in (0, 1) (default 0.5)
       --batch-size N        chains per model call (default 64)
-      --skip-invalid        warn about bad input lines and go on (default: stop at the first)
+      --skip-invalid        report bad lines (by line number) and go on; bad lines include those
+                            the model refuses (a step holding the format's separator, a chain
+                            over --max-context). Default: stop at the first, after writing
+                            every result before it
       --progress / --no-progress   progress bar on stderr (default: when stderr is a terminal)
+  -v, --verbose             stack traces on errors
 
 ${MODEL_HELP}`;
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
+  ...PROGRESS_OPTIONS,
   input: { type: 'string', short: 'i' },
   output: { type: 'string', short: 'o' },
   aggregate: { type: 'string' },
   'error-threshold': { type: 'string' },
   'batch-size': { type: 'string' },
   'skip-invalid': { type: 'boolean' },
-  progress: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
-interface Pending {
-  id: string;
-  item: ChainItem;
-}
+/** What marks a line of a score output (a file of anything else is never appended to). */
+export const SCORE_OUTPUT = { what: 'a prmkit score output', fields: ['score', 'stepProbs'] } as const;
 
-/** The id of an input or output line (`line-N` when it has none). */
-function lineId(obj: Record<string, unknown>, lineNo: number): string {
-  const id = obj['id'];
-  if (typeof id === 'string') return id;
-  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
-  return `line-${lineNo}`;
-}
-
-function parseChain(text: string, lineNo: number): { id: string; item: ChainItem } {
-  let obj: unknown;
+async function countLines(path: string, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity, ...(signal ? { signal } : {}) });
   try {
-    obj = JSON.parse(text);
+    for await (const line of rl) if (line.trim().length > 0) n++;
   } catch (err) {
-    throw new CliError(`input line ${lineNo}: not valid JSON (${(err as Error).message})`);
+    if (signal?.aborted) return n;
+    throw err;
   }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new CliError(`input line ${lineNo}: expected a JSON object`);
-  const o = obj as Record<string, unknown>;
-  if (typeof o['problem'] !== 'string') throw new CliError(`input line ${lineNo}: "problem" must be a string`);
-  const steps = o['steps'];
-  if (!Array.isArray(steps) || !steps.every((s) => typeof s === 'string')) throw new CliError(`input line ${lineNo}: "steps" must be an array of strings`);
-  const id = lineId(o, lineNo);
-  return { id, item: { problem: o['problem'], steps: steps as string[], id } };
-}
-
-/**
- * Ids already in the output file. A last line cut short by a crash is removed, so the file
- * stays valid JSONL and that chain is scored again.
- */
-async function doneIds(path: string): Promise<Set<string>> {
-  const done = new Set<string>();
-  if (!existsSync(path)) return done;
-  const fd = openSync(path, 'r+');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > 0) {
-      // find the last newline and drop what follows it, if anything
-      const chunk = Buffer.alloc(Math.min(size, 1 << 16));
-      let end = size;
-      let keep = -1;
-      while (end > 0 && keep < 0) {
-        const start = Math.max(0, end - chunk.length);
-        const n = readSync(fd, chunk, 0, end - start, start);
-        const at = chunk.subarray(0, n).lastIndexOf(0x0a);
-        if (at >= 0) keep = start + at + 1;
-        end = start;
-      }
-      if (keep < 0) keep = 0;
-      if (keep < size) ftruncateSync(fd, keep);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of rl) {
-    n++;
-    if (line.trim().length === 0) continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch {
-      throw new CliError(`output ${path} line ${n} is not valid JSON; it is not a prmkit score output (move it away to start over)`);
-    }
-    const id = (obj as Record<string, unknown> | null)?.['id'];
-    if (typeof id === 'string') done.add(id);
-  }
-  return done;
-}
-
-async function countLines(path: string): Promise<number> {
-  let n = 0;
-  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim().length > 0) n++;
   return n;
+}
+
+function checkInput(path: string): void {
+  let isFile: boolean;
+  try {
+    isFile = !statSync(path).isDirectory();
+  } catch (err) {
+    throw fileError(err, `cannot read input ${path}`) ?? err;
+  }
+  if (!isFile) throw new CliError(`cannot read input ${path}: is a directory (EISDIR)`);
 }
 
 export async function runScore(argv: string[], io: CliIo): Promise<number> {
@@ -137,103 +86,142 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SCORE_HELP);
     return 0;
   }
-  const loadOptions = modelLoadOptions(values, 'score');
-  const aggregate = stringOption(values, 'aggregate');
-  if (aggregate !== undefined && !(AGGREGATIONS as readonly string[]).includes(aggregate)) {
-    throw new UsageError(`--aggregate must be one of ${AGGREGATIONS.join(', ')}, got ${JSON.stringify(aggregate)}`);
-  }
-  const threshold = numberOption(values, 'error-threshold', (n) => n > 0 && n < 1, 'in (0, 1)', 0.5)!;
+  const spec = modelSpec(values, 'score');
+  const aggregate = aggregateOption(values);
+  const threshold = thresholdOption(values, 'error-threshold', 0.5)!;
   const batchSize = intOption(values, 'batch-size', 1, 64)!;
   const input = stringOption(values, 'input') ?? '-';
   const output = stringOption(values, 'output') ?? '-';
   const skipInvalid = values['skip-invalid'] === true;
-  if (values['progress'] && values['no-progress']) throw new UsageError('--progress and --no-progress contradict each other');
-  const showProgress = values['progress'] === true || (values['no-progress'] !== true && io.stderr.isTTY === true);
+  const showProgress = progressWanted(values, io.stderr);
 
-  if (input !== '-' && !existsSync(input)) throw new CliError(`input ${input} does not exist`);
-  if (input !== '-' && output !== '-' && existsSync(output) && realpathSync(input) === realpathSync(output)) {
-    throw new CliError('--input and --output are the same file');
+  // everything about the files is settled before the model is opened, and nothing is
+  // written until it is: a bad model path leaves the output as it was
+  if (input !== '-') checkInput(input);
+  const done = new Set<string>();
+  const plan = await inspectOutput(output, io, SCORE_OUTPUT, (o) => done.add(o['id'] as string), io.signal);
+  if (input !== '-' && plan.mode !== 'stdout') {
+    const a = statSync(input);
+    let b;
+    try {
+      b = statSync(plan.path);
+    } catch {
+      b = undefined;
+    }
+    if (b && a.dev === b.dev && a.ino === b.ino) throw new CliError('--input and --output are the same file');
   }
+  const total = showProgress && input !== '-' ? await countLines(input, io.signal) : undefined;
+  const progress = new Progress(io.stderr, { enabled: showProgress, ...(total !== undefined ? { total: Math.max(0, total - done.size) } : {}) });
 
-  const done = output === '-' ? new Set<string>() : await doneIds(output);
-  const total = input === '-' ? undefined : await countLines(input);
-  const prm: Prm = await loadPrm(loadOptions);
-  const source: Readable = input === '-' ? io.stdin : createReadStream(input, 'utf8');
-  const sink: Writable = output === '-' ? io.stdout : createWriteStream(output, { flags: 'a' });
-  const progress = showProgress ? new Progress(io.stderr, total === undefined ? undefined : total - Math.min(done.size, total)) : undefined;
-  const how: Aggregation = (aggregate as Aggregation | undefined) ?? prm.defaultAggregate;
-
+  const prm: Prm = await openModel(spec);
+  let sink: Writable | undefined;
   let scored = 0;
   let skipped = 0;
   let invalid = 0;
-  let batch: Pending[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const results = await prm.score(
-      batch.map((p) => p.item),
-      { aggregate: how, errorThreshold: threshold },
-    );
-    let text = '';
-    results.forEach((r, i) => {
-      text +=
-        JSON.stringify({
-          id: batch[i]!.id,
-          score: r.score,
-          aggregate: how,
-          stepProbs: r.stepProbs,
-          firstError: r.firstError,
-          tokens: r.tokens,
-          truncated: r.truncated,
-        }) + '\n';
-    });
-    // one write per batch: an interruption leaves whole batches (at most one cut line)
-    await write(sink, text);
-    scored += batch.length;
-    progress?.advance(batch.length);
-    batch = [];
-  };
-
   let interrupted = false;
+  let failure: unknown;
+  const how = aggregate ?? prm.defaultAggregate;
+  const source: Readable = input === '-' ? io.stdin : createReadStream(input, 'utf8');
   const rl = createInterface({ input: source, crlfDelay: Infinity });
   // stop reading at once; what was read is still scored and written, so nothing is lost
   const onStop = () => {
     interrupted = true;
     rl.close();
   };
-  if (io.signal?.aborted) onStop();
-  else io.signal?.addEventListener('abort', onStop, { once: true });
+
+  const emit = async (chains: readonly InputChain[], results: readonly PrmScore[]) => {
+    let text = '';
+    results.forEach((r, i) => {
+      text += JSON.stringify({ id: chains[i]!.id, score: r.score, aggregate: how, stepProbs: r.stepProbs, firstError: r.firstError, tokens: r.tokens, truncated: r.truncated }) + '\n';
+    });
+    // one write per model call: an interruption leaves whole calls (at most one cut line)
+    try {
+      await write(sink!, text);
+    } catch (err) {
+      throw fileError(err, `cannot write output ${plan.label}`) ?? err;
+    }
+    scored += chains.length;
+    progress.advance(chains.length);
+  };
+
+  const reject = async (err: InputLineError) => {
+    if (!skipInvalid) throw err;
+    invalid++;
+    await progress.note(`prmkit score: skipping ${err.message}`);
+  };
+
+  /**
+   * Scores `chains` and writes every result. A chain the model refuses is mapped to its input
+   * line; the chains before it are scored and written first, those after it are retried.
+   */
+  const scoreAll = async (chains: readonly InputChain[]): Promise<void> => {
+    let rest = chains;
+    while (rest.length > 0) {
+      try {
+        await emit(rest, await prm.score(rest.map((c) => c.item), { aggregate: how, errorThreshold: threshold }));
+        return;
+      } catch (err) {
+        const bad = lineError(err, rest);
+        if (!bad) throw err;
+        const k = rest.findIndex((c) => c.line === bad.line);
+        await scoreAll(rest.slice(0, k));
+        await reject(bad);
+        rest = rest.slice(k + 1);
+      }
+    }
+  };
+
   try {
+    sink = openOutput(plan, io);
+    if (io.signal?.aborted) onStop();
+    else io.signal?.addEventListener('abort', onStop, { once: true });
+    const ids = new IdRegistry();
+    let batch: InputChain[] = [];
     let lineNo = 0;
     for await (const line of rl) {
       lineNo++;
       if (line.trim().length === 0) continue;
-      let parsed: { id: string; item: ChainItem };
+      let chain: InputChain;
       try {
-        parsed = parseChain(line, lineNo);
+        chain = parseChainLine(line, lineNo);
+        ids.claim(chain);
       } catch (err) {
-        if (!skipInvalid) throw err;
-        invalid++;
-        await write(io.stderr, `prmkit score: skipping ${(err as Error).message}\n`);
+        if (!(err instanceof InputLineError)) throw err;
+        await scoreAll(batch); // the lines before a fatal one are kept
+        batch = [];
+        await reject(err);
         continue;
       }
-      if (done.has(parsed.id)) {
+      if (done.has(chain.id)) {
         skipped++;
         continue;
       }
-      done.add(parsed.id);
-      batch.push(parsed);
-      if (batch.length >= batchSize) await flush();
+      batch.push(chain);
+      if (batch.length >= batchSize) {
+        await scoreAll(batch);
+        batch = [];
+      }
     }
-    await flush();
+    await scoreAll(batch);
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
     io.signal?.removeEventListener('abort', onStop);
     rl.close();
-    progress?.finish();
-    if (sink !== io.stdout) await new Promise<void>((resolve) => (sink as ReturnType<typeof createWriteStream>).end(resolve));
-    await prm.close();
+    if (input !== '-') source.destroy();
+    progress.finish();
+    try {
+      if (sink) await closeOutput(sink, io);
+    } catch (err) {
+      // the first failure is the one to report
+      if (failure === undefined) throw fileError(err, `cannot write output ${plan.label}`) ?? err;
+    } finally {
+      await prm.close();
+    }
   }
   const parts = [`scored ${scored} chains`];
-  if (skipped > 0) parts.push(`skipped ${skipped} already in ${output}`);
+  if (skipped > 0) parts.push(`skipped ${skipped} already in ${plan.label}`);
   if (invalid > 0) parts.push(`skipped ${invalid} invalid lines`);
   await write(io.stderr, `prmkit score: ${parts.join(', ')}${interrupted ? '; interrupted, rerun the same command to resume' : ''}\n`);
   return interrupted ? 130 : 0;

@@ -1,21 +1,23 @@
 // prmkit serve: load the PRM and run the HTTP service until SIGINT/SIGTERM, then shut down
 // gracefully (requests in flight are answered).
-import { AGGREGATIONS } from '../kernels/types.js';
-import type { Aggregation } from '../kernels/types.js';
+import { kernelBackendInfo } from '../kernels/backend.js';
 import { DEFAULT_BATCHING, DEFAULT_LIMITS } from '../server/config.js';
 import type { BatchingOptions, ServerLimits, ServerOptions } from '../server/types.js';
-import { intOption, parse, stringOption } from './args.js';
+import { aggregateOption, intOption, parse, stringOption } from './args.js';
+import type { Values } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, loadPrm, modelLoadOptions } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
 
 export const SERVE_HELP = `prmkit serve: HTTP scoring service
 
 usage:
   prmkit serve -m MODEL -t TOKENIZER -f FORMAT [--host H] [--port P] [options]
+  prmkit serve --vllm URL -t TOKENIZER -f FORMAT [...]   a vLLM server as the backbone
 
-routes: POST /v1/score, POST /v1/rerank, POST /pooling (vLLM token_classify),
-        GET /v1/models, GET /health, GET /metrics (Prometheus)
+routes: POST /pooling, /invocations, /tokenize, /detokenize (vLLM), /rerank, /v1/rerank,
+        /v2/rerank (Jina/Cohere/TEI), /score, /v1/score (vLLM), /v1/prm/score, /v1/prm/rerank
+        (prmkit), GET /v1/models, GET /health, GET /metrics (Prometheus)
 
 server:
       --host HOST            interface to bind (default 127.0.0.1)
@@ -24,6 +26,13 @@ server:
       --aggregate HOW        default chain aggregation (default: the format's)
       --timeout-ms N         per-request deadline, queueing included (default 30000)
       --log                  log requests (JSON lines on stdout)
+vLLM compatibility:
+      --pooling step|all     /pooling rows: the step-tag tokens' (default when the format has a
+                             step tag, as vLLM's STEP pooler) or every token's (ALL)
+      --step-tag-id N        the step-tag token id for --pooling step
+      --step-splitter S      how /rerank and /score split a solution text into steps: auto
+                             (default: the format's separator if present, else blank lines),
+                             blank-lines, lines, or a literal separator text
 batching:
       --batch-tokens N       close a batch at N backbone tokens (default ${DEFAULT_BATCHING.maxBatchTokens})
       --batch-items N        ... or N chains (default ${DEFAULT_BATCHING.maxBatchItems})
@@ -48,6 +57,9 @@ const OPTIONS = {
   aggregate: { type: 'string' },
   'timeout-ms': { type: 'string' },
   log: { type: 'boolean' },
+  pooling: { type: 'string' },
+  'step-tag-id': { type: 'string' },
+  'step-splitter': { type: 'string' },
   'batch-tokens': { type: 'string' },
   'batch-items': { type: 'string' },
   'batch-wait-ms': { type: 'string' },
@@ -59,11 +71,9 @@ const OPTIONS = {
   'max-steps': { type: 'string' },
   'max-item-tokens': { type: 'string' },
   'max-request-tokens': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
-function pick<K extends string>(values: Record<string, unknown>, map: Record<string, K>, min: number): Partial<Record<K, number>> {
+function pick<K extends string>(values: Values, map: Record<string, K>, min: number): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};
   for (const [flag, key] of Object.entries(map)) {
     const v = intOption(values, flag, min);
@@ -78,14 +88,10 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SERVE_HELP);
     return 0;
   }
-  const loadOptions = modelLoadOptions(values, 'serve');
+  const spec = modelSpec(values, 'serve');
   const host = stringOption(values, 'host') ?? '127.0.0.1';
-  const port = intOption(values, 'port', 0, 8000)!;
-  if (port > 65535) throw new UsageError(`--port must be <= 65535, got ${port}`);
-  const aggregate = stringOption(values, 'aggregate');
-  if (aggregate !== undefined && !(AGGREGATIONS as readonly string[]).includes(aggregate)) {
-    throw new UsageError(`--aggregate must be one of ${AGGREGATIONS.join(', ')}, got ${JSON.stringify(aggregate)}`);
-  }
+  const port = intOption(values, 'port', 0, 8000, 65535)!;
+  const aggregate = aggregateOption(values);
   const batching = {
     ...pick<keyof BatchingOptions>(
       values,
@@ -103,23 +109,29 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const timeout = intOption(values, 'timeout-ms', 1);
 
   const { createServer, prmServerModel } = await import('../server/index.js');
-  const prm = await loadPrm(loadOptions);
+  const prm = await openModel(spec);
   const options: ServerOptions = {
     model: prmServerModel(prm),
     batching,
     limits,
-    defaultAggregate: (aggregate as Aggregation | undefined) ?? prm.defaultAggregate,
+    defaultAggregate: aggregate ?? prm.defaultAggregate,
     logger: values['log'] === true,
   };
   if (apiKey !== undefined && apiKey.length > 0) options.apiKey = apiKey;
   if (timeout !== undefined) options.requestTimeoutMs = timeout;
+  const pooling = stringOption(values, 'pooling');
+  if (pooling !== undefined) options.pooling = pooling as ServerOptions['pooling'];
+  const stepTag = intOption(values, 'step-tag-id', 0);
+  if (stepTag !== undefined) options.stepTagId = stepTag;
+  const splitter = stringOption(values, 'step-splitter');
+  if (splitter !== undefined) options.stepSplitter = splitter;
   let server;
   try {
     server = createServer(options);
   } catch (err) {
     await prm.close();
-    // a bad combination of limits is the user's command line
-    if (err instanceof RangeError || err instanceof TypeError) throw new UsageError(err.message.replace(/options\.(limits|batching)\./g, ''));
+    // the flags were checked one by one; a bad combination of them is still the command line
+    if (err instanceof RangeError || err instanceof TypeError) throw new UsageError(`the server options do not fit together: ${err.message}`);
     throw err;
   }
   let url: string;
@@ -129,7 +141,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await server.close();
     throw err;
   }
-  await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.provider ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''})\n`);
+  await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.provider ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
 
   await new Promise<void>((resolve) => {
     if (!io.signal || io.signal.aborted) return resolve();

@@ -1,5 +1,6 @@
 // Earliest-error detectors: turn one chain's step probabilities into the index of the first
 // wrong step (-1 when the chain looks correct). ProcessBench scores exactly this index.
+import { invalidType, knownKeys, number, object, oneOf } from '../is.js';
 
 /** Chooses the first wrong step from P(correct so far) after each step; -1 if none. */
 export type ErrorDetector = (stepProbs: readonly number[]) => number;
@@ -9,14 +10,11 @@ export type DetectorSpec =
   | { kind: 'first-drop'; ratio?: number; start?: number };
 
 function checkUnit(value: unknown, name: string, { open }: { open: boolean }): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${name} must be a number, got ${String(value)}`);
-  if (value < 0 || value > 1 || (open && value === 0))
-    throw new RangeError(`${name} must be in ${open ? '(0, 1]' : '[0, 1]'}, got ${value}`);
-  return value;
+  return number(value, name, 0, 1, { openMin: open });
 }
 
 function checkProbs(stepProbs: readonly number[]): void {
-  if (!Array.isArray(stepProbs)) throw new TypeError('stepProbs must be an array of numbers');
+  if (!Array.isArray(stepProbs)) throw invalidType('stepProbs', 'an array of numbers', stepProbs);
 }
 
 /**
@@ -47,6 +45,7 @@ export interface FirstDropOptions {
  */
 export function firstDrop(stepProbs: readonly number[], options: FirstDropOptions = {}): number {
   checkProbs(stepProbs);
+  knownKeys(object(options, 'options'), ['ratio', 'start']);
   const ratio = checkUnit(options.ratio ?? 0.5, 'ratio', { open: true });
   let previous = checkUnit(options.start ?? 1, 'start', { open: false });
   for (let i = 0; i < stepProbs.length; i++) {
@@ -60,13 +59,16 @@ export function firstDrop(stepProbs: readonly number[], options: FirstDropOption
 
 /** Builds a detector from its description (validated once, up front). */
 export function createDetector(spec: DetectorSpec): ErrorDetector {
-  if (spec === null || typeof spec !== 'object') throw new TypeError('detector must be an object with a kind');
+  object(spec, 'detector', 'an object with a kind');
+  oneOf(spec.kind, 'detector.kind', ['threshold', 'first-drop'] as const);
   switch (spec.kind) {
     case 'threshold': {
+      knownKeys(spec, ['kind', 'threshold'], 'detector');
       const t = checkUnit(spec.threshold, 'detector.threshold', { open: false });
       return (probs) => firstBelowThreshold(probs, t);
     }
     case 'first-drop': {
+      knownKeys(spec, ['kind', 'ratio', 'start'], 'detector');
       const options = { ratio: spec.ratio ?? 0.5, start: spec.start ?? 1 };
       checkUnit(options.ratio, 'detector.ratio', { open: true });
       checkUnit(options.start, 'detector.start', { open: false });

@@ -1,5 +1,7 @@
 // Runs any StepScorer over a list of chains in bounded batches and checks what comes back, so
 // a misbehaving scorer fails loudly with the chain it got wrong instead of skewing a metric.
+import { PrmInputError, PrmInputTypeError } from '../errors.js';
+import { invalidType, knownKeys, object, optionalFunction, positiveInt, show, signal } from '../is.js';
 import type { ChainItem, StepScorer } from '../interfaces.js';
 
 export interface ScoreChainsOptions {
@@ -12,15 +14,15 @@ export interface ScoreChainsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+export const SCORE_CHAINS_KEYS: readonly (keyof ScoreChainsOptions)[] = ['batchSize', 'concurrency', 'signal', 'onProgress'];
+
 export function checkScorer(scorer: unknown): asserts scorer is StepScorer {
   if (scorer === null || typeof scorer !== 'object' || typeof (scorer as StepScorer).score !== 'function')
-    throw new TypeError('scorer must implement StepScorer (an object with a score(items) method)');
+    throw invalidType('scorer', 'a StepScorer (an object with a score(items) method)', scorer);
 }
 
 export function checkBatchSize(batchSize: unknown, name = 'batchSize'): number {
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${String(batchSize)}`);
-  return batchSize;
+  return positiveInt(batchSize, name);
 }
 
 function checkProbs(name: string, item: ChainItem, raw: unknown): number[] {
@@ -39,13 +41,17 @@ export async function scoreChains(
   scorer: StepScorer,
   items: readonly ChainItem[],
   options: ScoreChainsOptions = {},
+  known: readonly string[] = SCORE_CHAINS_KEYS,
 ): Promise<Map<string, number[]>> {
   checkScorer(scorer);
+  knownKeys(object(options, 'options'), known);
+  signal(options.signal);
+  optionalFunction(options.onProgress, 'onProgress');
   const batchSize = checkBatchSize(options.batchSize ?? 32);
   const ids = new Set<string>();
   for (const [i, item] of items.entries()) {
-    if (typeof item.id !== 'string' || !item.id) throw new TypeError(`items[${i}].id must be a non-empty string`);
-    if (ids.has(item.id)) throw new TypeError(`items[${i}].id ${item.id} is a duplicate`);
+    if (typeof item.id !== 'string' || !item.id) throw new PrmInputTypeError(`items[${i}].id`, `must be a non-empty string, got ${show(item.id)}`);
+    if (ids.has(item.id)) throw new PrmInputError(`items[${i}].id`, `${JSON.stringify(item.id)} is a duplicate`);
     ids.add(item.id);
   }
   const concurrency = checkBatchSize(options.concurrency ?? 1, 'concurrency');

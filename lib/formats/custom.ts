@@ -1,7 +1,8 @@
 // A format described by data: a separator (text found again by token id, or an id appended
 // between separately tokenized pieces), a Jinja template for the text and a head convention.
 import { Template } from '@huggingface/jinja';
-import { AGGREGATIONS } from '../kernels/types.js';
+import { PrmInputError } from '../errors.js';
+import { aggregation, boolean, integer, invalidType, isObject, knownKeys, object, oneOf, string } from '../is.js';
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { findBoundaries, lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
@@ -11,36 +12,36 @@ export const DEFAULT_CUSTOM_TEMPLATE = '{{ problem }}\n{% for s in steps %}{{ s 
 // Private-use code point: marks where an id separator goes in the rendered text.
 const MARK = '\uE000';
 
+const HEAD_KEYS = ['activation', 'positive', 'outputs', 'labels'] as const;
+const FORMAT_KEYS = ['kind', 'name', 'separator', 'template', 'head', 'aggregation', 'addSpecialTokens'] as const;
+
 export function checkFormatHead(h: unknown, where: string): FormatHead {
-  if (h === null || typeof h !== 'object') throw new TypeError(`${where} must be an object { activation, positive, outputs, labels? }`);
-  const head = h as FormatHead;
-  if (head.activation !== 'sigmoid' && head.activation !== 'softmax')
-    throw new TypeError(`${where}.activation must be 'sigmoid' or 'softmax', got ${String(head.activation)}`);
-  if (head.labels !== undefined && (!Array.isArray(head.labels) || head.labels.some((l) => typeof l !== 'string' || l.length === 0)))
-    throw new TypeError(`${where}.labels must be an array of non-empty token texts`);
-  const K = head.labels ? head.labels.length : head.outputs;
-  if (!Number.isInteger(K) || K < 1) throw new RangeError(`${where}.outputs must be a positive integer, got ${String(head.outputs)}`);
-  if (head.activation === 'sigmoid' && K !== 1) throw new RangeError(`${where}: a sigmoid head has exactly 1 output, got ${K}`);
-  if (!Number.isInteger(head.positive) || head.positive < 0 || head.positive >= K)
-    throw new RangeError(`${where}.positive must be an integer in [0, ${K}), got ${String(head.positive)}`);
-  return { activation: head.activation, positive: head.positive, outputs: K, ...(head.labels ? { labels: [...head.labels] } : {}) };
+  const head = object(h, where, 'an object { activation, positive, outputs, labels? }');
+  knownKeys(head, HEAD_KEYS, where);
+  const activation = oneOf(head.activation, `${where}.activation`, ['sigmoid', 'softmax'] as const);
+  const labels = head.labels;
+  if (labels !== undefined && (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l.length === 0)))
+    throw invalidType(`${where}.labels`, 'an array of non-empty token texts', labels);
+  const K = Array.isArray(labels) ? labels.length : integer(head.outputs, `${where}.outputs`, 1);
+  if (K < 1) throw invalidType(`${where}.labels`, 'an array of non-empty token texts', labels);
+  if (activation === 'sigmoid' && K !== 1) throw new RangeError(`${where}: a sigmoid head has exactly 1 output, got ${K}`);
+  const positive = integer(head.positive, `${where}.positive`, 0, K - 1);
+  return { activation, positive, outputs: K, ...(Array.isArray(labels) ? { labels: [...(labels as string[])] } : {}) };
 }
 
 export function customFormat(spec: CustomFormat): PrmFormat {
-  if (spec === null || typeof spec !== 'object' || spec.kind !== 'custom') throw new TypeError("a custom format must be an object with kind: 'custom'");
-  const sep = spec.separator as { text?: unknown; id?: unknown } | undefined;
-  if (!sep || typeof sep !== 'object') throw new TypeError('format.separator must be { text } or { id }');
-  const byText = typeof sep.text === 'string';
-  if (byText && (sep.text as string).length === 0) throw new RangeError('format.separator.text must not be empty');
-  if (!byText && (!Number.isInteger(sep.id) || (sep.id as number) < 0))
-    throw new TypeError('format.separator must be { text: non-empty string } or { id: non-negative integer }');
+  if (!isObject(spec) || spec.kind !== 'custom') throw invalidType('format', "an object with kind: 'custom'", spec);
+  knownKeys(spec as unknown as Record<string, unknown>, FORMAT_KEYS, 'format');
+  const sep = object(spec.separator, 'format.separator', '{ text } or { id }');
+  const byText = sep.text !== undefined;
+  if (byText) string(sep.text, 'format.separator.text', { nonEmpty: true });
+  else integer(sep.id, 'format.separator.id', 0);
   const head = checkFormatHead(spec.head, 'format.head');
-  const aggregation = spec.aggregation ?? 'prod';
-  if (!AGGREGATIONS.includes(aggregation)) throw new RangeError(`format.aggregation must be one of ${AGGREGATIONS.join(', ')}`);
-  if (spec.template !== undefined && typeof spec.template !== 'string') throw new TypeError('format.template must be a Jinja template string');
+  const how = aggregation(spec.aggregation ?? 'prod', 'format.aggregation');
+  if (spec.template !== undefined) string(spec.template, 'format.template');
   const template = new Template(spec.template ?? DEFAULT_CUSTOM_TEMPLATE);
-  const addSpecial = spec.addSpecialTokens ?? true;
-  const name = spec.name ?? 'custom';
+  const addSpecial = spec.addSpecialTokens === undefined ? true : boolean(spec.addSpecialTokens, 'format.addSpecialTokens');
+  const name = spec.name === undefined ? 'custom' : string(spec.name, 'format.name', { nonEmpty: true });
   const sepText = byText ? (sep.text as string) : `<id ${sep.id as number}>`;
 
   const render = (item: ChainItem, tok: PrmTokenizer, separator: string) =>
@@ -50,7 +51,7 @@ export function customFormat(spec: CustomFormat): PrmFormat {
     name,
     separator: sepText,
     head,
-    aggregation,
+    aggregation: how,
     encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {
       if (byText) {
         const text = sep.text as string;
@@ -63,7 +64,7 @@ export function customFormat(spec: CustomFormat): PrmFormat {
       if (item.problem.includes(MARK)) throw new SeparatorInStepError(index, -1, MARK, name);
       const pieces = render(item, tok, MARK).split(MARK);
       if (pieces.length - 1 !== item.steps.length)
-        throw new RangeError(`items[${index}]: the ${name} template placed ${pieces.length - 1} separators for ${item.steps.length} steps`);
+        throw new PrmInputError(`items[${index}]`, `gets ${pieces.length - 1} separators from the ${name} template for ${item.steps.length} steps`);
       const ids: number[] = [];
       const positions: number[] = [];
       pieces.forEach((p, k) => {

@@ -1,4 +1,5 @@
-// PRM input formats: the four known families (DESIGN.md, "Real PRM conventions") and custom ones.
+// PRM input formats: the four known families (each file cites its model's convention) and custom ones.
+import { invalidRange, invalidType } from '../is.js';
 import { customFormat } from './custom.js';
 import { mathShepherd } from './math-shepherd.js';
 import { qwenMathPrm } from './qwen-math-prm.js';
@@ -26,12 +27,12 @@ export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
 export function resolveFormat(spec: FormatSpec): PrmFormat {
   if (typeof spec === 'string') {
     const f = FORMATS[spec as FormatName];
-    if (!f) throw new RangeError(`format must be one of ${FORMAT_NAMES.join(', ')} or a custom format object, got '${spec}'`);
+    if (!Object.hasOwn(FORMATS, spec)) throw invalidRange('format', `one of ${FORMAT_NAMES.join(', ')} or a custom format object`, spec);
     return f;
   }
   if (spec && typeof spec === 'object') {
     if ((spec as { kind?: unknown }).kind === 'custom') return customFormat(spec as Parameters<typeof customFormat>[0]);
     if (typeof (spec as PrmFormat).encode === 'function' && typeof (spec as PrmFormat).name === 'string') return spec as PrmFormat;
   }
-  throw new TypeError(`format must be one of ${FORMAT_NAMES.join(', ')} or { kind: 'custom', separator, head, template? }`);
+  throw invalidType('format', `one of ${FORMAT_NAMES.join(', ')} or { kind: 'custom', separator, head, template? }`, spec);
 }

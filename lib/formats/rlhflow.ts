@@ -5,6 +5,7 @@
 // correct; the authors average.
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
+import { PrmInputError } from '../errors.js';
 import { lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
 import type { EncodedChain, PrmFormat } from './types.js';
 import type { ChatMessage } from '../tokenize/tokenizer.js';
@@ -51,7 +52,7 @@ export const rlhflow: PrmFormat = {
       if (match) positions.push(t - 1);
     }
     if (positions.length !== item.steps.length)
-      throw new RangeError(`items[${index}]: found ${positions.length} assistant '+' answers for ${item.steps.length} steps in the rlhflow encoding`);
+      throw new PrmInputError(`items[${index}]`, `has ${positions.length} assistant '+' answers for ${item.steps.length} steps in the rlhflow encoding`);
     return { ids, positions };
   },
 };

@@ -9,11 +9,10 @@
 // several boundary sets cover most tokens (dense per-token rewards: S ≈ B·T, so from the
 // second scoring). Device memory is held until `free()`, or, as a fallback, until the handle
 // is garbage-collected. The measured figures are pending a GPU run (bench/gpu/NOTES.md).
+import type { DeviceMemoryStats, NativeBinding, ResidentArgs } from './binding.js';
 import { native, nativeHead, REBUILD_HINT } from './native.js';
-import type { NativeBinding, NativeScoreArgs } from './native.js';
-import { AGGREGATIONS } from './types.js';
 import type { Aggregation, Boundaries, Dtype, Head, Hidden, ScoreResult } from './types.js';
-import { checkBoundaries, checkHead, checkHidden, checkScoreOptions, DTYPE_CODES } from './validate.js';
+import { checkBoundaries, checkHead, checkHidden, checkScoreOptions, checkThreads } from './validate.js';
 import type { ResolvedHidden } from './validate.js';
 
 export interface DeviceScoreOptions {
@@ -45,39 +44,18 @@ export interface DeviceHidden {
 }
 
 /** The CUDA caching allocators' state (bytes, and cumulative raw allocation counts). */
-export interface DeviceMemoryStats {
-  deviceCached: number;
-  deviceInUse: number;
-  pinnedCached: number;
-  pinnedInUse: number;
-  deviceMallocs: number;
-  pinnedMallocs: number;
-}
+export type { DeviceMemoryStats } from './binding.js';
 
-type ResidentArgs = Omit<NativeScoreArgs, 'data' | 'dtype' | 'B' | 'T' | 'H' | 'threads' | 'backend'> & { handle: number };
-
-interface DeviceBinding extends NativeBinding {
-  cudaUpload(args: { data: Float32Array | Uint16Array; dtype: number; B: number; T: number; H: number; threads: number }): number;
-  cudaRelease(handle: number): boolean;
-  cudaLiveHandles(): number;
-  cudaScoreResidentSync(args: ResidentArgs): void;
-  cudaScoreResident(args: ResidentArgs): Promise<void>;
-  cudaGatherResidentSync(args: { handle: number; offsets: Int32Array; positions: Int32Array; out: Float32Array }): void;
-  cudaMemory(): DeviceMemoryStats;
-  cudaTrim(): void;
-}
-
-function deviceBinding(): DeviceBinding {
+// A loaded addon implements the whole contract (its version is checked at load), so the
+// device entry points exist in every build; without CUDA they say why they cannot run.
+function deviceBinding(): NativeBinding {
   const n = native();
   if (!n.binding) throw new Error(`prmkit: backend 'cuda' is unavailable: ${n.reason ?? REBUILD_HINT}`);
-  const b = n.binding as DeviceBinding;
-  if (typeof b.cudaUpload !== 'function')
-    throw new Error(`prmkit: backend 'cuda' is unavailable: the loaded addon predates device-resident support; ${REBUILD_HINT}`);
-  return b;
+  return n.binding;
 }
 
 // The fallback for handles dropped without free(): releases their device copy at GC.
-const released = new FinalizationRegistry<{ binding: DeviceBinding; handle: number }>(({ binding, handle }) => {
+const released = new FinalizationRegistry<{ binding: NativeBinding; handle: number }>(({ binding, handle }) => {
   binding.cudaRelease(handle);
 });
 
@@ -85,10 +63,10 @@ class DeviceHiddenImpl implements DeviceHidden {
   readonly dims: readonly [number, number, number];
   readonly bytes: number;
   #handle: number;
-  #binding: DeviceBinding;
+  #binding: NativeBinding;
   #shape: ResolvedHidden;
 
-  constructor(binding: DeviceBinding, handle: number, h: ResolvedHidden) {
+  constructor(binding: NativeBinding, handle: number, h: ResolvedHidden) {
     this.#binding = binding;
     this.#handle = handle;
     this.dims = Object.freeze([h.B, h.T, h.H] as const);
@@ -108,22 +86,22 @@ class DeviceHiddenImpl implements DeviceHidden {
 
   #args(boundaries: Boundaries, head: Head, options?: DeviceScoreOptions): { args: ResidentArgs; result: ScoreResult } {
     const o = checkScoreOptions({ aggregations: options?.aggregations, errorThreshold: options?.errorThreshold });
-    checkBoundaries(boundaries, this.#shape);
+    const { offsets, positions } = checkBoundaries(boundaries, this.#shape);
     const hd = checkHead(head, this.#shape.H);
     this.#live();
     const B = this.#shape.B;
-    const stepLogProbs = new Float32Array(boundaries.positions.length);
+    const stepLogProbs = new Float32Array(positions.length);
     const firstError = new Int32Array(B);
     const aggregates: ScoreResult['aggregates'] = {};
-    const slots = AGGREGATIONS.map((a) => (o.aggregations.includes(a) ? (aggregates[a] = new Float32Array(B)) : null));
+    for (const a of o.aggregations) aggregates[a] = new Float32Array(B);
     const args: ResidentArgs = {
       handle: this.#handle,
-      offsets: boundaries.offsets,
-      positions: boundaries.positions,
+      offsets,
+      positions,
       head: nativeHead(hd),
       threshold: o.threshold,
       stepLogProbs,
-      aggregates: slots,
+      aggregates,
       firstError,
     };
     return { args, result: { stepLogProbs, aggregates, firstError, backend: 'cuda' } };
@@ -146,10 +124,10 @@ class DeviceHiddenImpl implements DeviceHidden {
   }
 
   gatherRows(boundaries: Boundaries): Float32Array {
-    checkBoundaries(boundaries, this.#shape);
+    const { offsets, positions } = checkBoundaries(boundaries, this.#shape);
     this.#live();
-    const out = new Float32Array(boundaries.positions.length * this.#shape.H);
-    this.#binding.cudaGatherResidentSync({ handle: this.#handle, offsets: boundaries.offsets, positions: boundaries.positions, out });
+    const out = new Float32Array(positions.length * this.#shape.H);
+    this.#binding.cudaGatherResidentSync({ handle: this.#handle, offsets, positions, out });
     return out;
   }
 
@@ -168,14 +146,12 @@ class DeviceHiddenImpl implements DeviceHidden {
  */
 export function uploadHidden(hidden: Hidden, options?: UploadOptions): DeviceHidden {
   const h = checkHidden(hidden);
-  const threads = options?.threads ?? 0;
-  if (!Number.isInteger(threads) || threads < 0 || threads > 1024)
-    throw new RangeError(`threads must be an integer in [0, 1024], got ${String(threads)}`);
+  const threads = checkThreads(options?.threads ?? 0, 'threads');
   const binding = deviceBinding();
   const info = binding.info();
   if (!(info.cuda.compiled && info.cuda.devices > 0))
     throw new Error(`prmkit: backend 'cuda' is unavailable: ${info.cuda.reason ?? 'no CUDA device'}`);
-  const handle = binding.cudaUpload({ data: h.data, dtype: DTYPE_CODES[h.dtype], B: h.B, T: h.T, H: h.H, threads });
+  const handle = binding.cudaUpload({ data: h.data, dtype: h.dtype, B: h.B, T: h.T, H: h.H, threads });
   return new DeviceHiddenImpl(binding, handle, h);
 }
 

@@ -1,6 +1,8 @@
 // prmkit/kernels: the public kernel API over three backends (cpu, cuda, js reference).
 // This module imports nothing heavy, so it can run alone (e.g. on a GPU box without
 // node_modules).
+import * as is from '../is.js';
+import { pickBackend } from './backend.js';
 import { native, nativeHead, REBUILD_HINT } from './native.js';
 import type { NativeBinding, NativeScoreArgs } from './native.js';
 import {
@@ -12,7 +14,6 @@ import {
   referenceScore,
   referenceStepLogProbsAsync,
 } from './reference.js';
-import { AGGREGATIONS } from './types.js';
 import type {
   Aggregation,
   BackendChoice,
@@ -34,7 +35,7 @@ import {
   checkOffsets,
   checkScoreOptions,
   checkThreshold,
-  DTYPE_CODES,
+  ownedInputs,
 } from './validate.js';
 import type { ResolvedHead, ResolvedHidden } from './validate.js';
 
@@ -42,54 +43,8 @@ export type * from './types.js';
 export { AGGREGATIONS } from './types.js';
 export { toHalf, fromHalf, floatToF16, floatToBf16, f16ToFloat, bf16ToFloat } from './half.js';
 
-/**
- * Below this many bytes of boundary rows, `auto` keeps a batch on the cpu even when a CUDA
- * device is present: the transfers cost more than they save (see bench/gpu/NOTES.md).
- */
-export const CUDA_AUTO_MIN_BYTES = 8 << 20;
-
-export function backends(): BackendsInfo {
-  const n = native();
-  if (!n.binding) {
-    return {
-      js: true,
-      cpu: { available: false, reason: n.reason, threads: 0, simd: 'none' },
-      cuda: { compiled: false, available: false, devices: 0, reason: n.reason },
-    };
-  }
-  const info = n.binding.info();
-  return {
-    js: true,
-    cpu: { available: true, threads: info.threads, simd: info.simd },
-    cuda: {
-      compiled: info.cuda.compiled,
-      available: info.cuda.compiled && info.cuda.devices > 0,
-      devices: info.cuda.devices,
-      ...(info.cuda.reason ? { reason: info.cuda.reason } : {}),
-      ...(info.cuda.deviceName ? { deviceName: info.cuda.deviceName } : {}),
-    },
-  };
-}
-
-let cudaAvailable: boolean | undefined;
-
-function pickBackend(choice: BackendChoice, gatheredBytes: number): { name: BackendName; binding?: NativeBinding } {
-  if (choice === 'js') return { name: 'js' };
-  const n = native();
-  if (choice === 'cpu' || choice === 'cuda') {
-    if (!n.binding) throw new Error(`prmkit: backend '${choice}' is unavailable: ${n.reason}`);
-    if (choice === 'cuda') {
-      const cuda = backends().cuda;
-      if (!cuda.available)
-        throw new Error(`prmkit: backend 'cuda' is unavailable: ${cuda.reason ?? 'no CUDA device'}`);
-    }
-    return { name: choice, binding: n.binding };
-  }
-  if (!n.binding) return { name: 'js' };
-  cudaAvailable ??= backends().cuda.available;
-  if (cudaAvailable && gatheredBytes >= CUDA_AUTO_MIN_BYTES) return { name: 'cuda', binding: n.binding };
-  return { name: 'cpu', binding: n.binding };
-}
+export { backends, kernelBackendInfo, CUDA_AUTO_MIN_BYTES } from './backend.js';
+export type { KernelBackendInfo } from './backend.js';
 
 interface Prepared {
   hidden: ResolvedHidden;
@@ -104,10 +59,13 @@ interface Prepared {
 function prepare(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): Prepared {
   const o = checkScoreOptions(options);
   const h = checkHidden(hidden);
-  checkBoundaries(boundaries, h);
+  const b = checkBoundaries(boundaries, h);
   const hd = checkHead(head, h.H);
-  const bytes = boundaries.positions.length * h.H * (h.dtype === 'float32' ? 4 : 2);
-  return { hidden: h, head: hd, boundaries, ...o, backend: pickBackend(o.backend, bytes) };
+  const bytes = b.positions.length * h.H * (h.dtype === 'float32' ? 4 : 2);
+  const backend = pickBackend(o.backend, bytes);
+  // the native glue copies what it reads itself; the js backend reads across event-loop turns
+  const own = backend.binding ? { boundaries: b, head: hd } : ownedInputs(b, hd);
+  return { hidden: h, head: own.head, boundaries: own.boundaries, ...o, backend };
 }
 
 function nativeArgs(p: Prepared): { args: NativeScoreArgs; result: ScoreResult } {
@@ -116,10 +74,10 @@ function nativeArgs(p: Prepared): { args: NativeScoreArgs; result: ScoreResult }
   const stepLogProbs = new Float32Array(S);
   const firstError = new Int32Array(h.B);
   const aggregates: ScoreResult['aggregates'] = {};
-  const slots = AGGREGATIONS.map((a) => (p.aggregations.includes(a) ? (aggregates[a] = new Float32Array(h.B)) : null));
+  for (const a of p.aggregations) aggregates[a] = new Float32Array(h.B);
   const args: NativeScoreArgs = {
     data: h.data,
-    dtype: DTYPE_CODES[h.dtype],
+    dtype: h.dtype,
     B: h.B,
     T: h.T,
     H: h.H,
@@ -130,10 +88,10 @@ function nativeArgs(p: Prepared): { args: NativeScoreArgs; result: ScoreResult }
     head: nativeHead(head),
     threshold: p.threshold,
     stepLogProbs,
-    aggregates: slots,
+    aggregates,
     firstError,
   };
-  return { args, result: { stepLogProbs, aggregates, firstError, backend: p.backend.name } };
+  return { args, result: { stepLogProbs, aggregates: { ...aggregates }, firstError, backend: p.backend.name } };
 }
 
 function referenceFor(p: Prepared): ScoreResult {
@@ -143,8 +101,10 @@ function referenceFor(p: Prepared): ScoreResult {
 /**
  * Scores every step of a batch of candidates: gathers the boundary rows, applies the head,
  * takes log-probabilities and reduces per candidate. On the native backends the work runs
- * off the event loop and the inputs are held until the Promise settles (do not transfer
- * their buffers meanwhile); the js backend works in slices with turns of the loop between.
+ * off the event loop; every backend owns what it reads until the Promise settles (the small
+ * arrays are copied, hidden.data is held even if its buffer is transferred), so the caller
+ * may change or drop its inputs meanwhile. The js backend works in slices with turns of the
+ * loop between.
  */
 export async function scoreBatch(hidden: Hidden, boundaries: Boundaries, head: Head, options?: ScoreOptions): Promise<ScoreResult> {
   const p = prepare(hidden, boundaries, head, options);
@@ -171,19 +131,19 @@ export function scoreBatchSync(hidden: Hidden, boundaries: Boundaries, head: Hea
 export function gatherRows(hidden: Hidden, boundaries: Boundaries, options?: KernelOptions): Float32Array {
   const o = checkKernelOptions(options);
   const h = checkHidden(hidden);
-  checkBoundaries(boundaries, h);
-  const S = boundaries.positions.length;
+  const { offsets, positions } = checkBoundaries(boundaries, h);
+  const S = positions.length;
   const backend = pickBackend(o.backend, S * h.H * (h.dtype === 'float32' ? 4 : 2));
-  if (!backend.binding) return referenceGather(h, boundaries.offsets, boundaries.positions);
+  if (!backend.binding) return referenceGather(h, offsets, positions);
   const out = new Float32Array(S * h.H);
   backend.binding.gatherRowsSync({
     data: h.data,
-    dtype: DTYPE_CODES[h.dtype],
+    dtype: h.dtype,
     B: h.B,
     T: h.T,
     H: h.H,
-    offsets: boundaries.offsets,
-    positions: boundaries.positions,
+    offsets,
+    positions,
     threads: o.threads,
     backend: backend.name as 'cpu' | 'cuda',
     out,
@@ -192,7 +152,7 @@ export function gatherRows(hidden: Hidden, boundaries: Boundaries, options?: Ker
 }
 
 function checkStepLogProbs(lp: unknown): asserts lp is Float32Array {
-  if (!(lp instanceof Float32Array)) throw new TypeError('stepLogProbs must be a Float32Array');
+  if (!(lp instanceof Float32Array)) throw is.invalidType('stepLogProbs', 'a Float32Array', lp);
 }
 
 // The reductions below are O(S): they stay on the cpu even when `auto` could pick cuda.
@@ -210,7 +170,7 @@ export function aggregate(stepLogProbs: Float32Array, offsets: Int32Array, how: 
   const { binding, threads } = hostBackend(options);
   if (!binding) return referenceAggregate(stepLogProbs, offsets, a);
   const out = new Float32Array(offsets.length - 1);
-  binding.aggregate(stepLogProbs, offsets, AGGREGATIONS.indexOf(a), out, threads);
+  binding.aggregate(stepLogProbs, offsets, a, out, threads);
   return out;
 }
 
@@ -231,7 +191,7 @@ export function firstError(stepLogProbs: Float32Array, offsets: Int32Array, thre
  * boundaries); NaN scores last, ties by index.
  */
 export function rankGroups(scores: Float32Array, groupOffsets: Int32Array, options?: KernelOptions): Int32Array {
-  if (!(scores instanceof Float32Array)) throw new TypeError('scores must be a Float32Array');
+  if (!(scores instanceof Float32Array)) throw is.invalidType('scores', 'a Float32Array', scores);
   checkOffsets(groupOffsets, scores.length, 'groupOffsets', 'scores.length');
   const { binding, threads } = hostBackend(options);
   if (!binding) return referenceRankGroups(scores, groupOffsets);
@@ -248,3 +208,7 @@ export function nativeStatus(): { loaded: boolean; reason?: string; path?: strin
 
 // Device-resident hidden states (CUDA): upload once, score many times.
 export * from './device.js';
+
+// GRPO advantages from step rewards (dense rewards for RL).
+export { ADVANTAGE_EPS, grpoAdvantages, grpoAdvantagesSync } from './advantages.js';
+export type * from './advantages-types.js';

@@ -1,4 +1,4 @@
-// Public types of the kernel API (DESIGN.md, "The native kernels").
+// Public types of the kernel API (ARCHITECTURE.md, "The kernel contract").
 
 /** Element type of the hidden states; 16-bit types arrive as `Uint16Array` bit patterns. */
 export type Dtype = 'float32' | 'float16' | 'bfloat16';
@@ -74,6 +74,7 @@ export interface ScoreResult {
 
 export interface BackendsInfo {
   js: true;
-  cpu: { available: boolean; reason?: string; threads: number; simd: string };
+  /** `source`: where the loaded addon came from ('build' = compiled here, 'prebuild' = shipped in the package). */
+  cpu: { available: boolean; reason?: string; threads: number; simd: string; source?: 'env' | 'build' | 'prebuild'; path?: string };
   cuda: { compiled: boolean; available: boolean; devices: number; reason?: string; deviceName?: string };
 }

@@ -2,7 +2,10 @@
 // items' ids, so that scoring an encoding gives exactly what scoring its items gives. Callers
 // that tokenize once for their own reasons (a server checking token limits, a search that
 // counts tokens before deciding) then score that encoding instead of tokenizing again.
+import { PrmInputError, PrmInputTypeError } from '../errors.js';
 import type { PrmFormat } from '../formats/types.js';
+import { boolean, knownKeys, object, show } from '../is.js';
+import { overContext } from '../tokenize/encode.js';
 import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
 
 export interface PrmEncoding extends EncodedBatch {
@@ -25,6 +28,13 @@ export interface EncodedRow {
   row: number;
 }
 
+/** `Prm.encode`'s options. */
+export function checkEncodeOptions(o: unknown): { deferContext: boolean } {
+  knownKeys(object(o, 'encode options'), ['deferContext'], 'encode options');
+  const d = (o as PrmEncodeOptions).deferContext;
+  return { deferContext: d === undefined ? false : boolean(d, 'deferContext') };
+}
+
 function isInt32(v: unknown): v is Int32Array {
   return v instanceof Int32Array;
 }
@@ -34,40 +44,40 @@ function isInt32(v: unknown): v is Int32Array {
  * reach the backbone or the kernels as out-of-range reads. Messages name the field.
  */
 export function checkEncoding(enc: unknown, format: PrmFormat): asserts enc is EncodedBatch & { ids?: Array<string | undefined> } {
-  if (enc === null || typeof enc !== 'object') throw new TypeError('encoded must be the result of prm.encode(items): { inputIds, boundaries, truncated, format }');
+  if (enc === null || typeof enc !== 'object') throw new PrmInputTypeError('encoded', `must be the result of prm.encode(items): { inputIds, boundaries, truncated, format }, got ${show(enc)}`);
   const e = enc as Partial<PrmEncoding>;
-  if (!Array.isArray(e.inputIds)) throw new TypeError('encoded.inputIds must be an array of Int32Array rows');
+  if (!Array.isArray(e.inputIds)) throw new PrmInputTypeError('encoded.inputIds', `must be an array of Int32Array rows, got ${show(e.inputIds)}`);
   const n = e.inputIds.length;
   const b = e.boundaries;
-  if (b === null || typeof b !== 'object') throw new TypeError('encoded.boundaries must be { offsets, positions }');
-  if (!isInt32(b.offsets)) throw new TypeError('encoded.boundaries.offsets must be an Int32Array');
-  if (!isInt32(b.positions)) throw new TypeError('encoded.boundaries.positions must be an Int32Array');
-  if (b.offsets.length !== n + 1) throw new RangeError(`encoded.boundaries.offsets must hold inputIds.length + 1 = ${n + 1} entries, got ${b.offsets.length}`);
-  if (b.offsets[0] !== 0) throw new RangeError(`encoded.boundaries.offsets[0] must be 0, got ${b.offsets[0]}`);
+  if (b === null || typeof b !== 'object') throw new PrmInputTypeError('encoded.boundaries', `must be { offsets, positions }, got ${show(b)}`);
+  if (!isInt32(b.offsets)) throw new PrmInputTypeError('encoded.boundaries.offsets', `must be an Int32Array, got ${show(b.offsets)}`);
+  if (!isInt32(b.positions)) throw new PrmInputTypeError('encoded.boundaries.positions', `must be an Int32Array, got ${show(b.positions)}`);
+  if (b.offsets.length !== n + 1) throw new PrmInputError('encoded.boundaries.offsets', `must hold inputIds.length + 1 = ${n + 1} entries, got ${b.offsets.length}`);
+  if (b.offsets[0] !== 0) throw new PrmInputError('encoded.boundaries.offsets[0]', `must be 0, got ${b.offsets[0]}`);
   if (b.offsets[n] !== b.positions.length)
-    throw new RangeError(`encoded.boundaries.offsets[${n}] must equal positions.length (${b.positions.length}), got ${b.offsets[n]}`);
+    throw new PrmInputError(`encoded.boundaries.offsets[${n}]`, `must equal positions.length (${b.positions.length}), got ${b.offsets[n]}`);
   if (!Array.isArray(e.truncated) || e.truncated.length !== n || e.truncated.some((t) => typeof t !== 'boolean'))
-    throw new TypeError(`encoded.truncated must be an array of ${n} booleans`);
+    throw new PrmInputTypeError('encoded.truncated', `must be an array of ${n} booleans`);
   if (e.ids !== undefined && (!Array.isArray(e.ids) || e.ids.length !== n || e.ids.some((id) => id !== undefined && typeof id !== 'string')))
-    throw new TypeError(`encoded.ids must be an array of ${n} strings or undefined`);
+    throw new PrmInputTypeError('encoded.ids', `must be an array of ${n} strings or undefined`);
   const f = e.format as PrmFormat | undefined;
-  if (f === null || typeof f !== 'object' || typeof f.name !== 'string') throw new TypeError('encoded.format must be the PrmFormat the chains were encoded with');
+  if (f === null || typeof f !== 'object' || typeof f.name !== 'string') throw new PrmInputTypeError('encoded.format', 'must be the PrmFormat the chains were encoded with');
   // boundaries mean what the format's head reads there: another family's encoding would score garbage
-  if (f !== format && f.name !== format.name) throw new RangeError(`encoded.format is '${f.name}', but this model reads '${format.name}'`);
+  if (f !== format && f.name !== format.name) throw new PrmInputError('encoded.format', `is '${f.name}', but this model reads '${format.name}'`);
   for (let i = 0; i < n; i++) {
     const ids = e.inputIds[i];
-    if (!isInt32(ids)) throw new TypeError(`encoded.inputIds[${i}] must be an Int32Array`);
-    if (ids.length === 0) throw new RangeError(`encoded.inputIds[${i}] is empty`);
+    if (!isInt32(ids)) throw new PrmInputTypeError(`encoded.inputIds[${i}]`, `must be an Int32Array, got ${show(ids)}`);
+    if (ids.length === 0) throw new PrmInputError(`encoded.inputIds[${i}]`, `is empty`);
     for (let t = 0; t < ids.length; t++)
-      if (ids[t] < 0) throw new RangeError(`encoded.inputIds[${i}][${t}] is ${ids[t]}; token ids are non-negative`);
+      if (ids[t] < 0) throw new PrmInputError(`encoded.inputIds[${i}][${t}]`, `is ${ids[t]}; token ids are non-negative`);
     const lo = b.offsets[i];
     const hi = b.offsets[i + 1];
-    if (hi < lo) throw new RangeError(`encoded.boundaries.offsets must not decrease (offsets[${i + 1}] = ${hi} < offsets[${i}] = ${lo})`);
+    if (hi < lo) throw new PrmInputError('encoded.boundaries.offsets', `must not decrease (offsets[${i + 1}] = ${hi} < offsets[${i}] = ${lo})`);
     let prev = -1;
     for (let k = lo; k < hi; k++) {
       const p = b.positions[k];
       if (p <= prev || p >= ids.length)
-        throw new RangeError(`encoded.boundaries.positions[${k}] = ${p} must be increasing within chain ${i} and inside its ${ids.length} tokens`);
+        throw new PrmInputError(`encoded.boundaries.positions[${k}]`, `= ${p} must be increasing within chain ${i} and inside its ${ids.length} tokens`);
       prev = p;
     }
   }
@@ -82,8 +92,7 @@ export function fitContext(enc: PrmEncoding, maxContext: number | undefined, ove
   if (maxContext === undefined) return enc;
   const over = enc.inputIds.findIndex((r) => r.length > maxContext);
   if (over < 0) return enc;
-  if (overflow === 'error')
-    throw new RangeError(`items[${over}] is ${enc.inputIds[over].length} tokens, over maxContext ${maxContext}; pass overflow: 'truncate' to score the steps that fit`);
+  if (overflow === 'error') throw overContext(`items[${over}]`, enc.inputIds[over].length, maxContext);
   const { offsets, positions } = enc.boundaries;
   const inputIds: Int32Array[] = [];
   const truncated: boolean[] = [];

@@ -1,5 +1,7 @@
 // Load options of a Prm, checked up front so bad input fails before any model is opened.
+import { PAD_SIDES, planChunks } from '../batch/index.js';
 import type { PadSide } from '../batch/index.js';
+import { integer, invalidType, knownKeys, nonNegativeInt, object, oneOf, string } from '../is.js';
 import type { ProviderChoice } from '../backbones/onnx/providers.js';
 import type { VllmClientOptions } from '../backbones/vllm/client.js';
 import type { CustomFormat, FormatName, PrmFormat } from '../formats/types.js';
@@ -24,9 +26,12 @@ interface CommonOptions {
   name?: string;
 }
 
-export interface PrmLoadOptions extends CommonOptions {
-  /** Path of the .onnx decoder. */
+export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'format'> {
+  /** Path of the .onnx decoder, or a folder written by `prmkit convert` (its prmkit.json gives tokenizer, format and context). */
   model: string;
+  /** Required with an .onnx file; a converted folder brings its own. */
+  tokenizer?: string;
+  format?: FormatName | CustomFormat | PrmFormat;
   /** Head weights when the model outputs last_hidden_state (a .safetensors file or an ONNX initializer). */
   head?: HeadSource;
   /** Which model output to read (default: 'logits' when the model has it, else 'last_hidden_state'). */
@@ -54,11 +59,40 @@ export interface PrmConnectOptions extends CommonOptions {
   vllm: VllmClientOptions;
 }
 
+const COMMON_KEYS = ['tokenizer', 'format', 'addedTokens', 'maxContext', 'overflow', 'aggregate', 'name'] as const;
+export const LOAD_KEYS: readonly (keyof PrmLoadOptions)[] = [
+  ...COMMON_KEYS, 'model', 'head', 'output', 'threads', 'workers', 'maxBatchTokens', 'maxOutputBytes', 'maxBatch',
+  'maxPadFraction', 'padding', 'padId', 'executionProvider',
+];
+export const CONNECT_KEYS: readonly (keyof PrmConnectOptions)[] = [...COMMON_KEYS, 'vllm'];
+
 export function checkCommon(o: unknown): asserts o is CommonOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object { model, tokenizer, format, ... }');
-  const c = o as Record<string, unknown>;
-  if (typeof c.tokenizer !== 'string' || c.tokenizer.length === 0) throw new TypeError('options.tokenizer must be a path to tokenizer.json or its directory');
+  const c = object(o, 'options', 'an object { model, tokenizer, format, ... }');
+  if (typeof c.tokenizer !== 'string' || c.tokenizer.length === 0) throw invalidType('options.tokenizer', 'a path to tokenizer.json or its directory', c.tokenizer);
   if (c.format === undefined) throw new TypeError('options.format is required');
-  if (c.addedTokens !== undefined && !Array.isArray(c.addedTokens)) throw new TypeError('options.addedTokens must be an array of { id, content }');
-  if (c.name !== undefined && typeof c.name !== 'string') throw new TypeError('options.name must be a string');
+  if (c.addedTokens !== undefined && !Array.isArray(c.addedTokens)) throw invalidType('options.addedTokens', 'an array of { id, content }', c.addedTokens);
+  if (c.name !== undefined) string(c.name, 'options.name');
+}
+
+/**
+ * What `Prm.load` can check without opening a file, so a typo fails at once (the common
+ * options are checked once a converted folder has filled in its tokenizer and format).
+ */
+export function checkLoadOptions(o: unknown): asserts o is PrmLoadOptions {
+  knownKeys(object(o, 'options', 'an object { model, tokenizer, format, ... }'), LOAD_KEYS);
+  const l = o as PrmLoadOptions;
+  if (typeof l.model !== 'string' || l.model.length === 0) throw invalidType('options.model', 'a path to an .onnx file or a converted folder', l.model);
+  if (l.output !== undefined) oneOf(l.output, 'options.output', ['logits', 'last_hidden_state'] as const);
+  if (l.padId !== undefined) nonNegativeInt(l.padId, 'options.padId');
+  if (l.padding !== undefined) oneOf(l.padding, 'options.padding', PAD_SIDES);
+  if (l.workers !== undefined) integer(l.workers, 'options.workers', 1, 64);
+  if (l.threads !== undefined) integer(l.threads, 'options.threads', 1, 256);
+  if (l.executionProvider !== undefined) oneOf(l.executionProvider, 'options.executionProvider', ['auto', 'cpu', 'cuda'] as const);
+  // budgets are checked now, not at the first score call
+  planChunks([1], { bytesPerToken: 4, maxOutputBytes: l.maxOutputBytes, maxBatchTokens: l.maxBatchTokens, maxBatch: l.maxBatch, maxPadFraction: l.maxPadFraction });
+}
+
+export function checkConnectOptions(o: unknown): asserts o is PrmConnectOptions {
+  knownKeys(object(o, 'options', 'an object { vllm, tokenizer, format, ... }'), CONNECT_KEYS);
+  object((o as PrmConnectOptions).vllm, 'options.vllm', 'an object { url, model?, ... }');
 }

@@ -1,31 +1,36 @@
 // Prm: score text with a real process reward model. Text → format → tokens + boundaries →
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { manifestHead, readManifest } from '../convert/manifest.js';
 import { OnnxBackbone } from '../backbones/onnx/backbone.js';
 import { planChunks } from '../batch/index.js';
 import { VllmPoolingClient } from '../backbones/vllm/client.js';
 import { VllmSteps } from '../backbones/vllm/steps.js';
 import { checkItemShape } from '../formats/errors.js';
-import { isInputError, reroot } from '../errors.js';
+import { isInputError, PrmInputError, PrmInputTypeError, reroot } from '../errors.js';
+import { aggregation, invalidType, show } from '../is.js';
 import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
 import type { PrmFormat } from '../formats/types.js';
 import type { ChainItem, StepScorer } from '../interfaces.js';
 import { rankGroups } from '../kernels/index.js';
+import { warnIfJsBackend } from '../kernels/backend.js';
 import type { Aggregation, Head } from '../kernels/types.js';
 import { checkHeadSource, resolveHead } from './head.js';
 import { OnnxSteps } from '../backbones/onnx/steps.js';
 import type { StepSource } from '../backbones/step-source.js';
-import { checkCommon } from './options.js';
+import { checkCommon, checkConnectOptions, checkLoadOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
-import { buildScores, checkScoreCall } from './results.js';
+import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
 import type { PrmScore, ScoreCallOptions } from './results.js';
 import { PrmSession } from './session.js';
-import { checkEncoding, fitContext, joinEncodings } from './encoding.js';
+import { checkEncodeOptions, checkEncoding, fitContext, joinEncodings } from './encoding.js';
 import type { PrmEncodeOptions, PrmEncoding } from './encoding.js';
-import { checkMaxContext, encodeChains } from '../tokenize/encode.js';
+import { checkMaxContext, checkOverflow, encodeChains, overContext } from '../tokenize/encode.js';
 import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
 import { PrmTokenizer } from '../tokenize/tokenizer.js';
+import { denseRewards } from '../rewards/dense.js';
+import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../rewards/dense.js';
 
 export type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './results.js';
@@ -67,14 +72,8 @@ export interface PrmBackendInfo {
   url?: string;
 }
 
-function checkOverflow(v: unknown): Overflow {
-  if (v === undefined) return 'error';
-  if (v !== 'error' && v !== 'truncate') throw new RangeError(`overflow must be 'error' or 'truncate', got '${String(v)}'`);
-  return v;
-}
-
 function checkItems(items: unknown, what = 'items'): asserts items is readonly ChainItem[] {
-  if (!Array.isArray(items)) throw new TypeError(`${what} must be an array of { problem, steps }`);
+  if (!Array.isArray(items)) throw invalidType(what, 'an array of { problem, steps }', items);
 }
 
 export class Prm implements StepScorer {
@@ -114,25 +113,24 @@ export class Prm implements StepScorer {
     checkCommon(o);
     const format = resolveFormat(o.format);
     const tokenizer = PrmTokenizer.load(o.tokenizer, { addedTokens: o.addedTokens });
-    const maxContext = checkMaxContext(o.maxContext) ?? tokenizer.modelMaxLength;
-    const overflow = checkOverflow(o.overflow);
-    const aggregate = checkScoreCall({ aggregate: o.aggregate }, format.aggregation).how;
+    const maxContext = checkMaxContext(o.maxContext, 'options.maxContext') ?? tokenizer.modelMaxLength;
+    const overflow = checkOverflow(o.overflow, 'options.overflow');
+    const aggregate = o.aggregate === undefined ? format.aggregation : aggregation(o.aggregate, 'options.aggregate');
     return { format, tokenizer, maxContext, overflow, aggregate };
   }
 
   /** Opens an ONNX PRM: worker threads with onnxruntime sessions, head resolved from the format. */
   static async load(options: PrmLoadOptions): Promise<Prm> {
-    const c = Prm.common(options);
-    if (typeof options.model !== 'string' || options.model.length === 0) throw new TypeError('options.model must be a path to an .onnx file');
+    checkLoadOptions(options);
+    warnIfJsBackend();
+    const converted = readManifest(options.model);
+    const modelPath = converted ? join(options.model, converted.model) : options.model;
+    const c = Prm.common(converted ? { ...options, tokenizer: options.tokenizer ?? options.model, format: options.format ?? converted.format, maxContext: options.maxContext ?? converted.contextLength } : options);
     const headSource = checkHeadSource(options.head);
-    if (options.output !== undefined && options.output !== 'logits' && options.output !== 'last_hidden_state')
-      throw new RangeError(`options.output must be 'logits' or 'last_hidden_state', got '${String(options.output)}'`);
-    if (options.padId !== undefined && (!Number.isInteger(options.padId) || options.padId < 0)) throw new RangeError(`options.padId must be a non-negative integer, got ${String(options.padId)}`);
     const padding = options.padding ?? 'right';
-    if (padding !== 'left' && padding !== 'right') throw new RangeError(`options.padding must be 'left' or 'right', got '${String(padding)}'`);
-    // budgets are checked now, not at the first score call
-    planChunks([1], { bytesPerToken: 4, maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch, maxPadFraction: options.maxPadFraction });
-    const backbone = await OnnxBackbone.load(options.model, { workers: options.workers, threads: options.threads, executionProvider: options.executionProvider });
+    if (converted?.attention === 'gqa' && padding !== 'right')
+      throw new RangeError(`options.padding: ${options.model} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
+    const backbone = await OnnxBackbone.load(modelPath, { workers: options.workers, threads: options.threads, executionProvider: options.executionProvider });
     try {
       const outs = backbone.info.outputNames;
       const output = options.output ?? (outs.includes('logits') ? 'logits' : outs.includes('last_hidden_state') ? 'last_hidden_state' : undefined);
@@ -143,7 +141,7 @@ export class Prm implements StepScorer {
         B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output,
       });
       const width = probe.dims[2];
-      const head = resolveHead({ format: c.format.head, tokenizer: c.tokenizer, output, width, source: headSource, modelPath: options.model });
+      const head = converted ? manifestHead(converted, c.format) : resolveHead({ format: c.format.head, tokenizer: c.tokenizer, output, width, source: headSource, modelPath });
       const pad = c.tokenizer.config.pad_token;
       const padText = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
       const padId = options.padId ?? (padText !== undefined ? c.tokenizer.tokenToId(padText) : undefined) ?? 0;
@@ -170,9 +168,12 @@ export class Prm implements StepScorer {
 
   /** Uses a remote vLLM PRM (`POST /pooling`, task token_classify) as the backbone; tokenization stays local. */
   static async connect(options: PrmConnectOptions): Promise<Prm> {
+    checkConnectOptions(options);
     const c = Prm.common(options);
     const client = new VllmPoolingClient(options.vllm);
-    const steps = new VllmSteps(client, c.format.head.positive);
+    const head = c.format.head;
+    const classes = head.labels?.length ?? (head.activation === 'sigmoid' ? 1 : head.outputs);
+    const steps = new VllmSteps(client, head.positive, classes);
     return new Prm({
       ...c,
       name: options.name ?? `${c.format.name}:vllm:${client.model ?? client.url}`,
@@ -192,9 +193,7 @@ export class Prm implements StepScorer {
    */
   encode(items: readonly ChainItem[], options: PrmEncodeOptions = {}): PrmEncoding {
     checkItems(items);
-    if (options === null || typeof options !== 'object') throw new TypeError('encode options must be an object');
-    const defer = options.deferContext ?? false;
-    if (typeof defer !== 'boolean') throw new TypeError(`deferContext must be a boolean, got ${String(defer)}`);
+    const defer = checkEncodeOptions(options).deferContext;
     const enc = encodeChains(items, {
       format: this.format,
       tokenizer: this.tokenizer,
@@ -254,39 +253,55 @@ export class Prm implements StepScorer {
 
   /** Candidates (step lists) for one problem, best first; NaN scores (empty chains) last. */
   async rerank(problem: string, candidates: readonly (readonly string[])[], options: RerankOptions = {}): Promise<RankedCandidate[]> {
-    if (typeof problem !== 'string') throw new TypeError('problem must be a string');
-    if (!Array.isArray(candidates)) throw new TypeError('candidates must be an array of step arrays');
-    if (options === null || typeof options !== 'object') throw new TypeError('rerank options must be an object');
-    const topN = options.topN ?? candidates.length;
-    if (!Number.isInteger(topN) || topN < 0) throw new RangeError(`topN must be a non-negative integer, got ${String(options.topN)}`);
+    if (typeof problem !== 'string') throw new PrmInputTypeError('problem', `must be a string, got ${show(problem)}`);
+    if (!Array.isArray(candidates)) throw new PrmInputTypeError('candidates', `must be an array of step arrays, got ${show(candidates)}`);
+    const { topN, how, threshold, signal } = checkRerankCall(options, this.defaultAggregate, candidates.length);
     candidates.forEach((c, i) => {
-      if (!Array.isArray(c)) throw new TypeError(`candidates[${i}] must be an array of step strings`);
+      if (!Array.isArray(c)) throw new PrmInputTypeError(`candidates[${i}]`, `must be an array of step strings, got ${show(c)}`);
     });
-    const scores = await this.score(candidates.map((steps) => ({ problem, steps })), options);
+    let scores: PrmScore[];
+    try {
+      scores = await this.score(candidates.map((steps) => ({ problem, steps })), { aggregate: how, errorThreshold: threshold, signal });
+    } catch (e) {
+      // a candidate is the caller's `candidates[i]`; the problem is theirs once, not per item
+      if (!isInputError(e) || e.itemIndex === undefined) throw e;
+      const k = e.itemIndex;
+      throw e.path.startsWith(`items[${k}].problem`) ? reroot(e, `items[${k}].problem`, 'problem') : reroot(e, `items[${k}].steps`, `candidates[${k}]`);
+    }
     const order = rankGroups(Float32Array.from(scores, (s) => s.score), Int32Array.of(0, scores.length));
     return Array.from(order.subarray(0, Math.min(topN, order.length)), (i) => ({ index: i, score: scores[i].score, stepProbs: scores[i].stepProbs }));
+  }
+
+  /**
+   * Dense rewards for RL: each response's steps (split from its text, or given) scored, and
+   * their rewards placed on the policy's tokens (from `options.policyTokenizer` or the item's
+   * `tokenOffsets`). See lib/rewards.
+   */
+  denseRewards(items: readonly DenseRewardItem[], options?: DenseRewardOptions): Promise<DenseReward[]> {
+    return denseRewards(this, items, options);
   }
 
   /**
    * vLLM's token_classify: per input (text, tokenized with the tokenizer's special tokens, or
    * token ids), the ids and every token's class probabilities [T][K].
    */
-  async classifyTokens(inputs: ReadonlyArray<string | readonly number[]>, options: { signal?: AbortSignal } = {}): Promise<Array<{ tokens: number[]; probs: number[][] }>> {
+  async classifyTokens(inputs: ReadonlyArray<string | readonly number[]>, options: { signal?: AbortSignal; activation?: boolean } = {}): Promise<Array<{ tokens: number[]; probs: number[][] }>> {
     this.live();
     if (!Array.isArray(inputs)) throw new TypeError('inputs must be an array of strings or token-id arrays');
     const rows = inputs.map((x, i) => {
       let ids: number[];
       if (typeof x === 'string') ids = this.tokenizer.encode(x, true);
       else if (Array.isArray(x)) {
-        for (const t of x) if (!Number.isInteger(t) || t < 0) throw new RangeError(`inputs[${i}] must hold non-negative integer token ids`);
+        x.forEach((t, k) => {
+          if (!Number.isInteger(t) || t < 0) throw new PrmInputError(`inputs[${i}]`, `must hold non-negative integer token ids; [${k}] is ${show(t)}`);
+        });
         ids = [...x];
-      } else throw new TypeError(`inputs[${i}] must be a string or an array of token ids`);
-      if (ids.length === 0) throw new RangeError(`inputs[${i}] is empty`);
-      if (this.maxContext !== undefined && ids.length > this.maxContext)
-        throw new RangeError(`inputs[${i}] is ${ids.length} tokens, over maxContext ${this.maxContext}`);
+      } else throw new PrmInputTypeError(`inputs[${i}]`, `must be a string or an array of token ids, got ${show(x)}`);
+      if (ids.length === 0) throw new PrmInputError(`inputs[${i}]`, 'is empty');
+      if (this.maxContext !== undefined && ids.length > this.maxContext) throw overContext(`inputs[${i}]`, ids.length, this.maxContext);
       return ids;
     });
-    const probs = await this.source.classify(rows.map((r) => Int32Array.from(r)), options.signal);
+    const probs = await this.source.classify(rows.map((r) => Int32Array.from(r)), options.signal, { activation: options.activation ?? true });
     return rows.map((tokens, i) => ({ tokens, probs: probs[i] }));
   }
 
@@ -305,7 +320,7 @@ export class Prm implements StepScorer {
     this.live();
     if (!this.onnx || !this.backend.kvCache)
       throw new Error(`${this.name}: incremental scoring needs an ONNX model with past_key_values inputs and present outputs`);
-    return PrmSession.open(this, this.onnx, item, options.signal);
+    return PrmSession.open(this, this.onnx, item, options);
   }
 
   /** Terminates the worker threads. */

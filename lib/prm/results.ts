@@ -1,6 +1,6 @@
 // From step log-probabilities (CSR) to the per-chain results callers see.
+import { aggregation, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
 import { aggregate, firstError } from '../kernels/index.js';
-import { AGGREGATIONS } from '../kernels/types.js';
 import type { Aggregation } from '../kernels/types.js';
 
 export interface PrmScore {
@@ -25,15 +25,37 @@ export interface ScoreCallOptions {
   signal?: AbortSignal;
 }
 
-export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregation): { how: Aggregation; threshold: number; signal?: AbortSignal } {
+export interface ScoreCall {
+  how: Aggregation;
+  threshold: number;
+  signal?: AbortSignal;
+}
+
+const SCORE_KEYS = ['aggregate', 'errorThreshold', 'signal'] as const;
+
+export const checkSignal = signal;
+
+/**
+ * The options every scoring call takes (plus `extra` keys the caller reads itself, such as
+ * rerank's `topN`); unknown keys are refused so `agregate: 'min'` cannot score with 'prod'.
+ */
+export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregation, extra: readonly string[] = [], name = 'score options'): ScoreCall {
   if (o === undefined) return { how: dflt, threshold: 0.5 };
-  if (o === null || typeof o !== 'object') throw new TypeError('score options must be an object');
-  const how = o.aggregate ?? dflt;
-  if (!AGGREGATIONS.includes(how)) throw new RangeError(`aggregate must be one of ${AGGREGATIONS.join(', ')}, got '${String(how)}'`);
-  const threshold = o.errorThreshold ?? 0.5;
-  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) throw new RangeError(`errorThreshold must be in (0, 1), got ${String(threshold)}`);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-  return { how, threshold, signal: o.signal };
+  knownKeys(object(o, name), [...SCORE_KEYS, ...extra], name);
+  const how = o.aggregate === undefined ? dflt : aggregation(o.aggregate, 'aggregate');
+  const t = o.errorThreshold === undefined ? 0.5 : threshold(o.errorThreshold, 'errorThreshold');
+  return { how, threshold: t, signal: checkSignal(o.signal) };
+}
+
+export interface RerankCallOptions extends ScoreCallOptions {
+  /** Keep the best N (default: all). */
+  topN?: number;
+}
+
+/** Rerank's options: the scoring ones and `topN` (default: every candidate). */
+export function checkRerankCall(o: RerankCallOptions, dflt: Aggregation, candidates: number): ScoreCall & { topN: number } {
+  const call = checkScoreCall(o, dflt, ['topN'], 'rerank options');
+  return { ...call, topN: o.topN === undefined ? candidates : nonNegativeInt(o.topN, 'topN') };
 }
 
 export function buildScores(

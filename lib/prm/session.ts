@@ -8,14 +8,17 @@
 // search wants): each row's cached keys/values are left-aligned against the longest past,
 // the slots in front are masked out, and position ids carry each row's true positions.
 import { planChunks } from '../batch/index.js';
+import { isInputError, PrmInputError, reroot } from '../errors.js';
+import type { InputError } from '../errors.js';
 import type { ChainItem } from '../interfaces.js';
+import { invalidType, knownKeys, object } from '../is.js';
 import { aggregate, firstError, scoreBatch } from '../kernels/index.js';
 import type { Prm } from './prm.js';
 import { limited } from '../backbones/onnx/steps.js';
 import type { OnnxSteps } from '../backbones/onnx/steps.js';
 import type { KvArray } from '../backbones/onnx/backbone.js';
-import { checkScoreCall } from './results.js';
-import type { PrmScore, ScoreCallOptions } from './results.js';
+import { checkScoreCall, checkSignal } from './results.js';
+import type { PrmScore, ScoreCall, ScoreCallOptions } from './results.js';
 
 export interface SessionScore extends PrmScore {
   /** With `keep: true`: a session whose prefix is this continuation's whole chain. */
@@ -56,8 +59,33 @@ function lcp(a: Int32Array, b: Int32Array): number {
   return i;
 }
 
-function aborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+/** Chains a session scores: the session's steps, then a continuation's. */
+interface Group {
+  session: PrmSession;
+  items: readonly ChainItem[];
+  /** Where each chain is in the caller's arguments (`entries[0].continuations[2]`, `item`). */
+  paths: readonly string[];
+  /** Where a continuation's steps are: its step j is steps[session's steps + j] of the chain. */
+  stepPaths: readonly string[];
+}
+
+/**
+ * An input error about `items[k]` of a group's encoding, renamed to what the caller passed:
+ * a step of continuation k is `entries[i].continuations[k][j]`, not `items[k].steps[P + j]`.
+ */
+function callerPath(e: InputError, g: Group): InputError {
+  const k = e.itemIndex;
+  if (k === undefined) return e;
+  const own = g.session.item.steps.length;
+  const step = new RegExp(`^items\\[${k}\\]\\.steps\\[(\\d+)\\]`).exec(e.path);
+  if (step && Number(step[1]) >= own) return reroot(e, step[0], `${g.stepPaths[k]}[${Number(step[1]) - own}]`);
+  return reroot(e, `items[${k}]`, g.paths[k]);
+}
+
+/** Options objects whose only key is `signal`. */
+function checkSignalOnly(o: unknown, name: string): AbortSignal | undefined {
+  knownKeys(object(o, name), ['signal'], name);
+  return checkSignal((o as { signal?: unknown }).signal);
 }
 
 const EMPTY: KvView = { tensors: [], row: 0, total: 0, start: 0, length: 0 };
@@ -84,9 +112,11 @@ export class PrmSession {
     return [...this.known.entries()].sort((a, b) => a[0] - b[0]).map(([, lp]) => Math.exp(lp));
   }
 
-  static async open(prm: Prm, steps: OnnxSteps, item: ChainItem, signal?: AbortSignal): Promise<PrmSession> {
+  static async open(prm: Prm, steps: OnnxSteps, item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
+    const signal = checkSignalOnly(options, 'session options');
     const root = new PrmSession(prm, steps, { problem: item.problem, steps: [] }, new Int32Array(0), EMPTY, new Map());
-    const [[r]] = await PrmSession.run(prm, steps, [{ session: root, items: [item] }], true, signal, prm.defaultAggregate, 0.5);
+    const call = { how: prm.defaultAggregate, threshold: 0.5, signal };
+    const [[r]] = await PrmSession.run(prm, steps, [{ session: root, items: [item], paths: ['item'], stepPaths: ['item.steps'] }], true, call);
     return r.session!;
   }
 
@@ -102,18 +132,22 @@ export class PrmSession {
   private static async run(
     prm: Prm,
     steps: OnnxSteps,
-    groups: ReadonlyArray<{ session: PrmSession; items: readonly ChainItem[] }>,
+    groups: ReadonlyArray<Group>,
     keep: boolean,
-    signal: AbortSignal | undefined,
-    how: ReturnType<typeof checkScoreCall>['how'],
-    threshold: number,
+    { how, threshold, signal }: ScoreCall,
   ): Promise<SessionScore[][]> {
     const rows: Row[] = [];
     for (const g of groups) {
       if (g.items.length === 0) continue;
-      const enc = prm.encode(g.items);
+      let enc: ReturnType<Prm['encode']>;
+      try {
+        enc = prm.encode(g.items);
+      } catch (e) {
+        throw isInputError(e) ? callerPath(e, g) : e;
+      }
       enc.inputIds.forEach((ids, i) => {
-        if (enc.truncated[i]) throw new RangeError(`session: a chain exceeds maxContext ${prm.maxContext}`);
+        if (enc.truncated[i])
+          throw new PrmInputError(g.paths[i], `exceeds maxContext ${prm.maxContext}; a session cannot truncate (it would cache a cut chain)`);
         const positions = Array.from(enc.boundaries.positions.subarray(enc.boundaries.offsets[i], enc.boundaries.offsets[i + 1]));
         rows.push({ session: g.session, item: g.items[i], ids, positions, P: g.session.prefixFor(ids, positions) });
       });
@@ -124,11 +158,11 @@ export class PrmSession {
     const c = steps.chunking;
     const newLogProbs: Float32Array[] = new Array(rows.length);
     const views: KvView[] = new Array(rows.length);
-    aborted(signal);
+    signal?.throwIfAborted();
     // bucketed by new tokens (what is padded and what the output holds), memory-bounded like full scoring
     const chunks = planChunks(rows.map((r) => r.ids.length - r.P), { bytesPerToken: 4 * steps.width, maxOutputBytes: c.maxOutputBytes, maxBatchTokens: c.maxBatchTokens, maxBatch: c.maxBatch, maxPadFraction: c.maxPadFraction });
     await limited(chunks.length, steps.backbone.workers, async (ci) => {
-      aborted(signal);
+      signal?.throwIfAborted();
       const members = chunks[ci].items;
       const B = members.length;
       const Pmax = Math.max(...members.map((m) => rows[m].P));
@@ -226,28 +260,33 @@ export class PrmSession {
     entries: ReadonlyArray<{ session: PrmSession; continuations: readonly (readonly string[])[] }>,
     options: SessionScoreOptions = {},
   ): Promise<SessionScore[][]> {
-    if (!Array.isArray(entries)) throw new TypeError('entries must be an array of { session, continuations }');
+    if (!Array.isArray(entries)) throw invalidType('entries', 'an array of { session, continuations }', entries);
     if (entries.length === 0) return [];
     const first = entries[0]?.session;
     entries.forEach((e, i) => {
-      if (!e || !(e.session instanceof PrmSession)) throw new TypeError(`entries[${i}].session must be a PrmSession`);
+      object(e, `entries[${i}]`, 'an object { session, continuations }');
+      if (!(e.session instanceof PrmSession)) throw invalidType(`entries[${i}].session`, 'a PrmSession', e.session);
       if (e.session.prm !== first.prm) throw new RangeError(`entries[${i}].session belongs to another Prm`);
-      if (!Array.isArray(e.continuations)) throw new TypeError(`entries[${i}].continuations must be an array of step arrays`);
+      if (!Array.isArray(e.continuations)) throw invalidType(`entries[${i}].continuations`, 'an array of step arrays', e.continuations);
       e.continuations.forEach((c: readonly string[], k: number) => {
-        if (!Array.isArray(c)) throw new TypeError(`entries[${i}].continuations[${k}] must be an array of step strings`);
+        if (!Array.isArray(c)) throw invalidType(`entries[${i}].continuations[${k}]`, 'an array of step strings', c);
       });
     });
-    const o = checkScoreCall(options, first.prm.defaultAggregate);
-    const groups = entries.map((e) => ({
+    const o = checkScoreCall(options, first.prm.defaultAggregate, ['keep'], 'session score options');
+    const keep = options.keep ?? false;
+    if (typeof keep !== 'boolean') throw invalidType('keep', 'true or false', keep);
+    const groups = entries.map((e, i) => ({
       session: e.session,
       items: e.continuations.map((c: readonly string[]) => ({ problem: e.session.item.problem, steps: [...e.session.item.steps, ...c] })),
+      paths: e.continuations.map((_c: readonly string[], k: number) => `entries[${i}].continuations[${k}]`),
+      stepPaths: e.continuations.map((_c: readonly string[], k: number) => `entries[${i}].continuations[${k}]`),
     }));
-    return PrmSession.run(first.prm, first.steps, groups, options.keep === true, o.signal, o.how, o.threshold);
+    return PrmSession.run(first.prm, first.steps, groups, keep, o);
   }
 
   /** A new session whose chain also holds `steps`. */
   async extend(steps: readonly string[], options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
-    const [r] = await this.score([steps], { keep: true, signal: options.signal });
+    const [r] = await this.score([steps], { keep: true, signal: checkSignalOnly(options, 'extend options') });
     return r.session!;
   }
 }

@@ -1,6 +1,7 @@
 // prmkit/search: tree search over any step scorer. Strategies (greedy, bestOfN, beamSearch,
 // dvts, mcts) drive a Generator and a StepScorer; generators and scorers for OpenAI-compatible
-// servers, an LLM judge, exact verifiers; and a verifiable arithmetic task to try them on.
+// servers, an LLM judge, exact verifiers. (The verifiable arithmetic task to try them on is
+// prmkit/testing/arithmetic.)
 export { greedy } from './strategies/greedy.js';
 export type { GreedyOptions } from './strategies/greedy.js';
 export { bestOfN } from './strategies/best-of-n.js';
@@ -24,7 +25,6 @@ export { treeToDot } from './engine/tree.js';
 export type { SearchNode, SearchTreeJSON, NodeStatus } from './engine/tree.js';
 
 export * from './answer.js';
-export * from './arithmetic.js';
 export { VerifierScorer } from './scorers/verifier.js';
 export type { VerifierScorerOptions, StepVerifier } from './scorers/verifier.js';
 export { LlmJudgeScorer, JudgeParseError, parseVerdicts, judgePrompt } from './scorers/judge.js';

@@ -7,6 +7,8 @@ import type { ChainItem } from '../interfaces.js';
 import type { ModelCallOptions, ModelChainScore, ModelEncodedChain, ServerModel } from './types.js';
 
 export interface ChainPath {
+  /** The most text one token covers (from the model), for refusing text by its length. */
+  readonly maxTokenChars: number | undefined;
   /** Tokenizes (or counts) a request's chains; throws whatever the model throws. */
   encode(items: ChainItem[]): ModelEncodedChain[];
   /** Scores chains from `encode`, of one or several requests. */
@@ -23,14 +25,18 @@ class CountedChain implements ModelEncodedChain {
 
 export function chainPath(model: ServerModel): ChainPath {
   const { encodeChains, scoreEncodedChains, countTokens } = model;
+  const m = model.maxTokenChars;
+  const maxTokenChars = typeof m === 'number' && Number.isFinite(m) && m >= 1 ? m : undefined;
   if (encodeChains && scoreEncodedChains) {
     return {
+      maxTokenChars,
       encode: (items) => encodeChains.call(model, items),
       score: (chains, options) => scoreEncodedChains.call(model, chains, options),
     };
   }
   if (!countTokens) throw new TypeError('the model needs countTokens, or encodeChains and scoreEncodedChains');
   return {
+    maxTokenChars,
     encode(items) {
       const costs = countTokens.call(model, items);
       if (!Array.isArray(costs) || costs.length !== items.length)

@@ -1,8 +1,10 @@
 // Server defaults and option checks: a bad option is a TypeError/RangeError at startup,
 // never a surprise under load.
-import { AGGREGATIONS } from '../kernels/types.js';
+import * as is from '../is.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { BatchingOptions, ServerLimits, ServerModel, ServerOptions } from './types.js';
+import { resolveCompat } from './vllm/options.js';
+import type { CompatOptions } from './vllm/options.js';
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxBodyBytes: 4 << 20,
@@ -27,36 +29,21 @@ export interface ResolvedServerOptions {
   limits: ServerLimits;
   batching: BatchingOptions;
   requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
   apiKey: string | undefined;
   defaultAggregate: Aggregation;
   errorThreshold: number;
   closeModel: boolean;
   logger: boolean | Record<string, unknown>;
-}
-
-function positiveInt(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${String(value)}`);
-  if (value < 1) throw new RangeError(`${name} must be >= 1, got ${value}`);
-  return value;
-}
-
-function nonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, got ${String(value)}`);
-  if (value < 0) throw new RangeError(`${name} must be >= 0, got ${value}`);
-  return value;
-}
-
-export function checkAggregate(value: unknown, name: string): Aggregation {
-  if (typeof value !== 'string' || !(AGGREGATIONS as readonly string[]).includes(value)) {
-    throw new RangeError(`${name} must be one of ${AGGREGATIONS.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as Aggregation;
+  /** vLLM-compatibility settings (pooling rows, step splitter). */
+  compat: CompatOptions;
 }
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  is.object(options, 'options');
   const model = options.model;
-  if (model === null || typeof model !== 'object') throw new TypeError('options.model must be a model object');
+  is.object(model, 'options.model', 'a model object');
   if (typeof model.score !== 'function') throw new TypeError('options.model.score must be a function');
   const encodes = typeof model.encodeChains === 'function';
   if (encodes !== (typeof model.scoreEncodedChains === 'function'))
@@ -69,19 +56,19 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (options.limits?.maxItemTokens === undefined && typeof model.maxContext === 'number' && model.maxContext > 0) {
     limits.maxItemTokens = Math.min(limits.maxItemTokens, model.maxContext);
   }
+  if (options.limits !== undefined) is.knownKeys(is.object(options.limits, 'options.limits'), Object.keys(DEFAULT_LIMITS), 'options.limits');
   for (const key of Object.keys(limits) as (keyof ServerLimits)[]) {
-    if (!(key in DEFAULT_LIMITS)) throw new TypeError(`options.limits.${key} is not a known limit`);
-    positiveInt(limits[key], `options.limits.${key}`);
+    is.positiveInt(limits[key], `options.limits.${key}`);
   }
   if (limits.maxItemTokens > limits.maxRequestTokens) {
     throw new RangeError(`options.limits.maxItemTokens (${limits.maxItemTokens}) must not exceed maxRequestTokens (${limits.maxRequestTokens})`);
   }
 
   const batching = { ...DEFAULT_BATCHING, ...(options.batching ?? {}) };
+  if (options.batching !== undefined) is.knownKeys(is.object(options.batching, 'options.batching'), Object.keys(DEFAULT_BATCHING), 'options.batching');
   for (const key of Object.keys(batching) as (keyof BatchingOptions)[]) {
-    if (!(key in DEFAULT_BATCHING)) throw new TypeError(`options.batching.${key} is not a known batching option`);
-    if (key === 'maxWaitMs') nonNegative(batching[key], 'options.batching.maxWaitMs');
-    else positiveInt(batching[key], `options.batching.${key}`);
+    if (key === 'maxWaitMs') is.number(batching[key], 'options.batching.maxWaitMs', 0);
+    else is.positiveInt(batching[key], `options.batching.${key}`);
   }
   // A request that could never fit in the queue would wait forever; refuse the setup instead.
   if (limits.maxRequestTokens > batching.maxQueueTokens) {
@@ -90,17 +77,18 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     );
   }
 
-  const requestTimeoutMs = positiveInt(options.requestTimeoutMs ?? 30_000, 'options.requestTimeoutMs');
+  // Node's timers take at most 2^31 - 1 ms
+  const requestTimeoutMs = is.positiveInt(options.requestTimeoutMs ?? 30_000, 'options.requestTimeoutMs', 2 ** 31 - 1);
+  const headersTimeoutMs = is.positiveInt(options.headersTimeoutMs ?? Math.min(10_000, requestTimeoutMs), 'options.headersTimeoutMs', requestTimeoutMs);
+  const maxConnections = is.positiveInt(options.maxConnections ?? 1024, 'options.maxConnections');
   let apiKey: string | undefined;
   if (options.apiKey !== undefined && options.apiKey !== null) {
-    if (typeof options.apiKey !== 'string') throw new TypeError('options.apiKey must be a string');
+    is.string(options.apiKey, 'options.apiKey');
     apiKey = options.apiKey.length > 0 ? options.apiKey : undefined;
   }
-  const defaultAggregate = checkAggregate(options.defaultAggregate ?? 'prod', 'options.defaultAggregate');
-  const errorThreshold = nonNegative(options.errorThreshold ?? 0.5, 'options.errorThreshold');
-  if (!(errorThreshold > 0 && errorThreshold < 1)) throw new RangeError(`options.errorThreshold must be in (0, 1), got ${errorThreshold}`);
-  const modelName = options.modelName ?? model.name ?? 'prmkit';
-  if (typeof modelName !== 'string' || modelName.length === 0) throw new TypeError('options.modelName must be a non-empty string');
+  const defaultAggregate: Aggregation = is.aggregation(options.defaultAggregate ?? 'prod', 'options.defaultAggregate');
+  const errorThreshold = is.threshold(options.errorThreshold ?? 0.5, 'options.errorThreshold');
+  const modelName = is.string(options.modelName ?? model.name ?? 'prmkit', 'options.modelName', { nonEmpty: true });
 
   return {
     model,
@@ -108,10 +96,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     limits,
     batching,
     requestTimeoutMs,
+    headersTimeoutMs,
+    maxConnections,
     apiKey,
     defaultAggregate,
     errorThreshold,
     closeModel: options.closeModel ?? true,
     logger: options.logger ?? false,
+    compat: resolveCompat(options, model),
   };
 }

@@ -31,7 +31,7 @@ export class ServerContext {
       queuedRequests: () => this.scores.queuedRequests + (this.pooling?.queuedRequests ?? 0),
       queuedTokens: () => this.scores.queuedTokens + (this.pooling?.queuedTokens ?? 0),
       inFlightRequests: () => this.#inFlight,
-    });
+    }, { ...options.batching, ...options.limits, requestTimeoutMs: options.requestTimeoutMs, headersTimeoutMs: options.headersTimeoutMs, maxConnections: options.maxConnections });
     const onBatch = this.metrics.recordBatch.bind(this.metrics);
     // a request that would wait past its deadline is refused at the door instead
     const batching = { ...options.batching, maxQueueWaitMs: options.requestTimeoutMs };

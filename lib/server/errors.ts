@@ -1,5 +1,7 @@
-// Every failure leaves the server as JSON in one OpenAI/vLLM-style shape:
-// { "error": { "message", "type", "param", "code" } } where `param` names the offending field.
+// Every failure leaves the server as JSON in vLLM's shape:
+// { "error": { "message", "type", "param", "code" } } where `param` names the offending field
+// and `type` is vLLM's class name for the status (BadRequestError, NotFoundError, ...), so a
+// client written against vLLM tells the cases apart as it does there.
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -29,15 +31,34 @@ export class ApiError extends Error {
   }
 
   toJSON(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.status } };
+    return { error: { message: this.message, type: wireType(this.status), param: this.param, code: this.status } };
   }
 }
 
+/** The `type` a vLLM server gives each status (its exception class names). */
+const WIRE_TYPES: Readonly<Record<number, string>> = {
+  400: 'BadRequestError',
+  401: 'AuthenticationError',
+  404: 'NotFoundError',
+  413: 'RequestTooLargeError',
+  415: 'UnsupportedMediaTypeError',
+  499: 'ClientClosedRequestError',
+  500: 'InternalServerError',
+  501: 'NotImplementedError',
+  503: 'ServiceUnavailableError',
+  504: 'TimeoutError',
+};
+
+export function wireType(status: number): string {
+  return WIRE_TYPES[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequestError');
+}
+
 export interface ErrorBody {
-  error: { message: string; type: ErrorType; param: string | null; code: number };
+  error: { message: string; type: string; param: string | null; code: number };
 }
 
 export const badRequest = (message: string, param: string | null = null) => new ApiError(400, 'invalid_request_error', message, param);
+export const notFound = (message: string, param: string | null = null) => new ApiError(404, 'not_found_error', message, param);
 export const tooLarge = (message: string, param: string | null) => new ApiError(413, 'request_too_large', message, param);
 
 /** The queue is full; the caller should come back after `retryAfter` seconds. */

@@ -1,3 +1,5 @@
+import { positiveInt } from '../is.js';
+
 /**
  * Slots on the model shared by every batcher of one server (score and /pooling), so the
  * two routes never run more batches at once than the model is sized for.
@@ -8,8 +10,7 @@ export class Lane {
   #waiters: Array<() => void> = [];
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`lane capacity must be an integer >= 1, got ${capacity}`);
-    this.capacity = capacity;
+    this.capacity = positiveInt(capacity, 'lane capacity');
   }
 
   get active(): number {

@@ -1,8 +1,11 @@
-// Size limits, checked after the schema and before any model work. Chains are tokenized here,
-// once, on the event loop: that lets an oversize request fail fast with the field that is
-// too big, instead of after it has cost a batch, and the batch then scores this encoding.
+// Size limits, checked after the schema and before any model work. Text is first measured
+// against the token limits by its length alone; chains are then tokenized here, once, in
+// slices that leave the event loop free between them: an oversize request fails fast with
+// the field that is too big, instead of after it has cost a batch, and the batch then scores
+// this encoding.
 import { ApiError, tooLarge } from './errors.js';
 import { isInputError, reroot } from '../errors.js';
+import type { InputError } from '../errors.js';
 import type { ChainPath } from './chains.js';
 import type { ModelEncodedChain, ServerLimits, ServerModel } from './types.js';
 import type { ChainItem } from '../interfaces.js';
@@ -39,10 +42,35 @@ function requestField(itemField: (i: number) => string, stepField: (i: number, k
 }
 
 /**
- * Checks chain counts and steps, then tokenizes the chains (once) and checks their tokens;
- * returns the encoded chains, to be scored as they are.
+ * Text per tokenizer call between event-loop turns. Tokenizing runs on the event loop; in
+ * slices this size a request of any accepted size keeps /health and the other requests moving.
  */
-export function checkChains(
+const SLICE_CHARS = 16_384;
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The fewest tokens a text of `chars` UTF-16 units can be when one token covers at most
+ * `maxTokenChars` of it. Halved again because a normalizer may compose characters (NFC
+ * turns "e" + a combining accent into one): the bound must never refuse text that fits.
+ */
+export function minTokens(chars: number, maxTokenChars: number | undefined): number {
+  return maxTokenChars === undefined ? 0 : Math.floor(chars / (2 * maxTokenChars));
+}
+
+function chainChars(item: ChainItem): number {
+  let n = item.problem.length;
+  for (const s of item.steps) n += s.length;
+  return n;
+}
+
+/**
+ * Checks chain counts and steps, refuses chains whose text alone is over the token limits,
+ * then tokenizes the chains (once, in slices with event-loop turns between them, stopping at
+ * the first chain or running total over a limit) and checks their tokens. Returns the
+ * encoded chains, to be scored as they are.
+ */
+export async function checkChains(
   items: readonly ChainItem[],
   field: string,
   itemField: (i: number) => string,
@@ -51,28 +79,97 @@ export function checkChains(
   chains: ChainPath,
   /** The field that holds the problem, where all chains share one (rerank's `problem`). */
   problemField?: string,
-): ModelEncodedChain[] {
+): Promise<ModelEncodedChain[]> {
   checkCount(items.length, limits.maxItems, field, 'entries');
   items.forEach((item, i) => checkCount(item.steps.length, limits.maxSteps, `${itemField(i)}.steps`, 'steps'));
-  const encoded = countOrFail(() => chains.encode(items as ChainItem[]), requestField(itemField, stepField, problemField));
-  if (!Array.isArray(encoded) || encoded.length !== items.length) {
-    throw new ApiError(500, 'server_error', `the model encoded ${Array.isArray(encoded) ? encoded.length : 'no'} chains for ${items.length} items`, null);
-  }
-  let total = 0;
-  encoded.forEach((chain, i) => {
-    const c = chain?.tokens;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) {
-      throw new ApiError(500, 'server_error', `the model gave ${itemField(i)} a token count of ${String(c)}`, null);
+
+  // shed by length first: what the tokenizer would need seconds for is refused in microseconds
+  const chars = items.map(chainChars);
+  let floor = 0;
+  chars.forEach((n, i) => {
+    const least = minTokens(n, chains.maxTokenChars);
+    if (least > limits.maxItemTokens) {
+      throw tooLarge(`${itemField(i)} is ${n} characters, at least ${least} tokens; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
     }
-    if (c > limits.maxItemTokens) {
-      throw tooLarge(`${itemField(i)} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
-    }
-    total += c;
+    floor += least;
   });
-  if (total > limits.maxRequestTokens) {
-    throw tooLarge(`${field} add up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, field);
+  if (floor > limits.maxRequestTokens) {
+    throw tooLarge(`${field} add up to at least ${floor} tokens (from their length); the limit is ${limits.maxRequestTokens} tokens per request`, field);
+  }
+
+  const toRequestField = requestField(itemField, stepField, problemField);
+  const encoded: ModelEncodedChain[] = [];
+  let total = 0;
+  for (let start = 0; start < items.length; ) {
+    let end = start + 1;
+    for (let size = chars[start]!; end < items.length && size + chars[end]! <= SLICE_CHARS; end++) size += chars[end]!;
+    if (start > 0) await turn();
+    const slice = items.slice(start, end) as ChainItem[];
+    const part = countOrFail(() => {
+      try {
+        return chains.encode(slice);
+      } catch (err) {
+        // the model names chains by their place in the slice; the client knows the request
+        const k = isInputError(err) ? (err as InputError).itemIndex : undefined;
+        throw k === undefined || start === 0 ? err : reroot(err as InputError, `items[${k}]`, `items[${k + start}]`);
+      }
+    }, toRequestField);
+    if (!Array.isArray(part) || part.length !== slice.length) {
+      throw new ApiError(500, 'server_error', `the model encoded ${Array.isArray(part) ? part.length : 'no'} chains for ${slice.length} items`, null);
+    }
+    part.forEach((chain, j) => {
+      const i = start + j;
+      const c = chain?.tokens;
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) {
+        throw new ApiError(500, 'server_error', `the model gave ${itemField(i)} a token count of ${String(c)}`, null);
+      }
+      if (c > limits.maxItemTokens) {
+        throw tooLarge(`${itemField(i)} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
+      }
+      total += c;
+      if (total > limits.maxRequestTokens) {
+        // stop here: the chains after this one cannot bring the total back under
+        const counted = i + 1 < items.length ? ` by ${itemField(i)}` : '';
+        throw tooLarge(`${field} add up to ${total} tokens${counted}; the limit is ${limits.maxRequestTokens} tokens per request`, field);
+      }
+      encoded.push(chain);
+    });
+    start = end;
   }
   return encoded;
+}
+
+/**
+ * Refuses /pooling text whose length alone puts it over the token limits, before the
+ * tokenizer sees it.
+ */
+export function checkPoolingText(inputs: ReadonlyArray<string | number[]>, limits: ServerLimits, maxTokenChars: number | undefined): void {
+  if (maxTokenChars === undefined) return;
+  let floor = 0;
+  inputs.forEach((x, i) => {
+    const least = typeof x === 'string' ? minTokens(x.length, maxTokenChars) : x.length;
+    const field = inputs.length === 1 ? 'input' : `input[${i}]`;
+    if (least > limits.maxItemTokens) {
+      throw tooLarge(`${field} is at least ${least} tokens long (from its length); the limit is ${limits.maxItemTokens} tokens per input`, field);
+    }
+    floor += least;
+  });
+  if (floor > limits.maxRequestTokens) {
+    throw tooLarge(`input adds up to at least ${floor} tokens (from its length); the limit is ${limits.maxRequestTokens} tokens per request`, 'input');
+  }
+}
+
+/** `tokenize` over many texts, in slices with event-loop turns between them. */
+export async function tokenizeInSlices(tokenize: (texts: string[]) => number[][], texts: readonly string[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (let start = 0; start < texts.length; ) {
+    let end = start + 1;
+    for (let size = texts[start]!.length; end < texts.length && size + texts[end]!.length <= SLICE_CHARS; end++) size += texts[end]!.length;
+    if (start > 0) await turn();
+    out.push(...tokenize(texts.slice(start, end)));
+    start = end;
+  }
+  return out;
 }
 
 /** Token costs of /pooling inputs: exact for token ids, from the model's tokenizer for text. */

@@ -2,6 +2,7 @@
 // counters, gauges and histograms do not need a client library.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
+import { kernelBackendInfo } from '../kernels/backend.js';
 
 type Labels = Record<string, string>;
 
@@ -140,7 +141,11 @@ export class ServerMetrics {
   readonly #loopDelay: IntervalHistogram;
   readonly #metrics: Metric[];
 
-  constructor(queue: QueueProbe) {
+  /**
+   * `settings` are exported as `prmkit_setting{name="..."}`: what a server runs with (batch
+   * wait, queue bounds, limits), readable by anyone who reports its figures.
+   */
+  constructor(queue: QueueProbe, settings: Readonly<Record<string, number>> = {}) {
     const resolutionMs = 10;
     this.#loopDelay = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#loopDelay.enable();
@@ -165,6 +170,13 @@ export class ServerMetrics {
         [{ quantile: '0.99' }, loopSeconds(loop.percentile(99))],
         [{ quantile: '1' }, loopSeconds(loop.max)],
       ]),
+      new Gauge('prmkit_kernel_backend_info', 'The step-scoring kernels in use (always 1; the labels say which).', () => {
+        const k = kernelBackendInfo();
+        return [[{ backend: k.backend, source: k.source ?? 'none', simd: k.simd }, 1]];
+      }),
+      new Gauge('prmkit_setting', 'The settings this server runs with (batching, queue, limits, timeouts), by name.', () =>
+        Object.entries(settings).map(([name, v]): [Labels, number] => [{ name }, v]),
+      ),
       new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.', () => process.memoryUsage.rss()),
       new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed),
       // backbone outputs arrive as ArrayBuffers: outside the heap, freed only by a GC

@@ -5,6 +5,7 @@ import { pickRows } from '../prm/encoding.js';
 import type { PrmEncoding } from '../prm/encoding.js';
 import type { Prm } from '../prm/index.js';
 import type { ModelEncodedChain, ServerModel } from './types.js';
+import { renderChat, stepTagOf } from './vllm/tokenizer.js';
 
 /** One row of a request's encoding; the encoding is shared by the request's chains. */
 class PrmChain implements ModelEncodedChain {
@@ -24,6 +25,7 @@ export function prmServerModel(prm: Prm): ServerModel {
     name: prm.name,
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
+    maxTokenChars: prm.tokenizer.maxTokenChars,
     score: (items, options) => prm.score(items, options),
     encodeChains: (items) => {
       const encoding = prm.encode(items, { deferContext: true });
@@ -41,6 +43,11 @@ export function prmServerModel(prm: Prm): ServerModel {
     countTextTokens: (texts) => texts.map((t) => prm.tokenizer.encode(t, true).length),
     isTokenId: (id) => prm.tokenizer.idToToken(id) !== undefined,
     tokenize: (texts, options) => texts.map((t) => prm.tokenizer.encode(t, options?.addSpecialTokens ?? true)),
+    detokenize: (ids) => prm.tokenizer.decode(ids),
+    tokenStrings: (ids) => ids.map((id) => prm.tokenizer.idToToken(id) ?? ''),
+    renderChat: (messages, options) => renderChat(prm.tokenizer, messages, options),
+    stepTagId: stepTagOf(prm.format, prm.tokenizer),
+    stepSeparator: prm.format.separator,
     close: () => prm.close(),
   };
 }

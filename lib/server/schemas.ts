@@ -1,5 +1,9 @@
-// JSON schemas of every request body. They check shape and types only; size limits are
-// checked after (limits.ts) so that "too many" answers 413 and "wrong" answers 400.
+// JSON schemas of every request body, and the body types derived from them (one source of
+// truth: a field added to a schema is in the handler's type at once). They check shape and
+// types only; size limits are checked after (limits.ts) so that "too many" answers 413 and
+// "wrong" answers 400. The vLLM-shaped bodies let unknown fields pass, as vLLM does, so
+// clients that send `user`, `priority` or newer options keep working.
+import type { FromSchema } from 'json-schema-to-ts';
 import { AGGREGATIONS } from '../kernels/types.js';
 
 const chainItem = {
@@ -16,8 +20,13 @@ const chainItem = {
 const aggregate = { type: 'string', enum: [...AGGREGATIONS] } as const;
 // the kernels' firstError takes thresholds strictly inside (0, 1)
 const threshold = { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } as const;
+/** How a solution text becomes steps: 'auto', 'blank-lines', 'lines' or a literal separator. */
+const stepSplitter = { type: 'string', minLength: 1 } as const;
+const optionalBool = { type: ['boolean', 'null'] } as const;
+const optionalString = { type: ['string', 'null'] } as const;
 
-export const scoreBody = {
+/** prmkit's own scoring route: chains of steps in, every step probability and aggregate out. */
+export const prmScoreBody = {
   type: 'object',
   additionalProperties: false,
   required: ['items'],
@@ -29,7 +38,7 @@ export const scoreBody = {
   },
 } as const;
 
-export const rerankBody = {
+export const prmRerankBody = {
   type: 'object',
   additionalProperties: false,
   required: ['problem', 'candidates'],
@@ -46,15 +55,42 @@ export const rerankBody = {
 
 const tokenIds = { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } } as const;
 
+const contentPart = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { type: 'string' }, text: { type: 'string' } },
+} as const;
+
+const messages = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    required: ['role'],
+    properties: {
+      role: { type: 'string' },
+      content: { anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', items: contentPart }] },
+    },
+  },
+} as const;
+
+/** The options of a chat-form request (vLLM's defaults are applied by the handler). */
+const chatOptions = {
+  add_generation_prompt: { type: 'boolean' },
+  continue_final_message: { type: 'boolean' },
+  chat_template: optionalString,
+  chat_template_kwargs: { type: ['object', 'null'] },
+} as const;
+
 /**
- * vLLM's pooling request (completion form). Unknown fields pass, as they do in vLLM, so
- * clients that send `user`, `priority` or newer options keep working.
+ * vLLM's pooling request, completion form (`input`) or chat form (`messages`). Enumerated
+ * fields are plain strings here and checked by the handler, which answers with the offending
+ * value in the message as vLLM does.
  */
 export const poolingBody = {
   type: 'object',
-  required: ['input'],
   properties: {
-    model: { type: ['string', 'null'] },
+    model: optionalString,
     input: {
       anyOf: [
         { type: 'string' },
@@ -63,49 +99,111 @@ export const poolingBody = {
         { type: 'array', minItems: 1, items: tokenIds },
       ],
     },
-    task: { type: ['string', 'null'] },
-    encoding_format: { type: 'string', enum: ['float', 'base64'] },
+    messages,
+    ...chatOptions,
+    task: optionalString,
+    encoding_format: { type: 'string' },
+    embed_dtype: { type: 'string' },
+    endianness: { type: 'string' },
     truncate_prompt_tokens: { type: ['integer', 'null'], minimum: -1 },
+    truncation_side: optionalString,
     add_special_tokens: { type: 'boolean' },
-    use_activation: { type: ['boolean', 'null'] },
-    softmax: { type: ['boolean', 'null'] },
-    activation: { type: ['boolean', 'null'] },
+    use_activation: optionalBool,
+    softmax: optionalBool,
+    activation: optionalBool,
     dimensions: { type: ['integer', 'null'] },
-    user: { type: ['string', 'null'] },
+    user: optionalString,
     request_id: { type: 'string' },
     priority: { type: 'integer' },
   },
 } as const;
 
-export interface ScoreBody {
-  model?: string;
-  items: Array<{ problem: string; steps: string[]; id?: string }>;
-  aggregate?: (typeof AGGREGATIONS)[number];
-  errorThreshold?: number;
-}
+const scoreInputs = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
 
-export interface RerankBody {
-  model?: string;
-  problem: string;
-  candidates: string[][];
-  aggregate?: (typeof AGGREGATIONS)[number];
-  errorThreshold?: number;
-  topN?: number;
-  returnStepProbs?: boolean;
-}
+/** Fields every vLLM scoring request may carry, plus prmkit's aggregation and step splitter. */
+const scoringCommon = {
+  model: optionalString,
+  truncate_prompt_tokens: { type: ['integer', 'null'], minimum: -1 },
+  use_activation: optionalBool,
+  softmax: optionalBool,
+  activation: optionalBool,
+  user: optionalString,
+  request_id: { type: 'string' },
+  priority: { type: 'integer' },
+  aggregate,
+  step_splitter: stepSplitter,
+} as const;
 
-export interface PoolingBody {
-  model?: string | null;
-  input: string | string[] | number[] | number[][];
-  task?: string | null;
-  encoding_format?: 'float' | 'base64';
-  truncate_prompt_tokens?: number | null;
-  add_special_tokens?: boolean;
-  use_activation?: boolean | null;
-  softmax?: boolean | null;
-  activation?: boolean | null;
-  dimensions?: number | null;
-  messages?: unknown;
-  request_id?: string;
-  [extra: string]: unknown;
-}
+/**
+ * vLLM's /score: pairs from `queries`+`documents`, `queries`+`items`, `data_1`+`data_2` or
+ * `text_1`+`text_2`. For a PRM the first of each pair is the problem, the second a solution.
+ */
+export const scoreBody = {
+  type: 'object',
+  properties: {
+    ...scoringCommon,
+    queries: scoreInputs,
+    documents: scoreInputs,
+    items: scoreInputs,
+    data_1: scoreInputs,
+    data_2: scoreInputs,
+    text_1: scoreInputs,
+    text_2: scoreInputs,
+  },
+} as const;
+
+/**
+ * The Jina/Cohere rerank request as vLLM serves it (`documents` as strings or `{text}`,
+ * `top_n`, `return_documents`), and TEI's (`texts`, `return_text`, `raw_scores`).
+ */
+export const rerankBody = {
+  type: 'object',
+  required: ['query'],
+  properties: {
+    ...scoringCommon,
+    query: { type: 'string' },
+    documents: {
+      type: 'array',
+      items: {
+        anyOf: [{ type: 'string' }, { type: 'object', required: ['text'], properties: { text: { type: 'string' } } }],
+      },
+    },
+    texts: { type: 'array', items: { type: 'string' } },
+    top_n: { type: ['integer', 'null'], minimum: 0 },
+    return_documents: optionalBool,
+    return_text: { type: 'boolean' },
+    raw_scores: { type: 'boolean' },
+    truncate: { type: 'boolean' },
+  },
+} as const;
+
+/** vLLM's /tokenize, completion form (`prompt`) or chat form (`messages`). */
+export const tokenizeBody = {
+  type: 'object',
+  properties: {
+    model: optionalString,
+    prompt: { type: 'string' },
+    messages,
+    ...chatOptions,
+    add_special_tokens: { type: 'boolean' },
+    return_token_strs: optionalBool,
+  },
+} as const;
+
+export const detokenizeBody = {
+  type: 'object',
+  required: ['tokens'],
+  properties: {
+    model: optionalString,
+    tokens: { type: 'array', items: { type: 'integer', minimum: 0 } },
+  },
+} as const;
+
+export type PrmScoreBody = FromSchema<typeof prmScoreBody>;
+export type PrmRerankBody = FromSchema<typeof prmRerankBody>;
+export type PoolingBody = FromSchema<typeof poolingBody>;
+export type ScoreBody = FromSchema<typeof scoreBody>;
+export type RerankBody = FromSchema<typeof rerankBody>;
+export type TokenizeBody = FromSchema<typeof tokenizeBody>;
+export type DetokenizeBody = FromSchema<typeof detokenizeBody>;
+export type ChatMessages = FromSchema<typeof messages>;

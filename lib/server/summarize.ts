@@ -1,6 +1,7 @@
 // Step probabilities → chain aggregates, first error and ranks, with the project's kernels.
 // The batcher carries only step probabilities, so requests asking for different
 // aggregations or thresholds still share one backbone batch; this runs per request after.
+import { toLogSpace } from '../batch/log-space.js';
 import { aggregate, firstError, rankGroups } from '../kernels/index.js';
 import { AGGREGATIONS } from '../kernels/types.js';
 import type { Aggregation } from '../kernels/types.js';
@@ -13,15 +14,6 @@ export interface ChainSummary {
 
 // one thread: these arrays are tiny and the request handler must not wake a thread pool
 const KERNEL = { threads: 1 } as const;
-
-function toLogSpace(chains: readonly (readonly number[])[]): { logs: Float32Array; offsets: Int32Array } {
-  const offsets = new Int32Array(chains.length + 1);
-  for (let i = 0; i < chains.length; i++) offsets[i + 1] = offsets[i]! + chains[i]!.length;
-  const logs = new Float32Array(offsets[chains.length]!);
-  let s = 0;
-  for (const chain of chains) for (const p of chain) logs[s++] = Math.log(p);
-  return { logs, offsets };
-}
 
 export function summarize(chains: readonly (readonly number[])[], how: Aggregation, threshold: number): ChainSummary[] {
   const { logs, offsets } = toLogSpace(chains);

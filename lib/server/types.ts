@@ -16,8 +16,23 @@ export interface ModelChainScore {
 /** Per-token class probabilities, as vLLM's `token_classify` pooling returns them. */
 export interface ModelTokenClassification {
   tokens: number[];
-  /** `[T][K]` probabilities per token. */
+  /** `[T][K]` probabilities per token (raw head outputs when called with `activation: false`). */
   probs: number[][];
+}
+
+/** A chat message as vLLM's chat-form requests carry it. */
+export interface ModelChatMessage {
+  role: string;
+  content?: string | null | ReadonlyArray<{ type: string; text?: string }>;
+}
+
+/** How a chat-form request is rendered; vLLM's defaults are applied by the route. */
+export interface ModelChatOptions {
+  addGenerationPrompt: boolean;
+  continueFinalMessage: boolean;
+  /** A Jinja template that replaces the tokenizer's own. */
+  chatTemplate?: string;
+  chatTemplateKwargs?: Record<string, unknown>;
 }
 
 /**
@@ -34,6 +49,11 @@ export interface ModelCallOptions {
   signal?: AbortSignal;
 }
 
+export interface ModelClassifyOptions extends ModelCallOptions {
+  /** false: the head's raw outputs (vLLM's `use_activation: false`); default true. */
+  activation?: boolean;
+}
+
 /**
  * What the service needs of a model. A `Prm` fits it as it is (counting, then scoring from
  * text); `prmServerModel(prm)` adds the encode-once pair.
@@ -42,9 +62,21 @@ export interface ServerModel {
   readonly name?: string;
   /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
   readonly maxContext?: number;
+  /**
+   * The most text (UTF-16 code units) one token covers. With it, text too long for the token
+   * limits is refused from its length alone, before it costs any tokenizing.
+   */
+  readonly maxTokenChars?: number;
   score(items: ChainItem[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
   /** Token-level classification for `/pooling`; a model without it answers 501 there. */
-  classifyTokens?(inputs: Array<string | number[]>, options?: ModelCallOptions): Promise<ModelTokenClassification[]>;
+  classifyTokens?(inputs: Array<string | number[]>, options?: ModelClassifyOptions): Promise<ModelTokenClassification[]>;
+  /**
+   * The step-tag token whose rows `/pooling` returns in STEP mode, as vLLM's STEP pooler does
+   * (`<extra_0>` for Qwen2.5-Math-PRM, `ки` for Math-Shepherd). Without one, every row is returned.
+   */
+  readonly stepTagId?: number;
+  /** The format's step mark as text: the 'auto' splitter of solution texts splits on it when present. */
+  readonly stepSeparator?: string;
   /**
    * Backbone tokens each chain will cost (after the format's template), without running it.
    * Needed unless the model has `encodeChains` and `scoreEncodedChains` (then not called).
@@ -53,8 +85,8 @@ export interface ServerModel {
   /**
    * Tokenizes chains once per request (with `scoreEncodedChains`, both or neither): the server
    * checks its limits on these encodings and scores them, where `countTokens` + `score`
-   * would tokenize every chain twice. Throws TypeError/RangeError for a chain it cannot take
-   * (answered 400, naming the step when the error has `item` and `step`).
+   * would tokenize every chain twice. Throws a PrmInputError for a chain it cannot take
+   * (answered 400, its `path` re-rooted into the request's field names); anything else is a 500.
    */
   encodeChains?(items: ChainItem[]): ModelEncodedChain[];
   /** Scores chains from `encodeChains` (of one or several requests); one result per chain, in order. */
@@ -65,6 +97,12 @@ export interface ServerModel {
   isTokenId?(id: number): boolean;
   /** Raw text → token ids, for /pooling's `add_special_tokens` and `truncate_prompt_tokens` on text input. */
   tokenize?(texts: string[], options?: { addSpecialTokens?: boolean }): number[][];
+  /** Token ids → text (for /detokenize), special tokens kept. */
+  detokenize?(ids: readonly number[]): string;
+  /** The vocabulary's text of each id (for /tokenize's `return_token_strs`). */
+  tokenStrings?(ids: readonly number[]): string[];
+  /** Chat messages → prompt text with the model's chat template (for chat-form /pooling and /tokenize). */
+  renderChat?(messages: readonly ModelChatMessage[], options: ModelChatOptions): string;
   close?(): Promise<void>;
 }
 
@@ -72,7 +110,7 @@ export interface ServerModel {
 export interface ServerLimits {
   /** Request body bytes (Fastify's bodyLimit). */
   maxBodyBytes: number;
-  /** Chains per /v1/score request, candidates per /v1/rerank, inputs per /pooling. */
+  /** Chains per /v1/prm/score request, candidates or documents per rerank/score request, inputs per /pooling. */
   maxItems: number;
   /** Steps per chain. */
   maxSteps: number;
@@ -97,27 +135,51 @@ export interface BatchingOptions {
   maxQueueTokens: number;
 }
 
+export type PoolingType = 'step' | 'all';
+
 export interface ServerOptions {
   model: ServerModel;
   /** Name reported in responses and checked against vLLM's `model` field (default: model.name or 'prmkit'). */
   modelName?: string;
   limits?: Partial<ServerLimits>;
   batching?: Partial<BatchingOptions>;
-  /** Per-request deadline in ms, queueing included (default 30 000); past it the answer is 504. */
+  /**
+   * Per-request deadline in ms, queueing included (default 30 000); past it the answer is 504.
+   * It also bounds receiving a request: a body still arriving after it gets 408 and the
+   * connection is closed.
+   */
   requestTimeoutMs?: number;
+  /** Time to receive a request's headers, in ms (default min(10 000, requestTimeoutMs)); past it 408 and close. */
+  headersTimeoutMs?: number;
+  /** Open connections at most (default 1024); a request on a connection over the cap gets 503 and the connection is closed. */
+  maxConnections?: number;
   /** Bearer key required on every route but /health; off when absent or empty. */
   apiKey?: string;
   /** Default chain aggregation when a request names none (default 'prod'). */
   defaultAggregate?: Aggregation;
   /** Default first-error threshold, in (0, 1) (default 0.5). */
   errorThreshold?: number;
+  /**
+   * Rows `/pooling` returns for `token_classify`: 'step' (default when the model has a step
+   * tag): only the step-tag rows, [S][K], as vLLM serves Qwen2.5-Math-PRM; 'all': one row
+   * per token, [T][K].
+   */
+  pooling?: PoolingType;
+  /** Overrides the model's step-tag token id for 'step' pooling. */
+  stepTagId?: number;
+  /**
+   * How /rerank and /score split a solution text into steps when the request names no
+   * `step_splitter`: 'auto' (default: the format's separator if the text holds it, else
+   * blank lines), 'blank-lines', 'lines', or a literal separator text.
+   */
+  stepSplitter?: string;
   /** Close the model when the server closes (default true). */
   closeModel?: boolean;
   /** Fastify logger: false (default) or true / pino options. */
   logger?: boolean | Record<string, unknown>;
 }
 
-/** One chain's result on /v1/score. Probabilities, not logs; NaN (empty chains) becomes null in JSON. */
+/** One chain's result on /v1/prm/score. Probabilities, not logs; NaN (empty chains) becomes null in JSON. */
 export interface ChainResult {
   index: number;
   id?: string;

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FormatName } from '../formats/types.js';
+import { mulberry32 } from '../search/random.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { writeSafetensors } from './safetensors-write.js';
 import { tinyTokenizer } from './tiny-tokenizer.js';
@@ -46,16 +47,9 @@ export interface TinyModel {
   maxPositions: number;
 }
 
-/** mulberry32: a small seeded PRNG; Box-Muller on top for normals. */
+/** Seeded normals: Box-Muller over mulberry32. */
 function normals(seed: number): (n: number, std: number) => Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return (n, std) => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) {

@@ -1,5 +1,7 @@
 // Chains → token ids + boundaries (CSR), the input of every backbone and of the kernels.
+import { PrmInputError } from '../errors.js';
 import { checkItemShape } from '../formats/errors.js';
+import { invalidType, knownKeys, object, oneOf, positiveInt } from '../is.js';
 import { resolveFormat } from '../formats/index.js';
 import type { FormatSpec, PrmFormat } from '../formats/types.js';
 import type { Boundaries } from '../kernels/types.js';
@@ -31,21 +33,30 @@ export interface EncodedBatch {
   format: PrmFormat;
 }
 
+export const OVERFLOWS: readonly Overflow[] = ['error', 'truncate'];
+const ENCODE_KEYS = ['format', 'tokenizer', 'maxContext', 'overflow'] as const;
+
 export function checkMaxContext(v: unknown, name = 'maxContext'): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
+  return v === undefined ? undefined : positiveInt(v, name);
+}
+
+export function checkOverflow(v: unknown, name = 'overflow'): Overflow {
+  return v === undefined ? 'error' : oneOf(v, name, OVERFLOWS);
+}
+
+/** The refusal of a chain longer than the context, the same from every entry point. */
+export function overContext(path: string, tokens: number, maxContext: number): PrmInputError {
+  return new PrmInputError(path, `is ${tokens} tokens, over maxContext ${maxContext}; pass overflow: 'truncate' to score the steps that fit`);
 }
 
 export function encodeChains(items: readonly ChainItem[], options: EncodeOptions): EncodedBatch {
-  if (!Array.isArray(items)) throw new TypeError('items must be an array of { problem, steps }');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be { format, tokenizer }');
+  if (!Array.isArray(items)) throw invalidType('items', 'an array of { problem, steps }', items);
+  knownKeys(object(options, 'options', '{ format, tokenizer }'), ENCODE_KEYS);
   const format = resolveFormat(options.format);
   const tokenizer = typeof options.tokenizer === 'string' ? PrmTokenizer.load(options.tokenizer) : options.tokenizer;
-  if (!(tokenizer instanceof PrmTokenizer)) throw new TypeError('options.tokenizer must be a PrmTokenizer or a path to tokenizer.json');
-  const maxContext = checkMaxContext(options.maxContext);
-  const overflow = options.overflow ?? 'error';
-  if (overflow !== 'error' && overflow !== 'truncate') throw new RangeError(`overflow must be 'error' or 'truncate', got '${String(overflow)}'`);
+  if (!(tokenizer instanceof PrmTokenizer)) throw invalidType('options.tokenizer', 'a PrmTokenizer or a path to tokenizer.json', tokenizer);
+  const maxContext = checkMaxContext(options.maxContext, 'options.maxContext');
+  const overflow = checkOverflow(options.overflow, 'options.overflow');
   items.forEach((it, i) => checkItemShape(it, i));
 
   const inputIds: Int32Array[] = [];
@@ -58,8 +69,7 @@ export function encodeChains(items: readonly ChainItem[], options: EncodeOptions
     let pos = enc.positions;
     let cut = false;
     if (maxContext !== undefined && ids.length > maxContext) {
-      if (overflow === 'error')
-        throw new RangeError(`items[${i}] is ${ids.length} tokens, over maxContext ${maxContext}; pass overflow: 'truncate' to score the steps that fit`);
+      if (overflow === 'error') throw overContext(`items[${i}]`, ids.length, maxContext);
       ids = ids.slice(0, maxContext);
       pos = pos.filter((p) => p < maxContext);
       cut = true;

@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
+import { boolean, invalidType, knownKeys, nonNegativeInt, object, string } from '../is.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -62,7 +63,7 @@ function tokenText(v: unknown): string | undefined {
 
 /** Reads `path` (a tokenizer.json, or a directory holding tokenizer.json and tokenizer_config.json). */
 export function readTokenizerSource(path: string): TokenizerSource {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('tokenizer must be a path to tokenizer.json or its directory');
+  if (typeof path !== 'string' || path.length === 0) throw invalidType('tokenizer', 'a path to tokenizer.json or its directory', path);
   let dir: string | undefined;
   try {
     dir = statSync(path).isDirectory() ? path : undefined;
@@ -82,6 +83,25 @@ export function readTokenizerSource(path: string): TokenizerSource {
   return { json, config };
 }
 
+/**
+ * The longest text a token of this vocabulary covers. Byte-level and byte-fallback BPE always
+ * have a token for what they meet, so a token's string bounds its text (a byte-level
+ * character is one byte, a byte-fallback piece like <0x0A> over-counts, which keeps the bound
+ * safe). With an unknown token and no such fallback, one token can stand for any run of
+ * unknown text: no bound.
+ */
+function longestTokenChars(json: Record<string, unknown>, added: readonly RawAddedToken[]): number | undefined {
+  const model = json.model as { type?: unknown; vocab?: unknown; unk_token?: unknown; byte_fallback?: unknown } | undefined;
+  if (!model || model.type !== 'BPE' || model.vocab === null || typeof model.vocab !== 'object' || Array.isArray(model.vocab)) return undefined;
+  const pre = JSON.stringify(json.pre_tokenizer ?? null);
+  const byteLevel = pre.includes('"ByteLevel"');
+  if (model.unk_token !== null && model.unk_token !== undefined && model.byte_fallback !== true && !byteLevel) return undefined;
+  let longest = 1;
+  for (const piece of Object.keys(model.vocab)) if (piece.length > longest) longest = piece.length;
+  for (const t of added) if (t.content.length > longest) longest = t.content.length;
+  return longest;
+}
+
 export class PrmTokenizer {
   readonly config: Readonly<Record<string, unknown>>;
   private readonly tok: Tokenizer;
@@ -89,14 +109,27 @@ export class PrmTokenizer {
   private templateCache?: Template;
   /** Longest sequence the tokenizer's model was trained for (tokenizer_config `model_max_length`), if sane. */
   readonly modelMaxLength?: number;
+  /**
+   * The most text (UTF-16 code units) one token can stand for, when the vocabulary bounds it:
+   * a text of n units is then at least n / maxTokenChars tokens (before normalization). Absent
+   * when an unknown-token rule can swallow text of any length.
+   */
+  readonly maxTokenChars?: number;
 
   constructor(source: TokenizerSource, options: LoadTokenizerOptions = {}) {
     const json = structuredClone(source.json);
     const config = structuredClone(source.config ?? {});
     const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []) as RawAddedToken[];
+    knownKeys(object(options, 'tokenizer options'), ['addedTokens'], 'tokenizer options');
+    if (options.addedTokens !== undefined && !Array.isArray(options.addedTokens))
+      throw invalidType('addedTokens', 'an array of { id, content, special? }', options.addedTokens);
+    (options.addedTokens ?? []).forEach((spec, k) => {
+      knownKeys(object(spec, `addedTokens[${k}]`, 'an object { id, content, special? }'), ['id', 'content', 'special'], `addedTokens[${k}]`);
+      nonNegativeInt(spec.id, `addedTokens[${k}].id`);
+      string(spec.content, `addedTokens[${k}].content`, { nonEmpty: true });
+      if (spec.special !== undefined) boolean(spec.special, `addedTokens[${k}].special`);
+    });
     for (const spec of options.addedTokens ?? []) {
-      if (!Number.isInteger(spec.id) || spec.id < 0) throw new RangeError(`addedTokens: id must be a non-negative integer, got ${spec.id}`);
-      if (typeof spec.content !== 'string' || spec.content.length === 0) throw new TypeError('addedTokens: content must be a non-empty string');
       const entry: RawAddedToken = {
         id: spec.id, content: spec.content, single_word: false, lstrip: false, rstrip: false,
         normalized: false, special: spec.special ?? true,
@@ -114,6 +147,7 @@ export class PrmTokenizer {
     this.specialTexts = added.filter((t) => t.special).map((t) => t.content).filter((c) => c.length > 0);
     const mml = config.model_max_length;
     if (typeof mml === 'number' && Number.isInteger(mml) && mml > 0 && mml < 1e8) this.modelMaxLength = mml;
+    this.maxTokenChars = longestTokenChars(json, added);
   }
 
   static load(path: string, options?: LoadTokenizerOptions): PrmTokenizer {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "../core/env.h"
 #include "../core/prmkit.h"
 #include "../core/validate.h"
 #include "args.h"
@@ -34,9 +35,9 @@ Napi::Value ScoreSync(const Napi::CallbackInfo& info) {
 
 Napi::Value ScoreAsync(const Napi::CallbackInfo& info) {
   Napi::Object args = arg_object(info);
-  const ScoreCall call = read_score(info.Env(), args);
+  ScoreCall call = read_score(info.Env(), args);
   check_backend_ready(info.Env(), call.backend);
-  return queue<ScoreCall, run_score>(info.Env(), args, call);
+  return queue<ScoreCall, run_score>(info.Env(), args, std::move(call));
 }
 
 Napi::Value GatherSync(const Napi::CallbackInfo& info) {
@@ -49,32 +50,33 @@ Napi::Value GatherSync(const Napi::CallbackInfo& info) {
 
 Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
   Napi::Object args = arg_object(info);
-  const GatherCall call = read_gather(info.Env(), args);
+  GatherCall call = read_gather(info.Env(), args);
   check_backend_ready(info.Env(), call.backend);
-  return queue<GatherCall, run_gather>(info.Env(), args, call);
+  return queue<GatherCall, run_gather>(info.Env(), args, std::move(call));
 }
 
-// aggregate(stepLogProbs, offsets, how, out, threads)
+// aggregate(stepLogProbs, offsets, how, out, threads); `how` is an aggregation name
 Napi::Value Aggregate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
   const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
-  const int64_t how = integer(env, info[2], "how", 0, prm::kNumAggregations - 1);
+  const int how = enum_name(env, info[2], "how", kAggregationNames);
   const ArrayArg out = typed_array(env, info[3], napi_float32_array, "out", "Float32Array");
-  const int threads = static_cast<int>(integer(env, info[4], "threads", 0, 1024));
-  const prm::Check c = prm::check_offsets(static_cast<const int32_t*>(off.data), off.length, lp.length, "offsets",
-                                          "stepLogProbs.length");
+  const int threads = static_cast<int>(integer(env, info[4], "threads", 0, prm::kMaxThreads));
+  const std::vector<int32_t> offsets = copy_of<int32_t>(off);
+  const int64_t n = static_cast<int64_t>(offsets.size());
+  const prm::Check c = prm::check_offsets(offsets.data(), n, lp.length, "offsets", "stepLogProbs.length");
   if (!c) throw_check(env, c);
-  if (out.length != off.length - 1) throw Napi::RangeError::New(env, "out must have length B");
-  prm::aggregate_cpu(static_cast<const float*>(lp.data), static_cast<const int32_t*>(off.data), off.length - 1,
-                     static_cast<prm::Aggregation>(how), static_cast<float*>(out.data), threads);
+  if (out.length != n - 1) throw Napi::RangeError::New(env, "out must have length B");
+  prm::aggregate_cpu(static_cast<const float*>(lp.data), offsets.data(), n - 1, static_cast<prm::Aggregation>(how),
+                     static_cast<float*>(out.data), threads);
   return env.Undefined();
 }
 
 // firstError(stepLogProbs, offsets, threshold, out, threads)
 Napi::Value FirstError(const Napi::CallbackInfo& info) {
   const FirstErrorCall c = read_first_error(info);
-  const int threads = static_cast<int>(integer(info.Env(), info[4], "threads", 0, 1024));
+  const int threads = static_cast<int>(integer(info.Env(), info[4], "threads", 0, prm::kMaxThreads));
   prm::first_error_cpu(c.step_log_probs, c.offsets, c.B, c.threshold, c.out, threads);
   return info.Env().Undefined();
 }
@@ -82,7 +84,7 @@ Napi::Value FirstError(const Napi::CallbackInfo& info) {
 // rankGroups(scores, groupOffsets, out, threads)
 Napi::Value RankGroups(const Napi::CallbackInfo& info) {
   const RankGroupsCall c = read_rank_groups(info);
-  const int threads = static_cast<int>(integer(info.Env(), info[3], "threads", 0, 1024));
+  const int threads = static_cast<int>(integer(info.Env(), info[3], "threads", 0, prm::kMaxThreads));
   prm::rank_groups_cpu(c.scores, c.group_offsets, c.G, c.out, threads);
   return info.Env().Undefined();
 }
@@ -91,7 +93,7 @@ Napi::Value RankGroups(const Napi::CallbackInfo& info) {
 Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ArrayArg a = typed_array(env, info[0], napi_float32_array, "data", "Float32Array");
-  const int threads = static_cast<int>(integer(env, info[1], "threads", 0, 1024));
+  const int threads = static_cast<int>(integer(env, info[1], "threads", 0, prm::kMaxThreads));
   return Napi::Number::New(env, prm::read_bytes_cpu(a.data, static_cast<size_t>(a.length) * 4, threads));
 }
 
@@ -99,6 +101,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", prm::simd_name());
+  o.Set("pinned", pinning_supported());
   o.Set("threads", prm::pool_threads());
   const CudaStatus cs = cuda_status();
   Napi::Object cuda = Napi::Object::New(env);
@@ -113,8 +116,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }  // namespace
 }  // namespace prm_addon
 
+namespace prm_addon {
+void register_advantages(Napi::Env env, Napi::Object exports);  // advantages.cpp
+}
+
 static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
   using namespace prm_addon;
+  // A bad PRMKIT_THREADS / PRMKIT_SIMD fails the load with its own message, before the pool
+  // or the dispatcher ever reads it.
+  if (!prm::env_settings().error.empty()) throw Napi::RangeError::New(env, "prmkit: " + prm::env_settings().error);
+  exports.Set("bindingVersion", Napi::Number::New(env, kBindingVersion));
   exports.Set("scoreSync", Napi::Function::New(env, ScoreSync));
   exports.Set("score", Napi::Function::New(env, ScoreAsync));
   exports.Set("gatherRowsSync", Napi::Function::New(env, GatherSync));
@@ -125,6 +136,7 @@ static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
   exports.Set("readBytes", Napi::Function::New(env, ReadBytes));
   exports.Set("info", Napi::Function::New(env, Info));
   register_device(env, exports);
+  register_advantages(env, exports);
   return exports;
 }
 

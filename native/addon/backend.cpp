@@ -35,7 +35,7 @@ std::string backend_unavailable(Backend b) {
 }
 
 std::string score(Backend b, const prm::HiddenView& hidden, const prm::BoundariesView& bounds,
-                  const prm::HeadView& head, float threshold, const prm::ScoreOut& out, int threads) {
+                  const prm::HeadView& head, double threshold, const prm::ScoreOut& out, int threads) {
 #ifdef PRMKIT_WITH_CUDA
   if (b == Backend::Cuda) return prm::cuda::score(hidden, bounds, head, threshold, out, threads);
 #else
@@ -58,7 +58,7 @@ std::string gather_rows(Backend b, const prm::HiddenView& hidden, const prm::Bou
 
 #ifdef PRMKIT_WITH_CUDA
 
-std::string cuda_first_error(const float* lp, const int32_t* offsets, int64_t B, float threshold, int32_t* out) {
+std::string cuda_first_error(const float* lp, const int32_t* offsets, int64_t B, double threshold, int32_t* out) {
   const std::string why = backend_unavailable(Backend::Cuda);
   return why.empty() ? prm::cuda::first_error(lp, offsets, B, threshold, out) : why;
 }
@@ -117,7 +117,7 @@ ResidentShape cuda_resident_shape(const ResidentRef& r) {
 }
 
 std::string cuda_score_resident(const ResidentRef& r, const prm::BoundariesView& bounds, const prm::HeadView& head,
-                                float threshold, const prm::ScoreOut& out) {
+                                double threshold, const prm::ScoreOut& out) {
   return prm::cuda::score_resident(*r.ptr, bounds, head, threshold, out);
 }
 

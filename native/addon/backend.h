@@ -23,11 +23,11 @@ CudaStatus cuda_status();
 std::string backend_unavailable(Backend b);  // empty when b can run here
 
 std::string score(Backend b, const prm::HiddenView& hidden, const prm::BoundariesView& bounds,
-                  const prm::HeadView& head, float threshold, const prm::ScoreOut& out, int threads);
+                  const prm::HeadView& head, double threshold, const prm::ScoreOut& out, int threads);
 std::string gather_rows(Backend b, const prm::HiddenView& hidden, const prm::BoundariesView& bounds, float* out,
                         int threads);
 
-std::string cuda_first_error(const float* lp, const int32_t* offsets, int64_t B, float threshold, int32_t* out);
+std::string cuda_first_error(const float* lp, const int32_t* offsets, int64_t B, double threshold, int32_t* out);
 std::string cuda_rank_groups(const float* scores, const int32_t* group_offsets, int64_t G, int32_t* out);
 
 // ---- device-resident hidden states, named by integer handles ----
@@ -45,7 +45,7 @@ bool cuda_release(uint32_t handle);          // false when the handle was unknow
 ResidentRefPtr cuda_resident(uint32_t handle);  // null when unknown
 ResidentShape cuda_resident_shape(const ResidentRef& r);
 std::string cuda_score_resident(const ResidentRef& r, const prm::BoundariesView& bounds, const prm::HeadView& head,
-                                float threshold, const prm::ScoreOut& out);
+                                double threshold, const prm::ScoreOut& out);
 std::string cuda_gather_resident(const ResidentRef& r, const prm::BoundariesView& bounds, float* out);
 uint32_t cuda_live_handles();
 

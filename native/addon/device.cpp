@@ -19,8 +19,8 @@ void throw_if(Napi::Env env, const std::string& err) {
 }
 
 // The resident copy named by args.handle, after the backend is known to be usable.
-ResidentRefPtr read_resident(Napi::Env env, Napi::Object o) {
-  const int64_t handle = integer(env, o.Get("handle"), "handle", 1, UINT32_MAX);
+ResidentRefPtr read_resident(Napi::Env env, Napi::Value handle_v) {
+  const int64_t handle = integer(env, handle_v, "handle", 1, UINT32_MAX);
   check_backend_ready(env, Backend::Cuda);
   ResidentRefPtr r = cuda_resident(static_cast<uint32_t>(handle));
   if (!r) throw Napi::Error::New(env, "prmkit: this DeviceHidden has been freed (handle " + std::to_string(handle) + ")");
@@ -42,9 +42,12 @@ prm::HiddenView resident_view(const ResidentRef& r) {
 Napi::Value Upload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = arg_object(info);
+  const HiddenProps hp = fetch_hidden(o);
+  const Napi::Value threads_v = prop(o, "threads");
   prm::HiddenView h{};
-  read_hidden(env, o, h);
-  const int threads = static_cast<int>(integer(env, o.Get("threads"), "threads", 0, 1024));
+  Owned owned;
+  read_hidden(env, hp, h, owned);
+  const int threads = static_cast<int>(integer(env, threads_v, "threads", 0, prm::kMaxThreads));
   check_backend_ready(env, Backend::Cuda);
   uint32_t handle = 0;
   throw_if(env, cuda_upload(h, threads, &handle));
@@ -63,13 +66,17 @@ Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
 }
 
 ScoreCall read_resident_score(Napi::Env env, Napi::Object o) {
+  const Napi::Value handle = prop(o, "handle");
+  const BoundsProps bp = fetch_bounds(o);
+  const HeadProps hp = fetch_head(o);
+  const OutputProps op = fetch_outputs(o);
   ScoreCall call;
-  call.resident = read_resident(env, o);
+  call.resident = read_resident(env, handle);
   call.hidden = resident_view(*call.resident);
   call.backend = Backend::Cuda;
-  read_bounds(env, o, call.hidden, call.bounds);
-  read_head(env, o, call.hidden.H, call.head);
-  read_score_outputs(env, o, call);
+  read_bounds(env, bp, call.hidden, call.bounds, call.owned);
+  read_head(env, hp, call.hidden.H, call.head, call.owned);
+  read_score_outputs(env, op, call);
   return call;
 }
 
@@ -94,11 +101,13 @@ Napi::Value ScoreResidentAsync(const Napi::CallbackInfo& info) {
 Napi::Value GatherResidentSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = arg_object(info);
+  const Napi::Value handle = prop(o, "handle"), outv = prop(o, "out");
+  const BoundsProps bp = fetch_bounds(o);
   GatherCall call;
-  call.resident = read_resident(env, o);
+  call.resident = read_resident(env, handle);
   call.hidden = resident_view(*call.resident);
-  read_bounds(env, o, call.hidden, call.bounds);
-  const ArrayArg out = typed_array(env, o.Get("out"), napi_float32_array, "out", "Float32Array");
+  read_bounds(env, bp, call.hidden, call.bounds, call.owned);
+  const ArrayArg out = typed_array(env, outv, napi_float32_array, "out", "Float32Array");
   if (out.length != call.bounds.S * call.hidden.H) throw Napi::RangeError::New(env, "out must have length S * H");
   throw_if(env, cuda_gather_resident(*call.resident, call.bounds, static_cast<float*>(out.data)));
   return env.Undefined();

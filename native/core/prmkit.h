@@ -1,4 +1,4 @@
-// prmkit native core: the kernel contract of DESIGN.md as plain C++17 over flat arrays.
+// prmkit native core: the kernel contract (ARCHITECTURE.md) as plain C++17 over flat arrays.
 // No Node headers here, so the same code serves the addon, the C++ tests and the CUDA
 // backend's reference checks. Callers validate shapes first (validate.h); these functions
 // trust their arguments.
@@ -55,11 +55,11 @@ constexpr int32_t kMaxLinearOutputs = 64;
 // ---- kernels (cpu) ----
 // threads <= 0 means "all pool threads".
 void score_cpu(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head,
-               float threshold, const ScoreOut& out, int threads);
+               double threshold, const ScoreOut& out, int threads);
 void gather_rows_cpu(const HiddenView& hidden, const BoundariesView& bounds, float* out /*[S, H]*/, int threads);
 void aggregate_cpu(const float* step_log_probs, const int32_t* offsets, int64_t B, Aggregation how, float* out,
                    int threads);
-void first_error_cpu(const float* step_log_probs, const int32_t* offsets, int64_t B, float threshold, int32_t* out,
+void first_error_cpu(const float* step_log_probs, const int32_t* offsets, int64_t B, double threshold, int32_t* out,
                      int threads);
 void rank_groups_cpu(const float* scores, const int32_t* group_offsets, int64_t G, int32_t* out, int threads);
 

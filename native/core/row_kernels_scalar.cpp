@@ -1,9 +1,6 @@
 // Portable row kernels. Eight independent partial sums per output mirror the SIMD layout,
 // so the compiler can vectorise with the baseline instruction set and rounding stays close
 // to the AVX2 path.
-#include <cstdlib>
-#include <cstring>
-
 #include "half.h"
 #include "row_kernels.h"
 
@@ -83,24 +80,5 @@ const RowKernels kScalar = {
 }  // namespace
 
 const RowKernels& scalar_row_kernels() { return kScalar; }
-
-const RowKernels& row_kernels() {
-  static const RowKernels* chosen = [] {
-    if (const char* env = std::getenv("PRMKIT_SIMD"))
-      if (std::strcmp(env, "scalar") == 0) return &kScalar;
-    const RowKernels* avx2 = avx2_row_kernels();
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    if (avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
-      return avx2;
-#else
-    (void)avx2;
-#endif
-    return &kScalar;
-  }();
-  return *chosen;
-}
-
-const char* simd_name() { return row_kernels().name; }
 
 }  // namespace prm

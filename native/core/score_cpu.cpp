@@ -117,7 +117,7 @@ void write_stats(const ScoreOut& out, int64_t b, const ChainStats& c) {
 
 }  // namespace
 
-void score_cpu(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, float threshold,
+void score_cpu(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, double threshold,
                const ScoreOut& out, int threads) {
   const int64_t B = hidden.B;
   const StepScorer step{hidden, head, row_kernels(), dtype_size(hidden.dtype) * static_cast<size_t>(hidden.H)};
@@ -212,7 +212,7 @@ void aggregate_cpu(const float* lp, const int32_t* offsets, int64_t B, Aggregati
   ThreadPool::instance().for_each(tasks, threads, work);
 }
 
-void first_error_cpu(const float* lp, const int32_t* offsets, int64_t B, float threshold, int32_t* out,
+void first_error_cpu(const float* lp, const int32_t* offsets, int64_t B, double threshold, int32_t* out,
                      int threads) {
   const double log_thr = std::log(static_cast<double>(threshold));
   const int64_t tasks = task_count(B, offsets[B], threads);

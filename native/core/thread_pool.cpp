@@ -1,16 +1,18 @@
 #include "thread_pool.h"
 
-#include <cstdlib>
+#include <system_error>
+
+#include "env.h"
 
 namespace prm {
 
+// A bad PRMKIT_THREADS is reported by whoever loads the kernels (env_settings().error); the
+// pool itself never sees more than kMaxThreads.
 static int default_threads() {
-  if (const char* env = std::getenv("PRMKIT_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
+  if (env_settings().threads > 0) return env_settings().threads;
   const unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : static_cast<int>(hc);
+  if (hc == 0) return 1;
+  return hc > static_cast<unsigned>(kMaxThreads) ? kMaxThreads : static_cast<int>(hc);
 }
 
 ThreadPool& ThreadPool::instance() {
@@ -19,7 +21,12 @@ ThreadPool& ThreadPool::instance() {
 }
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 0; i + 1 < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  // A system that refuses more threads (ulimit, cgroup pids limit) gets a smaller pool, not
+  // an uncaught std::system_error from the first kernel call.
+  try {
+    for (int i = 0; i + 1 < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::system_error&) {
+  }
 }
 
 ThreadPool::~ThreadPool() {

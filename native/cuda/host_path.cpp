@@ -53,7 +53,7 @@ struct RowSource {
   }
 };
 
-void score_impl(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, float threshold,
+void score_impl(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, double threshold,
                 const ScoreOut& out, int threads) {
   Context& ctx = context();
   std::lock_guard<std::mutex> lock(ctx.mutex);
@@ -169,7 +169,7 @@ void gather_impl(const HiddenView& hidden, const BoundariesView& bounds, float* 
 }
 
 // Small host arrays in, small host arrays out: one block each way.
-void first_error_impl(const float* lp, const int32_t* offsets, int64_t B, float threshold, int32_t* out) {
+void first_error_impl(const float* lp, const int32_t* offsets, int64_t B, double threshold, int32_t* out) {
   Context& ctx = context();
   std::lock_guard<std::mutex> lock(ctx.mutex);
   PRM_CUDA_CHECK(cudaSetDevice(ctx.device));
@@ -216,7 +216,7 @@ void rank_groups_impl(const float* scores, const int32_t* goff, int64_t G, int32
 
 }  // namespace
 
-std::string score(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, float threshold,
+std::string score(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, double threshold,
                   const ScoreOut& out, int threads) {
   return guarded([&] { score_impl(hidden, bounds, head, threshold, out, threads); });
 }
@@ -225,7 +225,7 @@ std::string gather_rows(const HiddenView& hidden, const BoundariesView& bounds, 
   return guarded([&] { gather_impl(hidden, bounds, out, threads); });
 }
 
-std::string first_error(const float* lp, const int32_t* offsets, int64_t B, float threshold, int32_t* out) {
+std::string first_error(const float* lp, const int32_t* offsets, int64_t B, double threshold, int32_t* out) {
   return guarded([&] { first_error_impl(lp, offsets, B, threshold, out); });
 }
 

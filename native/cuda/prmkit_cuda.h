@@ -24,11 +24,11 @@ DeviceInfo probe();
 
 // ---- from host arrays (staged through pinned buffers in chunks, copy/compute overlapped) ----
 // `threads` bounds the host threads that gather boundary rows into the staging buffers.
-std::string score(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, float threshold,
+std::string score(const HiddenView& hidden, const BoundariesView& bounds, const HeadView& head, double threshold,
                   const ScoreOut& out, int threads = 0);
 std::string gather_rows(const HiddenView& hidden, const BoundariesView& bounds, float* out /*[S, H]*/,
                         int threads = 0);
-std::string first_error(const float* step_log_probs, const int32_t* offsets, int64_t B, float threshold,
+std::string first_error(const float* step_log_probs, const int32_t* offsets, int64_t B, double threshold,
                         int32_t* out);
 std::string rank_groups(const float* scores, const int32_t* group_offsets, int64_t G, int32_t* out);
 
@@ -47,7 +47,7 @@ struct ResidentShape {
 std::string upload(const HiddenView& hidden, ResidentPtr* out, int threads = 0);
 ResidentShape resident_shape(const Resident& r);
 // `bounds` and `head` are host arrays (small); the rows are read on the device.
-std::string score_resident(const Resident& r, const BoundariesView& bounds, const HeadView& head, float threshold,
+std::string score_resident(const Resident& r, const BoundariesView& bounds, const HeadView& head, double threshold,
                            const ScoreOut& out);
 std::string gather_rows_resident(const Resident& r, const BoundariesView& bounds, float* out /*[S, H]*/);
 
@@ -63,7 +63,7 @@ std::string trim();
 // Times the fused kernel alone on a resident copy: `iters` back-to-back launches between
 // CUDA events, arguments uploaded once. For the GPU benchmark (bench/gpu).
 std::string time_resident_kernel(const Resident& r, const BoundariesView& bounds, const HeadView& head,
-                                 float threshold, int iters, double* ms_per_call);
+                                 double threshold, int iters, double* ms_per_call);
 // Device-to-device copy bandwidth (bytes read + written per second) over `bytes`.
 std::string measure_copy_bandwidth(size_t bytes, int iters, double* bytes_per_second);
 

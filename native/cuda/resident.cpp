@@ -58,7 +58,7 @@ struct ResidentCall {
   DeviceOutputs outs;
   ScoreParams p{};
 
-  void prepare(Context& ctx, const Resident& r, const BoundariesView& bounds, const HeadView& head, float threshold) {
+  void prepare(Context& ctx, const Resident& r, const BoundariesView& bounds, const HeadView& head, double threshold) {
     const ResidentShape& sh = r.shape;
     cudaStream_t st = ctx.streams[0];
     uint32_t* counters = ctx.counters(sh.B, st);
@@ -76,7 +76,7 @@ struct ResidentCall {
   }
 };
 
-void score_resident_impl(const Resident& r, const BoundariesView& bounds, const HeadView& head, float threshold,
+void score_resident_impl(const Resident& r, const BoundariesView& bounds, const HeadView& head, double threshold,
                          const ScoreOut& out) {
   Context& ctx = context();
   std::lock_guard<std::mutex> lock(ctx.mutex);
@@ -115,7 +115,7 @@ void gather_resident_impl(const Resident& r, const BoundariesView& bounds, float
   std::memcpy(out, host_out.as(), bytes);
 }
 
-void time_impl(const Resident& r, const BoundariesView& bounds, const HeadView& head, float threshold, int iters,
+void time_impl(const Resident& r, const BoundariesView& bounds, const HeadView& head, double threshold, int iters,
                double* ms) {
   Context& ctx = context();
   std::lock_guard<std::mutex> lock(ctx.mutex);
@@ -162,7 +162,7 @@ std::string upload(const HiddenView& hidden, ResidentPtr* out, int threads) {
 
 ResidentShape resident_shape(const Resident& r) { return r.shape; }
 
-std::string score_resident(const Resident& r, const BoundariesView& bounds, const HeadView& head, float threshold,
+std::string score_resident(const Resident& r, const BoundariesView& bounds, const HeadView& head, double threshold,
                            const ScoreOut& out) {
   return guarded([&] { score_resident_impl(r, bounds, head, threshold, out); });
 }
@@ -172,7 +172,7 @@ std::string gather_rows_resident(const Resident& r, const BoundariesView& bounds
 }
 
 std::string time_resident_kernel(const Resident& r, const BoundariesView& bounds, const HeadView& head,
-                                 float threshold, int iters, double* ms_per_call) {
+                                 double threshold, int iters, double* ms_per_call) {
   return guarded([&] { time_impl(r, bounds, head, threshold, iters, ms_per_call); });
 }
 

@@ -71,7 +71,7 @@ void DeviceOutputs::scatter(const ScoreOut& out) const {
 }
 
 ScoreParams base_params(const DeviceArgs& a, const DeviceOutputs& o, const HeadView& head, int64_t B,
-                        float threshold, uint32_t* counters) {
+                        double threshold, uint32_t* counters) {
   ScoreParams p{};
   p.offsets = a.offsets;
   p.candidate = a.candidate;

@@ -41,7 +41,7 @@ struct DeviceOutputs {
 };
 
 ScoreParams base_params(const DeviceArgs& a, const DeviceOutputs& o, const HeadView& head, int64_t B,
-                        float threshold, uint32_t* counters);
+                        double threshold, uint32_t* counters);
 
 // Runs fn and turns any failure into the returned message.
 template <class F>

@@ -1,32 +1,15 @@
 // The `prmkit` command run in-process (runCli is what bin/main calls) on the tiny real PRM:
 // help and exit codes, JSONL scoring with resume, serve, bench and the eval dispatch.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../lib/cli/run.js';
-import type { CliIo } from '../../lib/cli/io.js';
+import { COMMANDS, runCli } from '../../lib/cli/run.js';
 import { Prm } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import type { TinyModel } from '../../lib/testing/index.js';
-
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-function io(extra: Partial<CliIo> = {}): CliIo & { stdout: Capture; stderr: Capture } {
-  const stdin = new PassThrough();
-  stdin.end();
-  return { stdin, stdout: new Capture(), stderr: new Capture(), env: {}, ...extra } as CliIo & { stdout: Capture; stderr: Capture };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { io, when } from './helpers.js';
 
 let dir: string;
 let tiny: TinyModel;
@@ -54,43 +37,54 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function lines(path: string): Array<Record<string, any>> {
-  return readFileSync(path, 'utf8')
+function lines(text: string): Array<Record<string, any>> {
+  return text
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l));
 }
+const fileLines = (path: string) => lines(readFileSync(path, 'utf8'));
 
 describe('prmkit: help, usage and errors', () => {
-  it('prints help with exit 0, and usage errors with exit 2', async () => {
+  it('lists every command in its help, and each command has its own', async () => {
     const h = io();
     expect(await runCli(['--help'], h)).toBe(0);
-    expect(h.stdout.text).toMatch(/commands:[\s\S]*score[\s\S]*serve[\s\S]*bench[\s\S]*eval/);
+    for (const name of Object.keys(COMMANDS)) expect(h.stdout.text).toMatch(new RegExp(`^  ${name}\\s`, 'm'));
     for (const cmd of ['score', 'serve', 'bench']) {
       const c = io();
       expect(await runCli([cmd, '--help'], c)).toBe(0);
       expect(c.stdout.text).toContain(`prmkit ${cmd}`);
-      expect(c.stdout.text).toContain('--model');
+      // the same model flags everywhere
+      for (const flag of ['--model', '--tokenizer', '--format', '--head', '--vllm URL', '--overflow', '--max-context']) expect(c.stdout.text).toContain(flag);
     }
-    const none = io();
-    expect(await runCli([], none)).toBe(2);
-    expect(none.stderr.text).toContain('usage');
-    const unknown = io();
-    expect(await runCli(['frobnicate'], unknown)).toBe(2);
-    expect(unknown.stderr.text).toContain('unknown command "frobnicate"');
-    const flag = io();
-    expect(await runCli(['score', '--bogus'], flag)).toBe(2);
-    expect(flag.stderr.text).toContain("run 'prmkit score --help'");
-    const missing = io();
-    expect(await runCli(['score', '-t', 'x', '-f', 'math-shepherd'], missing)).toBe(2);
-    expect(missing.stderr.text).toContain('needs --model');
-    const num = io();
-    expect(await runCli(['score', ...model, '--batch-size', 'many'], num)).toBe(2);
-    expect(num.stderr.text).toContain('--batch-size must be an integer');
-    const thr = io();
-    expect(await runCli(['score', ...model, '--error-threshold', '1'], thr)).toBe(2);
-    const port = io();
-    expect(await runCli(['serve', ...model, '--port', '70000'], port)).toBe(2);
+    const e = io();
+    expect(await runCli(['help', 'eval'], e)).toBe(0);
+    for (const flag of ['--vllm URL', '--overflow', '--max-context', '--scores FILE']) expect(e.stdout.text).toContain(flag);
+  });
+
+  it('usage errors exit 2 with the value and its type, and a pointer to the command help', async () => {
+    const cases: [string[], string][] = [
+      [[], 'usage: prmkit <command>'],
+      [['frobnicate'], 'prmkit: unknown command "frobnicate"'],
+      [['score', '--bogus'], "run 'prmkit score --help' for usage"],
+      [['score', '-t', 'x', '-f', 'math-shepherd'], 'prmkit score: score needs --model'],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--batch-size', 'many'], '--batch-size must be a positive integer, got "many" (string)'],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--batch-size', '0'], '--batch-size must be a positive integer, got 0 (number)'],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--error-threshold', '1'], '--error-threshold must be a number in (0, 1)'],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--aggregate', 'mni'], "did you mean 'min'?"],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--overflow', 'clip'], "--overflow must be one of 'error', 'truncate'"],
+      [['score', '-m', 'm', '-t', 't', '-f', 'f', '--progress', '--no-progress'], 'contradict'],
+      [['serve', '-m', 'm', '-t', 't', '-f', 'f', '--port', '70000'], '--port must be an integer in [0, 65535], got 70000 (number)'],
+      [['serve', '--vllm', 'not a url', '-t', 't', '-f', 'f'], '--vllm must be an http(s) URL'],
+      [['serve', '--vllm', 'http://127.0.0.1:1', '--workers', '2', '-t', 't', '-f', 'f'], '--workers applies to a local ONNX model, not to --vllm'],
+      [['bench', '-m', 'm', '-t', 't', '-f', 'f', '--batch-sizes', '4,zero'], '--batch-sizes must be positive integers'],
+    ];
+    for (const [argv, message] of cases) {
+      const c = io();
+      expect(await runCli(argv, c), argv.join(' ')).toBe(2);
+      expect(c.stderr.text, argv.join(' ')).toContain(message);
+      expect(c.stderr.text).not.toMatch(/\n\s+at /);
+    }
     const v = io();
     expect(await runCli(['--version'], v)).toBe(0);
     expect(v.stdout.text).toMatch(/^prmkit \d+\.\d+\.\d+/);
@@ -101,14 +95,13 @@ describe('prmkit: help, usage and errors', () => {
     const args = ['score', '-m', join(dir, 'nope.onnx'), '-t', tiny.tokenizer, '--head', tiny.head!, '-f', 'math-shepherd', '-i', join(dir, 'in.jsonl')];
     expect(await runCli(args, quiet)).toBe(1);
     expect(quiet.stderr.text.trim().split('\n')).toHaveLength(1);
-    expect(quiet.stderr.text).toMatch(/^prmkit: /);
-    expect(quiet.stderr.text).not.toMatch(/\n\s+at /);
+    expect(quiet.stderr.text).toMatch(/^prmkit score: .*nope\.onnx/);
     const loud = io();
     expect(await runCli([...args, '--verbose'], loud)).toBe(1);
     expect(loud.stderr.text).toMatch(/\n\s+at /);
     const noInput = io();
     expect(await runCli(['score', ...model, '-i', join(dir, 'absent.jsonl')], noInput)).toBe(1);
-    expect(noInput.stderr.text).toContain('does not exist');
+    expect(noInput.stderr.text).toBe(`prmkit score: cannot read input ${join(dir, 'absent.jsonl')}: no such file or directory (ENOENT)\n`);
   });
 });
 
@@ -117,7 +110,7 @@ describe('prmkit score', () => {
     const out = join(dir, 'out-full.jsonl');
     const c = io();
     expect(await runCli(['score', ...model, '-i', join(dir, 'in.jsonl'), '-o', out, '--batch-size', '3', '--aggregate', 'min', '--progress'], c)).toBe(0);
-    const got = lines(out);
+    const got = fileLines(out);
     expect(got.map((r) => r['id'])).toEqual(ids);
     const direct = await prm.score(chains, { aggregate: 'min' });
     got.forEach((r, i) => {
@@ -132,55 +125,77 @@ describe('prmkit score', () => {
     expect(c.stderr.text).toContain('scored 10 chains');
   });
 
+  it('shows progress only when asked or on a terminal, each report on its own line', async () => {
+    const plain = io();
+    expect(await runCli(['score', ...model, '-i', join(dir, 'in.jsonl')], plain)).toBe(0);
+    expect(plain.stderr.text).toBe('prmkit score: scored 10 chains\n');
+    const tty = io();
+    tty.stderr.isTTY = true;
+    const stdin = new PassThrough();
+    stdin.end(`${JSON.stringify(chains[0])}\nnot json\n${JSON.stringify(chains[1])}\n`);
+    expect(await runCli(['score', ...model, '--skip-invalid', '--batch-size', '1'], { ...tty, stdin })).toBe(0);
+    // the bar is cleared before a message and redrawn after; no message shares its line
+    const rows = tty.stderr.text.split('\n');
+    const message = rows.find((r) => r.includes('skipping input line 2'))!;
+    expect(message).toBeDefined();
+    expect(message.split('\r').at(-1)!.replace('\x1b[K', '')).toMatch(/^prmkit score: skipping input line 2: not valid JSON/);
+    expect(rows.at(-2)).toBe('prmkit score: scored 2 chains, skipped 1 invalid lines');
+  });
+
   it('resumes: skips ids already in the output and repairs a cut last line', async () => {
-    const full = lines(join(dir, 'out-full.jsonl'));
+    const full = fileLines(join(dir, 'out-full.jsonl'));
     const out = join(dir, 'out-resume.jsonl');
     const firstFour = readFileSync(join(dir, 'out-full.jsonl'), 'utf8').split('\n').slice(0, 4).join('\n') + '\n';
     writeFileSync(out, firstFour + '{"id":"c4","score":0.1,"stepPr'); // a crash mid-line
     const c = io();
     expect(await runCli(['score', ...model, '-i', join(dir, 'in.jsonl'), '-o', out, '--aggregate', 'min'], c)).toBe(0);
-    const got = lines(out);
+    const got = fileLines(out);
     expect(got.map((r) => r['id'])).toEqual(ids);
     got.forEach((r, i) => expect(r['score']).toBeCloseTo(full[i]!['score'], 6));
     expect(c.stderr.text).toContain('scored 6 chains, skipped 4 already in');
     // nothing left: a third run adds nothing
     const again = io();
     expect(await runCli(['score', ...model, '-i', join(dir, 'in.jsonl'), '-o', out], again)).toBe(0);
-    expect(lines(out)).toHaveLength(10);
+    expect(fileLines(out)).toHaveLength(10);
     expect(again.stderr.text).toContain('scored 0 chains, skipped 10');
   });
 
   it('stops on a stop signal with exit 130 after writing what it read, and a rerun completes', async () => {
-    const out = join(dir, 'out-stop.jsonl');
     const stdin = new PassThrough();
     const stop = new AbortController();
     const c = io({ stdin, signal: stop.signal });
-    const running = runCli(['score', ...model, '-o', out, '--batch-size', '2'], c);
-    for (const ch of chains.slice(0, 3)) stdin.write(JSON.stringify(ch) + '\n');
-    for (let i = 0; i < 100 && !(existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 2); i++) await sleep(20);
+    const running = runCli(['score', ...model, '--batch-size', '2'], c);
+    // two chains fill a batch; the stop comes once that batch is written, while the command
+    // waits for more input
+    for (const ch of chains.slice(0, 2)) stdin.write(JSON.stringify(ch) + '\n');
+    await when(c.stdout, 'wrote', () => lines(c.stdout.text).length === 2);
     stop.abort();
     expect(await running).toBe(130);
-    expect(c.stderr.text).toContain('interrupted');
-    expect(lines(out).map((r) => r['id'])).toEqual(ids.slice(0, 3));
+    expect(c.stderr.text).toContain('scored 2 chains; interrupted, rerun the same command to resume');
+    expect(lines(c.stdout.text).map((r) => r['id'])).toEqual(ids.slice(0, 2));
+    const out = join(dir, 'out-stop.jsonl');
+    writeFileSync(out, c.stdout.text);
     const rest = io();
     expect(await runCli(['score', ...model, '-i', join(dir, 'in.jsonl'), '-o', out], rest)).toBe(0);
-    expect(lines(out).map((r) => r['id'])).toEqual(ids);
+    expect(rest.stderr.text).toContain('scored 8 chains, skipped 2 already in');
+    expect(fileLines(out).map((r) => r['id'])).toEqual(ids);
   });
 
-  it('reads stdin, writes stdout, and stops at a bad line unless told to skip it', async () => {
+  it('reads stdin, writes stdout, and stops at a bad line (after writing the lines before it) unless told to skip it', async () => {
+    const text = `${JSON.stringify(chains[0])}\nnot json\n${JSON.stringify({ problem: 'p', steps: 'x' })}\n${JSON.stringify(chains[1])}\n`;
     const stdin = new PassThrough();
-    stdin.end(`${JSON.stringify(chains[0])}\nnot json\n${JSON.stringify({ problem: 'p', steps: 'x' })}\n${JSON.stringify(chains[1])}\n`);
+    stdin.end(text);
     const strict = io({ stdin });
     expect(await runCli(['score', ...model], strict)).toBe(1);
-    expect(strict.stderr.text).toContain('input line 2: not valid JSON');
+    expect(strict.stderr.text).toMatch(/^prmkit score: input line 2: not valid JSON/);
+    expect(lines(strict.stdout.text).map((r) => r.id)).toEqual(['c0']);
 
     const stdin2 = new PassThrough();
-    stdin2.end(`${JSON.stringify(chains[0])}\nnot json\n${JSON.stringify({ problem: 'p', steps: 'x' })}\n${JSON.stringify(chains[1])}\n`);
+    stdin2.end(text);
     const lenient = io({ stdin: stdin2 });
     expect(await runCli(['score', ...model, '--skip-invalid', '--no-progress'], lenient)).toBe(0);
-    const got = lenient.stdout.text.trim().split('\n').map((l) => JSON.parse(l));
-    expect(got.map((r) => r.id)).toEqual(['c0', 'c1']);
-    expect(lenient.stderr.text).toContain('input line 3: "steps" must be an array of strings');
+    expect(lines(lenient.stdout.text).map((r) => r.id)).toEqual(['c0', 'c1']);
+    expect(lenient.stderr.text).toContain('prmkit score: skipping input line 3: steps must be an array of strings, got "x" (string)');
     expect(lenient.stderr.text).toContain('skipped 2 invalid lines');
   });
 });
@@ -190,14 +205,10 @@ describe('prmkit serve, bench, eval', () => {
     const stop = new AbortController();
     const c = io({ signal: stop.signal });
     const running = runCli(['serve', ...model, '--port', '0', '--name', 'cli-tiny', '--api-key', 'k1'], c);
-    let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = /on (http:\/\/[^\s]+)/.exec(c.stderr.text)?.[1];
-      if (!url) await sleep(20);
-    }
-    expect(url).toBeDefined();
+    await when(c.stderr, 'wrote', () => / on http:\/\//.test(c.stderr.text));
+    const url = /on (http:\/\/\S+)/.exec(c.stderr.text)![1]!;
     expect(c.stderr.text).toContain('API key required');
-    const res = await fetch(`${url}/v1/score`, {
+    const res = await fetch(`${url}/v1/prm/score`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer k1' },
       body: JSON.stringify({ items: [chains[0]].map(({ problem, steps }) => ({ problem, steps })) }),
@@ -209,7 +220,13 @@ describe('prmkit serve, bench, eval', () => {
     stop.abort();
     expect(await running).toBe(0);
     expect(c.stderr.text).toContain('stopped');
-    await expect(fetch(`${url}/health`)).rejects.toThrow();
+    // the port is closed: the connection is refused, not answered or left hanging
+    const failure = await fetch(`${url}/health`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(TypeError);
+    expect((failure as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
   });
 
   it('benchmarks and writes JSON', async () => {
@@ -222,15 +239,14 @@ describe('prmkit serve, bench, eval', () => {
     expect(r.rows[0].calls).toBe(8);
     expect(r.rows[1].calls).toBe(2);
     expect(r.rows.every((x: { chainsPerSecond: number }) => x.chainsPerSecond > 0)).toBe(true);
-    const bad = io();
-    expect(await runCli(['bench', ...model, '--batch-sizes', '4,zero'], bad)).toBe(2);
   });
 
-  it('dispatches eval to the evaluation command', async () => {
+  it('dispatches eval like any command, with the same error shape', async () => {
     const c = io();
     expect(await runCli(['eval', '--help'], c)).toBe(0);
-    expect(c.stdout.text).toContain('processbench');
+    expect(c.stdout.text).toContain('prmkit eval processbench --data DIR -m MODEL -t TOKENIZER -f FORMAT');
     const bad = io();
     expect(await runCli(['eval', 'nonsense'], bad)).toBe(2);
+    expect(bad.stderr.text).toBe(`prmkit eval: unknown eval command "nonsense" (expected processbench, prm800k, label)\nrun 'prmkit eval --help' for usage\n`);
   });
 });

@@ -26,7 +26,9 @@ describe('firstBelowThreshold', () => {
   it('rejects bad thresholds and inputs with the argument named', () => {
     expect(() => firstBelowThreshold([0.5], 1.5)).toThrow(RangeError);
     expect(() => firstBelowThreshold([0.5], -0.1)).toThrow(/threshold/);
-    expect(() => firstBelowThreshold([0.5], NaN)).toThrow(TypeError);
+    // NaN is a number, just not a usable one; a string is the wrong kind of value
+    expect(() => firstBelowThreshold([0.5], NaN)).toThrow(RangeError);
+    expect(() => firstBelowThreshold([0.5], '0.5' as never)).toThrow(/threshold must be a number in \[0, 1\], got "0.5" \(string\)/);
     expect(() => firstBelowThreshold('0.5' as never)).toThrow(/stepProbs/);
   });
 });

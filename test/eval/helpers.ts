@@ -1,15 +1,8 @@
-// Shared test plumbing: the real-data location and a capturing stdout/stderr pair.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { runEvalCommand } from '../../lib/eval/cli.js';
+// Eval test plumbing: a capturing stdout/stderr pair around the CLI.
+import { Readable, Writable } from 'node:stream';
+import { runCli } from '../../lib/cli/run.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedData = join(repoRoot, '..', 'shared', 'data');
-export const processBenchDir = join(sharedData, 'processbench');
-export const hasProcessBench = existsSync(join(processBenchDir, 'gsm8k.json'));
-export const NO_DATA = `ProcessBench data not found at ${processBenchDir} (../shared/data beside the repo); skipping real-data tests`;
+export { describeWhen, hasProcessBench, NO_PROCESSBENCH, processBenchDir, repoRoot, sharedData } from '../helpers/index.js';
 
 class Sink extends Writable {
   text = '';
@@ -22,6 +15,6 @@ class Sink extends Writable {
 export async function runEval(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Sink();
   const stderr = new Sink();
-  const code = await runEvalCommand(argv, { stdout, stderr });
+  const code = await runCli(['eval', ...argv], { stdin: Readable.from([]), stdout, stderr, env: {} });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

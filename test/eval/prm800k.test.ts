@@ -219,6 +219,6 @@ describe('PRM800K files', () => {
     expect(lines[0]).toMatchObject({ id: 'phase2_test:1', firstError: 0 });
     const bad = await runEval(['prm800k', '--input', file, '--neutral', 'maybe']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--neutral must be correct or incorrect/);
+    expect(bad.stderr).toMatch(/--neutral must be one of 'correct', 'incorrect', got "maybe" \(string\)/);
   });
 });

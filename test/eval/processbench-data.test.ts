@@ -1,16 +1,14 @@
-// The evaluator on the real ProcessBench files (../shared/data/processbench): the sanity lines
-// of the issue, through the library and through `prmkit eval processbench`.
+// The evaluator on the real ProcessBench files (the shared data directory): the sanity
+// figures (oracle 100, always-correct 0 on erroneous samples), through the library and the CLI.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateProcessBench, readProcessBench } from '../../lib/eval/processbench/index.js';
 import { AlwaysCorrectScorer, OracleScorer } from '../../lib/eval/scorers.js';
-import { hasProcessBench, NO_DATA, processBenchDir, runEval } from './helpers.js';
+import { describeWhen, hasProcessBench, NO_PROCESSBENCH, processBenchDir, runEval } from './helpers.js';
 
-if (!hasProcessBench) console.warn(NO_DATA);
-
-describe.skipIf(!hasProcessBench)(hasProcessBench ? 'ProcessBench real data' : NO_DATA, () => {
+describeWhen(hasProcessBench, 'ProcessBench real data', NO_PROCESSBENCH, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'prmkit-eval-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

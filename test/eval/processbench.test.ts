@@ -141,8 +141,17 @@ describe('threshold tuning', () => {
     let bestGrid = 0;
     for (let t = 0; t <= 1.0000001; t += 0.0005) bestGrid = Math.max(bestGrid, f1At(Math.min(t, 1)));
     expect(tuned.f1).toBeGreaterThanOrEqual(bestGrid - 1e-9);
-    // and it never reports more than some threshold actually achieves
-    expect(tuned.f1).toBeLessThanOrEqual(100);
+  });
+
+  it('reports exactly the best F1 any threshold achieves', () => {
+    // predictions only change where the threshold crosses a step probability, so trying
+    // one threshold just above every distinct probability (and 0) visits every outcome
+    const cuts = [...new Set([...probs.values()].flat())].sort((x, y) => x - y);
+    let best = f1At(0);
+    for (const p of cuts) best = Math.max(best, f1At(Math.min(1, p + 1e-7)));
+    const tuned = tuneThreshold(records, probs);
+    expect(best).toBeGreaterThan(0);
+    expect(tuned.f1).toBeCloseTo(best, 9);
   });
 
   it('recovers the perfect threshold for separable scores', () => {
@@ -227,7 +236,19 @@ describe('evaluateProcessBench', () => {
   it('first-drop detector can be applied to the same scores', () => {
     const probs = noisyProbs(all, 5);
     const r = evaluateStepProbs([a, b], probs, { detector: { kind: 'first-drop', ratio: 0.5 } });
-    expect(r.predictions.size).toBe(all.length);
+    // the rule written out here: the first step under half of the step before it (1 before the first)
+    const expected = new Map(
+      all.map((rec) => {
+        const p = probs.get(rec.id)!;
+        const k = p.findIndex((x, i) => x < 0.5 * (i === 0 ? 1 : p[i - 1]!));
+        return [rec.id, k];
+      }),
+    );
+    expect(new Map(r.predictions)).toEqual(expected);
+    // the toy scores contain both kinds of chain, so the check above is not all -1
+    expect([...expected.values()].some((k) => k >= 0)).toBe(true);
+    expect([...expected.values()].some((k) => k === -1)).toBe(true);
+    expect(r.metrics).toEqual(computeMetrics([a, b], expected));
     expect(r.metrics.subsets).toHaveLength(2);
   });
 

@@ -32,8 +32,8 @@ describe('eval with real scorer backends', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prm:<model>,<tokenizer>,<format> scores with the local ONNX PRM, same as the library', async () => {
-    const r = await runEval(['processbench', '--data', data, '--scorer', `prm:${m.model},${m.tokenizer},math-shepherd`, '--threshold', '0.5', '--json', '-']);
+  it('-m/-t/-f scores with the local ONNX PRM, same as the library', async () => {
+    const r = await runEval(['processbench', '--data', data, '-m', m.model, '-t', m.tokenizer, '-f', 'math-shepherd', '--threshold', '0.5', '--json', '-']);
     expect(r.stderr).not.toMatch(/prmkit eval:/);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -57,12 +57,12 @@ describe('eval with real scorer backends', () => {
   });
 
   it('a missing model file fails with exit 1 and the path', async () => {
-    const r = await runEval(['processbench', '--data', data, '--scorer', `prm:${join(dir, 'none.onnx')},${m.tokenizer},math-shepherd`]);
+    const r = await runEval(['processbench', '--data', data, '-m', join(dir, 'none.onnx'), '-t', m.tokenizer, '-f', 'math-shepherd']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/none\.onnx/);
   });
 
-  it('vllm:<url>,<tokenizer>,<format> scores through a /pooling server', async () => {
+  it('--vllm URL -t -f scores through a /pooling server', async () => {
     let p = 0.9;
     let requests = 0;
     const server = createServer((req, res) => {
@@ -86,13 +86,13 @@ describe('eval with real scorer backends', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const high = await runEval(['processbench', '--data', data, '--scorer', `vllm:${url},${m.tokenizer},math-shepherd`, '--json', '-']);
+      const high = await runEval(['processbench', '--data', data, '--vllm', url, '-t', m.tokenizer, '-f', 'math-shepherd', '--json', '-']);
       expect(high.stderr).not.toMatch(/prmkit eval:/);
       expect(high.code).toBe(0);
       expect(JSON.parse(high.stdout).subsets[0]).toMatchObject({ erroneousAccuracy: 0, correctAccuracy: 100 });
       expect(requests).toBeGreaterThan(0);
       p = 0.1; // every step now looks wrong: predictions are all 0
-      const low = await runEval(['processbench', '--data', data, '--scorer', `vllm:${url},${m.tokenizer},math-shepherd`, '--json', '-']);
+      const low = await runEval(['processbench', '--data', data, '--vllm', url, '-t', m.tokenizer, '-f', 'math-shepherd', '--json', '-']);
       expect(low.code).toBe(0);
       expect(JSON.parse(low.stdout).subsets[0]).toMatchObject({ erroneous: { hits: 0 }, correctAccuracy: 0 });
     } finally {

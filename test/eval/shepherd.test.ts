@@ -49,6 +49,29 @@ async function writeChains(problems: ArithmeticProblem[], slipRate: number, seed
   return problems.map((p, i) => ({ id: p.id, problem: p.problem, steps: steps[i]!, goldAnswer: String(p.answer) }));
 }
 
+/**
+ * The share of `n` rollouts from `prefix` that end in the right answer, each rolled out step by
+ * step to its end and judged by its boxed answer: a direct count, independent of how
+ * labelSteps estimates the same quantity.
+ */
+async function finishRate(policy: Generator, p: ArithmeticProblem, prefix: readonly string[], n: number): Promise<number> {
+  const chains = Array.from({ length: n }, () => [...prefix]);
+  const finals: Array<string | undefined> = Array(n).fill(undefined);
+  let live = chains.map((_, k) => k);
+  for (let guard = 0; live.length > 0 && guard < 64; guard++) {
+    const got = await policy.generate(live.map((k) => ({ problem: p.problem, steps: chains[k]!, n: 1 })));
+    const next: number[] = [];
+    live.forEach((k, j) => {
+      const c = got[j]![0]!;
+      chains[k]!.push(c.text);
+      if (c.finishReason === 'stop') next.push(k);
+      else finals[k] = extractBoxed(c.text);
+    });
+    live = next;
+  }
+  return finals.filter((a) => a !== undefined && answersEqual(a, String(p.answer))).length / n;
+}
+
 /** With a slip-free completer, does continuing from steps[0..i] reach the answer? (exact) */
 function reachable(p: ArithmeticProblem, steps: readonly string[], i: number): boolean {
   const boxed = extractBoxed(steps[i]!);
@@ -117,9 +140,8 @@ describe('Math-Shepherd labelling', () => {
       const truth = verifySteps(p, l.steps);
       for (let i = 0; i < l.steps.length - 1; i++) {
         if (truth[i]) {
-          // P(no slip in the remaining steps), from the generator's own slip model
-          let expected = 1;
-          for (let j = i + 1; j < p.operations.length; j++) expected *= 1 - policy.slipProfile(p, j).slip;
+          // the chance of finishing right, counted directly over many rollouts of the test's own
+          const expected = await finishRate(new ArithmeticGenerator({ problems, slipRate: 0.15, seed: 1000 + i }), p, l.steps.slice(0, i + 1), 400);
           err += Math.abs(l.softLabels[i]! - expected);
           bias += l.softLabels[i]! - expected;
           nRight++;

@@ -1,11 +1,10 @@
 // The two builds compile the same sources: binding.gyp (the CPU-only fallback) must list
 // every file of native/core and native/addon that CMakeLists.txt picks up by glob.
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot as root } from '../helpers/index.js';
 
 it('binding.gyp lists every cpu source that CMake builds', () => {
   const gyp = JSON.parse(readFileSync(join(root, 'binding.gyp'), 'utf8'));

@@ -1,6 +1,7 @@
 // Every rule of the kernel contract rejects bad input with the specific error, before any
 // work, on every backend, and the raw binding refuses the same input without crashing.
 import { describe, expect, it } from 'vitest';
+import { describeWhen, NO_NATIVE } from '../helpers/index.js';
 
 import { aggregate, backends, firstError, gatherRows, rankGroups, scoreBatch, scoreBatchSync } from '../../lib/kernels/index.js';
 import { native } from '../../lib/kernels/native.js';
@@ -39,10 +40,10 @@ const bad: Bad[] = [
   ['sigmoid over a whole logits row', RangeError, /a sigmoid head needs exactly 1 output, got 3 \(pick one column/, hidden(), bounds(), { kind: 'logits', activation: 'sigmoid' }],
   ['column outside [0, V)', RangeError, /head\.columns\[1\] = 3 is outside \[0, V = 3\)/, hidden(), bounds(), { kind: 'logits', activation: 'softmax', columns: Int32Array.from([0, 3]) }],
   ['unknown head kind', TypeError, /head\.kind must be 'linear' or 'logits'/, hidden(), bounds(), { kind: 'mlp', activation: 'softmax' } as unknown as Head],
-  ['threshold 0', RangeError, /errorThreshold must be in \(0, 1\), got 0/, hidden(), bounds(), lin(), { errorThreshold: 0 }],
-  ['threshold 1', RangeError, /errorThreshold must be in \(0, 1\), got 1/, hidden(), bounds(), lin(), { errorThreshold: 1 }],
-  ['threshold NaN', RangeError, /errorThreshold must be in \(0, 1\), got NaN/, hidden(), bounds(), lin(), { errorThreshold: NaN }],
-  ['unknown aggregation', RangeError, /unknown aggregation 'median'/, hidden(), bounds(), lin(), { aggregations: ['median'] }],
+  ['threshold 0', RangeError, /errorThreshold must be a number in \(0, 1\), got 0 \(number\)/, hidden(), bounds(), lin(), { errorThreshold: 0 }],
+  ['threshold 1', RangeError, /errorThreshold must be a number in \(0, 1\), got 1 \(number\)/, hidden(), bounds(), lin(), { errorThreshold: 1 }],
+  ['threshold NaN', RangeError, /errorThreshold must be a number in \(0, 1\), got NaN \(number\)/, hidden(), bounds(), lin(), { errorThreshold: NaN }],
+  ['unknown aggregation', RangeError, /unknown aggregation "median" \(string\)/, hidden(), bounds(), lin(), { aggregations: ['median'] }],
   ['unknown backend', RangeError, /options\.backend must be/, hidden(), bounds(), lin(), { backend: 'tpu' }],
   ['negative threads', RangeError, /options\.threads must be an integer/, hidden(), bounds(), lin(), { threads: -2 }],
 ];
@@ -66,7 +67,7 @@ describe('bad input is rejected before any work, naming the argument', () => {
     expect(() => aggregate(lp, Int32Array.from([0, 2, 3]), 'median' as 'min')).toThrow(RangeError);
     expect(() => aggregate(lp, Int32Array.from([0, 2, 2]), 'min')).toThrow(/offsets\[2\] must equal stepLogProbs\.length \(3\), got 2/);
     expect(() => aggregate([0, 1] as unknown as Float32Array, Int32Array.from([0, 2]), 'min')).toThrow(TypeError);
-    expect(() => firstError(lp, Int32Array.from([0, 3]), 1.5)).toThrow(/threshold must be in \(0, 1\), got 1.5/);
+    expect(() => firstError(lp, Int32Array.from([0, 3]), 1.5)).toThrow(/threshold must be a number in \(0, 1\), got 1.5 \(number\)/);
     expect(() => firstError(lp, Int32Array.from([0, 4, 3]), 0.5)).toThrow(/non-decreasing/);
     expect(() => rankGroups(lp, Int32Array.from([1, 3]))).toThrow(/groupOffsets\[0\] must be 0/);
     expect(() => rankGroups(new Float64Array(3) as unknown as Float32Array, Int32Array.from([0, 3]))).toThrow(TypeError);
@@ -88,23 +89,27 @@ describe('bad input is rejected before any work, naming the argument', () => {
   });
 });
 
-describe.runIf(nativeLoaded)('the raw binding checks again and never crashes', () => {
+describeWhen(nativeLoaded, 'the raw binding checks again and never crashes', NO_NATIVE, () => {
   const binding = native().binding!;
   const args = () => ({
-    data: new Float32Array(B * T * H), dtype: 0, B, T, H,
+    data: new Float32Array(B * T * H), dtype: 'float32' as string, B, T, H,
     offsets: Int32Array.from([0, 2, 3]), positions: Int32Array.from([0, 3, 1]), threads: 0, backend: 'cpu' as const,
-    head: { kind: 0, activation: 1, positive: 1, outputs: 2, weight: new Float32Array(2 * H) },
-    threshold: 0.5, stepLogProbs: new Float32Array(3), aggregates: [null, null, null, null, null], firstError: new Int32Array(B),
+    head: { kind: 'linear' as string, activation: 'softmax', positive: 1, outputs: 2, weight: new Float32Array(2 * H) },
+    threshold: 0.5, stepLogProbs: new Float32Array(3), aggregates: {} as Record<string, Float32Array>, firstError: new Int32Array(B),
   });
   const cases: [string, (a: ReturnType<typeof args>) => void, RegExp][] = [
     ['position out of range', (a) => (a.positions = Int32Array.from([0, 1, 99])), /positions\[2\] = 99/],
     ['data too short', (a) => (a.data = new Float32Array(5)), /hidden\.data has 5 elements/],
-    ['wrong data type', (a) => (a.dtype = 1), /Uint16Array/],
+    ['wrong data type', (a) => (a.dtype = 'float16'), /Uint16Array/],
+    ['unknown dtype name', (a) => (a.dtype = 'int8'), /hidden\.dtype must be one of 'float32', 'float16', 'bfloat16'/],
+    ['a dtype given as its old integer code', (a) => ((a as { dtype: unknown }).dtype = 0), /hidden\.dtype must be one of/],
+    ['unknown head kind', (a) => (a.head.kind = 'mlp'), /head\.kind must be one of 'linear', 'logits'/],
     ['offsets decreasing', (a) => (a.offsets = Int32Array.from([0, 3, 2])), /non-decreasing/],
     ['weight too short', (a) => (a.head.weight = new Float32Array(1)), /head\.weight has length 1/],
     ['positive out of range', (a) => (a.head.positive = 5), /head\.positive = 5/],
     ['output too short', (a) => (a.stepLogProbs = new Float32Array(1)), /stepLogProbs must have length S/],
-    ['aggregate output too short', (a) => (a.aggregates = [new Float32Array(1), null, null, null, null]), /aggregates\[i\] must have length B/],
+    ['aggregate output too short', (a) => (a.aggregates = { mean: new Float32Array(1) }), /aggregates\.mean must have length B/],
+    ['aggregates as the old positional array', (a) => ((a as { aggregates: unknown }).aggregates = [null, null, null, null, null]), /aggregates must be an object/],
     ['B not an integer', (a) => (a.B = 1.5), /integer/],
   ];
   for (const [name, mutate, msg] of cases)

@@ -1,17 +1,9 @@
 // Seeded random batches for the kernel suites: ragged chains (some empty), any dtype.
 import { toHalf } from '../../lib/kernels/half.js';
 import type { Boundaries, Dtype, Head, Hidden } from '../../lib/kernels/types.js';
+import { mulberry32 } from '../../lib/search/random.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export interface Case {
   hidden: Hidden;

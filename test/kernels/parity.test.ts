@@ -1,11 +1,16 @@
 // Native cpu backend against the js reference on random shapes, every dtype, head and
-// aggregation. Tolerances: 1e-5 relative for float32, 2e-3 for 16-bit inputs.
+// aggregation, and both against an independent float64 reference (float64.ts) so that
+// neither is checked only against code it shares. Tolerances: 1e-5 relative for float32,
+// 2e-3 for 16-bit inputs.
 import { describe, expect, it } from 'vitest';
+import { describeWhen, NO_NATIVE } from '../helpers/index.js';
 
 import { aggregate, AGGREGATIONS, backends, firstError, gatherRows, rankGroups, scoreBatch, scoreBatchSync } from '../../lib/kernels/index.js';
 import { fromHalf } from '../../lib/kernels/half.js';
 import { referenceFirstError } from '../../lib/kernels/reference.js';
-import type { Dtype, Head } from '../../lib/kernels/types.js';
+import type { Aggregation, Dtype, Head, ScoreResult } from '../../lib/kernels/types.js';
+import type { Case } from './fixtures.js';
+import { aggregate64, firstError64, stepLogProbs64 } from './float64.js';
 import { linearHead, mismatch, randomCase, rng } from './fixtures.js';
 
 const native = backends().cpu.available;
@@ -21,6 +26,29 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rto
   expect(i, i >= 0 ? `${what}[${i}]: ${actual[i]} vs ${expected[i]}` : what).toBe(-1);
 }
 
+/**
+ * A backend's result against the float64 reference (test/kernels/float64.ts), which shares
+ * no code with either backend: step log-probs, every aggregate, and the first error wherever
+ * no step before it sits on the threshold.
+ */
+function expectFloat64(r: ScoreResult, c: Case, head: Head, rtol: number, threshold = 0.5) {
+  const { offsets, positions } = c.boundaries;
+  const lp = stepLogProbs64(c.hidden, offsets, positions, head);
+  expectClose(r.stepLogProbs, lp, rtol, `${r.backend} stepLogProbs vs float64`);
+  for (const a of Object.keys(r.aggregates) as Aggregation[]) {
+    const want = Array.from({ length: offsets.length - 1 }, (_, b) => aggregate64(lp.subarray(offsets[b], offsets[b + 1]), a));
+    expectClose(r.aggregates[a]!, want, rtol, `${r.backend} ${a} vs float64`);
+  }
+  let judged = 0;
+  for (let b = 0; b + 1 < offsets.length; b++) {
+    const want = firstError64(lp.subarray(offsets[b], offsets[b + 1]), threshold);
+    if (want === undefined) continue;
+    judged++;
+    expect(r.firstError[b], `${r.backend} firstError[${b}] vs float64`).toBe(want);
+  }
+  expect(judged).toBeGreaterThan((offsets.length - 1) / 2);
+}
+
 // shapes: [B, T, H, maxSteps]
 const shapes: [number, number, number, number][] = [
   [1, 1, 1, 1],
@@ -31,7 +59,7 @@ const shapes: [number, number, number, number][] = [
   [64, 512, 1024, 24],
 ];
 
-describe.runIf(native)('cpu kernels match the js reference', () => {
+describeWhen(native, 'cpu kernels match the js reference', NO_NATIVE, () => {
   let seed = 1;
   for (const [B, T, H, steps] of shapes)
     for (const dtype of dtypes) {
@@ -48,6 +76,8 @@ describe.runIf(native)('cpu kernels match the js reference', () => {
           expect(got.backend).toBe('cpu');
           expect(ref.backend).toBe('js');
           expectClose(got.stepLogProbs, ref.stepLogProbs, tol(dtype), 'stepLogProbs');
+          expectFloat64(got, c, head, tol(dtype));
+          expectFloat64(ref, c, head, tol(dtype));
           for (const a of AGGREGATIONS) expectClose(got.aggregates[a]!, ref.aggregates[a]!, tol(dtype), a);
           // the first error depends on a comparison, so judge it on the native log-probs
           expect([...got.firstError]).toEqual([...referenceFirstError(got.stepLogProbs, c.boundaries.offsets, 0.5)]);
@@ -74,6 +104,8 @@ describe.runIf(native)('cpu kernels match the js reference', () => {
         const got = scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'cpu', errorThreshold: 0.3 });
         const ref = scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'js', errorThreshold: 0.3 });
         expectClose(got.stepLogProbs, ref.stepLogProbs, tol(dtype), `logits ${JSON.stringify(head.activation)}`);
+        expectFloat64(got, c, head, tol(dtype), 0.3);
+        expectFloat64(ref, c, head, tol(dtype), 0.3);
         for (const a of AGGREGATIONS) expectClose(got.aggregates[a]!, ref.aggregates[a]!, tol(dtype), a);
         expect([...got.firstError]).toEqual([...referenceFirstError(got.stepLogProbs, c.boundaries.offsets, 0.3)]);
       }
@@ -112,7 +144,7 @@ describe.runIf(native)('cpu kernels match the js reference', () => {
     });
 });
 
-describe.runIf(native)('standalone reductions match the js reference', () => {
+describeWhen(native, 'standalone reductions match the js reference', NO_NATIVE, () => {
   const r = rng(5);
   const B = 200;
   const offsets = new Int32Array(B + 1);
@@ -144,7 +176,7 @@ describe.runIf(native)('standalone reductions match the js reference', () => {
   });
 });
 
-describe.runIf(native)('edge values', () => {
+describeWhen(native, 'edge values', NO_NATIVE, () => {
   it('a whole-row softmax over logits with -inf entries matches the reference', () => {
     const V = 6;
     const data = Float32Array.from([-Infinity, 1, 2, -Infinity, 0, 3, /* row 1: all -inf but one */ -Infinity, -Infinity, 5, -Infinity, -Infinity, -Infinity]);

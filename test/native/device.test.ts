@@ -1,6 +1,7 @@
 // The CUDA backend seen from JS: how it reports itself, its one clear error when no device
 // can be used, and (on a machine with a GPU) device-resident scoring against the cpu.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { describeWhen, NO_CUDA, NO_NATIVE } from '../helpers/index.js';
 
 import {
   backends,
@@ -18,7 +19,7 @@ const info = backends();
 const cuda = info.cuda;
 const nativeLoaded = info.cpu.available;
 
-describe.runIf(nativeLoaded)('cuda backend status', () => {
+describeWhen(nativeLoaded, 'cuda backend status', NO_NATIVE, () => {
   it('reports compiled/available/devices consistently, with a reason when unavailable', () => {
     expect(typeof cuda.compiled).toBe('boolean');
     expect(cuda.available).toBe(cuda.compiled && cuda.devices > 0);
@@ -38,7 +39,7 @@ describe.runIf(nativeLoaded)('cuda backend status', () => {
   });
 });
 
-describe.runIf(nativeLoaded && !cuda.available)('without a usable CUDA device', () => {
+describeWhen(nativeLoaded && !cuda.available, 'without a usable CUDA device', nativeLoaded ? 'a CUDA device is present' : NO_NATIVE, () => {
   const c = randomCase(1, 3, 8, 16, 'float32');
   const head = linearHead(2, 2, 16, 'softmax');
   const expected = `prmkit: backend 'cuda' is unavailable: ${cuda.reason}`;
@@ -71,7 +72,7 @@ describe.runIf(nativeLoaded && !cuda.available)('without a usable CUDA device', 
 });
 
 // These run only where a GPU is present (not in CI or on the development machine).
-describe.runIf(cuda.available)('on a CUDA device', () => {
+describeWhen(cuda.available, 'on a CUDA device', NO_CUDA, () => {
   const heads = (H: number): Head[] => [
     linearHead(5, 1, H, 'sigmoid'),
     linearHead(6, 2, H, 'softmax'),

@@ -1,6 +1,9 @@
 // prmkit_native_tests: the kernel contract checked without Node.
-//   prmkit_native_tests [--random N] [--seed S] [--cpu-only]
+//   prmkit_native_tests [--random N] [--seed S] [--cpu-only] [--canary asan|ubsan]
 // Exit status 0 when every check passed (the CUDA part reports "skipped" without a device).
+// --canary commits one deliberate heap overflow (asan) or signed overflow (ubsan) and exits:
+// a sanitized build must die on it, which shows the sanitizer run is really instrumented.
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +13,37 @@
 
 using namespace prmtest;
 
+namespace {
+
+// volatile keeps the compiler from folding the faults away. The heap read is hidden from
+// UBSan's object-size check, so that it is AddressSanitizer that reports it.
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((no_sanitize("undefined")))
+#endif
+int heap_overflow() {
+  volatile int n = 8;
+  int* heap = new int[8];
+  volatile int v = heap[n];  // one past the end
+  delete[] heap;
+  return v == 12345 ? 3 : 0;
+}
+
+int signed_overflow() {
+  volatile int n = 8;
+  volatile int big = INT32_MAX;
+  volatile int v = big + n;
+  return v == 0 ? 3 : 0;
+}
+
+int canary(const char* kind) {
+  if (!std::strcmp(kind, "asan")) return heap_overflow();
+  if (!std::strcmp(kind, "ubsan")) return signed_overflow();
+  std::fprintf(stderr, "unknown canary '%s' (asan|ubsan)\n", kind);
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   int random_count = 40;
   uint64_t seed = 20261122;
@@ -18,8 +52,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--random") && i + 1 < argc) random_count = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--seed") && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (!std::strcmp(argv[i], "--cpu-only")) cpu_only = true;
+    else if (!std::strcmp(argv[i], "--canary") && i + 1 < argc) return canary(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--random N] [--seed S] [--cpu-only]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--random N] [--seed S] [--cpu-only] [--canary asan|ubsan]\n", argv[0]);
       return 2;
     }
   }
@@ -29,6 +64,7 @@ int main(int argc, char** argv) {
   std::printf("prmkit native tests: %zu cases (seed %llu)\n", cases.size(), static_cast<unsigned long long>(seed));
 
   int64_t before = tally().checks;
+  test_env();
   test_cpu(cases);
   std::printf("cpu: %lld checks\n", static_cast<long long>(tally().checks - before));
   before = tally().checks;

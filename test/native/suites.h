@@ -5,6 +5,8 @@
 
 namespace prmtest {
 void test_cpu(const std::vector<Case>& cases);
+// native/core/env.cpp's parsing of PRMKIT_THREADS / PRMKIT_SIMD.
+void test_env();
 // Returns false when no device could be used (the tests then only check the failure path).
 bool test_cuda(const std::vector<Case>& cases);
 }  // namespace prmtest

@@ -126,7 +126,7 @@ describe('prm.scoreEncoded', () => {
     const ac = new AbortController();
     ac.abort(new Error('stop now'));
     await expect(prm.scoreEncoded(good, { signal: ac.signal })).rejects.toThrow(/stop now/);
-    expect(() => prm.encode(xs, { deferContext: 'yes' as never })).toThrow(/deferContext must be a boolean/);
+    expect(() => prm.encode(xs, { deferContext: 'yes' as never })).toThrow(/deferContext must be true or false, got "yes" \(string\)/);
     expect(() => prm.encode('x' as never)).toThrow(/items must be an array/);
     expect(prm.onnx!.stats.chunks).toBe(chunks);
   });

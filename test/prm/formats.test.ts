@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FORMATS, SeparatorInStepError } from '../../lib/formats/index.js';
 import { labelIds } from '../../lib/prm/head.js';
 import { encodeChains, PrmTokenizer } from '../../lib/tokenize/index.js';
-import { hasShared, mistralDir, processbench, qwenDir, SHARED_SKIP } from './helpers.js';
+import { describeWhen, hasShared, mistralDir, NO_SHARED, processbench, qwenDir } from './helpers.js';
 import type { PBItem } from './helpers.js';
 
 const EXTRA0 = { id: 151651, content: '<extra_0>' };
@@ -16,7 +16,7 @@ function sample(): PBItem[] {
   return [...g.slice(0, 12), ...g.filter((_, i) => i % 50 === 7), ...m.slice(0, 12), ...m.filter((_, i) => i % 97 === 5)];
 }
 
-describe.skipIf(!hasShared)(`real tokenizers on ProcessBench (${hasShared ? 'data present' : SHARED_SKIP})`, () => {
+describeWhen(hasShared, 'real tokenizers on ProcessBench', NO_SHARED, () => {
   let qwen: PrmTokenizer;
   let mistral: PrmTokenizer;
   let items: PBItem[];
@@ -149,7 +149,7 @@ describe('formats without shared data (tiny tokenizer)', async () => {
     expect(() => encodeChains([{ problem: 'q', steps: ['a', 3 as unknown as string] }], { format: 'math-shepherd', tokenizer: tok })).toThrow(/items\[0\]\.steps\[1\] must be a string/);
     expect(() => encodeChains([{ problem: 'q', steps: [] }], { format: 'nope' as 'skywork', tokenizer: tok })).toThrow(RangeError);
     expect(() => encodeChains({} as never, { format: 'skywork', tokenizer: tok })).toThrow(/items must be an array/);
-    expect(() => encodeChains([], { format: { kind: 'custom', separator: { text: '' }, head: { activation: 'sigmoid', positive: 0, outputs: 1 } }, tokenizer: tok })).toThrow(/separator.text must not be empty/);
+    expect(() => encodeChains([], { format: { kind: 'custom', separator: { text: '' }, head: { activation: 'sigmoid', positive: 0, outputs: 1 } }, tokenizer: tok })).toThrow(/separator.text must be a non-empty string, got "" \(string\)/);
     expect(() => encodeChains([], { format: { kind: 'custom', separator: { id: 1 }, head: { activation: 'sigmoid', positive: 0, outputs: 2 } }, tokenizer: tok })).toThrow(/sigmoid head has exactly 1 output/);
     expect(() => PrmTokenizer.load('/nonexistent/tokenizer.json')).toThrow(/does not exist/);
   });

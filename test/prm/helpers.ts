@@ -1,16 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createTinyModel } from '../../lib/testing/index.js';
 import type { TinyModelOptions } from '../../lib/testing/index.js';
+import { processBenchDir } from '../helpers/index.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedData = join(repoRoot, '..', 'shared', 'data');
-export const hasShared = existsSync(join(sharedData, 'processbench', 'gsm8k.json'));
-export const SHARED_SKIP = `../shared/data (${sharedData}) is absent: real-tokenizer/ProcessBench tests skipped`;
-export const mistralDir = join(sharedData, 'tokenizers', 'mistral-7b-v0.1');
-export const qwenDir = join(repoRoot, 'node_modules', '@lenml', 'tokenizer-qwen2_5', 'models');
+export { describeWhen, hasShared, mistralDir, NO_SHARED, qwenDir, repoRoot, sharedData } from '../helpers/index.js';
 
 export interface PBItem {
   id: string;
@@ -20,7 +15,7 @@ export interface PBItem {
 }
 
 export function processbench(split: 'gsm8k' | 'math'): PBItem[] {
-  return JSON.parse(readFileSync(join(sharedData, 'processbench', `${split}.json`), 'utf8')) as PBItem[];
+  return JSON.parse(readFileSync(join(processBenchDir, `${split}.json`), 'utf8')) as PBItem[];
 }
 
 const dirs: string[] = [];

@@ -1,9 +1,9 @@
-// The scoring invariants on the tiny model (issue 4): one pass = prefixes alone, padding and
+// The scoring invariants on the tiny model: one pass = prefixes alone, padding and
 // batching do not change scores, order does not matter, a KV-cached prefix + new steps =
 // the whole chain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prm, PrmSession } from '../../lib/prm/index.js';
-import { chains, cleanup, hasShared, processbench, SHARED_SKIP, tiny } from './helpers.js';
+import { chains, cleanup, describeWhen, hasShared, NO_SHARED, processbench, tiny } from './helpers.js';
 
 function close(a: number[], b: number[], tol = 1e-5) {
   expect(a.length).toBe(b.length);
@@ -159,7 +159,7 @@ describe('KV cache when a prefix does not tokenize as the start of the longer ch
   });
 });
 
-describe.skipIf(!hasShared)(`invariants on real ProcessBench chains (${hasShared ? 'data present' : SHARED_SKIP})`, () => {
+describeWhen(hasShared, 'invariants on real ProcessBench chains', NO_SHARED, () => {
   it('one pass = prefixes alone, batch = alone, for real step texts', async () => {
     const pb = processbench('gsm8k')
       .map((x) => ({ problem: x.problem, steps: x.steps, len: x.problem.length + x.steps.join('').length }))

@@ -1,5 +1,7 @@
 // The remote backbone: a client of vLLM's POST /pooling (task token_classify) against a real
-// HTTP server on loopback that answers in vLLM's response shape, computed by a local Prm.
+// HTTP server on loopback that answers in vLLM's response shape (base64 float32 when asked,
+// JSON rows otherwise), computed by a local Prm. test/server/vllm-pooling.test.ts runs the
+// same client against prmkit's own server.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +10,7 @@ import type { PoolingRequest, PoolingResponse } from '../../lib/backbones/vllm/p
 import { Prm } from '../../lib/prm/index.js';
 import { chains, cleanup, tiny } from './helpers.js';
 
-type Mode = 'tokens' | 'steps' | 'error' | 'short';
+type Mode = 'tokens' | 'steps' | 'error' | 'short' | 'json';
 
 describe('vLLM /pooling backbone', () => {
   let local: Prm;
@@ -39,7 +41,14 @@ describe('vLLM /pooling backbone', () => {
           return;
         }
         const inputs = r.input as number[][];
-        const out = await local.classifyTokens(inputs);
+        const out = await local.classifyTokens(inputs, { activation: r.use_activation ?? true });
+        // what vLLM's base64 encoding gives for float32 little-endian: the rows, flattened
+        const encode = (rows: number[][]) => {
+          if (mode === 'json' || r.encoding_format !== 'base64') return rows;
+          const b = Buffer.alloc(rows.length * (rows[0]?.length ?? 0) * 4);
+          rows.flat().forEach((v, i) => b.writeFloatLE(v, i * 4));
+          return b.toString('base64');
+        };
         const sep = local.tokenizer.tokenToId('<extra_0>')!;
         const response: PoolingResponse = {
           id: `pool-${requests}`,
@@ -50,7 +59,7 @@ describe('vLLM /pooling backbone', () => {
             index,
             object: 'pooling',
             // a step pooler (step_tag_id set) returns only the rows of the step tag tokens
-            data: mode === 'steps' ? o.probs.filter((_, t) => o.tokens[t] === sep) : mode === 'short' ? o.probs.slice(1) : o.probs,
+            data: encode(mode === 'steps' ? o.probs.filter((_, t) => o.tokens[t] === sep) : mode === 'short' ? o.probs.slice(1) : o.probs),
           })),
           usage: { prompt_tokens: inputs.reduce((a, x) => a + x.length, 0), total_tokens: inputs.reduce((a, x) => a + x.length, 0), completion_tokens: 0 },
         };
@@ -83,21 +92,60 @@ describe('vLLM /pooling backbone', () => {
     });
     expect(seen.length).toBe(3); // 7 items in requests of 3
     for (const r of seen) {
-      expect(r.task).toBe('token_classify');
-      expect(r.model).toBe('tiny-prm');
+      // vLLM's current request fields: ids, no server-side special tokens, base64 float32 LE answers
+      expect(r).toMatchObject({ task: 'token_classify', model: 'tiny-prm', add_special_tokens: false, use_activation: true, encoding_format: 'base64', embed_dtype: 'float32', endianness: 'little' });
+      expect(r).not.toHaveProperty('softmax');
+      expect(r).not.toHaveProperty('activation');
       expect(Array.isArray(r.input) && Array.isArray((r.input as number[][])[0])).toBe(true);
     }
     expect(remote.backend.kind).toBe('vllm');
   });
 
-  it('accepts a step pooler answer (one row per step)', async () => {
+  // a step pooler (one row per step), and a server that ignores encoding_format (JSON rows)
+  for (const [m, what] of [
+    ['steps', 'a step pooler answer (one row per step)'],
+    ['json', 'JSON rows from a server that ignores encoding_format'],
+  ] as const) {
+    it(`reads ${what}`, async () => {
+      const remote = await Prm.connect({ vllm: { url }, tokenizer: tok, format: 'qwen2.5-math-prm' });
+      const items = chains(4, 8);
+      mode = m;
+      const b = await remote.score(items);
+      mode = 'tokens';
+      const a = await local.score(items);
+      a.forEach((x, i) => x.stepProbs.forEach((p, k) => expect(Math.abs(p - b[i].stepProbs[k])).toBeLessThan(1e-5)));
+    });
+  }
+
+  it('sends each set of chains that are token-prefixes of one another as one input: the longest', async () => {
     const remote = await Prm.connect({ vllm: { url }, tokenizer: tok, format: 'qwen2.5-math-prm' });
-    const items = chains(4, 8);
-    mode = 'steps';
-    const b = await remote.score(items);
-    mode = 'tokens';
-    const a = await local.score(items);
-    a.forEach((x, i) => x.stepProbs.forEach((p, k) => expect(Math.abs(p - b[i].stepProbs[k])).toBeLessThan(1e-5)));
+    const steps = ['one step', 'two steps', 'three steps'];
+    // a beam's parent, its children and an unrelated chain
+    const items = [
+      { problem: 'p', steps: steps.slice(0, 1) },
+      { problem: 'p', steps },
+      { problem: 'p', steps: steps.slice(0, 2) },
+      { problem: 'q', steps: steps.slice(0, 2) },
+      { problem: 'p', steps: [steps[0]!, 'another second step'] },
+    ];
+    for (const m of ['tokens', 'steps'] as const) {
+      mode = m;
+      seen.length = 0;
+      const b = await remote.score(items);
+      const sent = seen.flatMap((r) => r.input as number[][]);
+      // p/1 and p/2 ride inside p/3; q/2 and p/1+another stand alone
+      expect(sent).toHaveLength(3);
+      const enc = local.encode(items);
+      // each sent up to its last step tag (what follows cannot change a causal model's step scores)
+      const cut = (i: number) => enc.boundaries.positions[enc.boundaries.offsets[i + 1]! - 1]! + 1;
+      expect(sent.map((x) => x.length).sort((x, y) => x - y)).toEqual([1, 3, 4].map(cut).sort((x, y) => x - y));
+      mode = 'tokens';
+      const a = await local.score(items);
+      a.forEach((x, i) => {
+        expect(b[i].stepProbs).toHaveLength(items[i]!.steps.length);
+        x.stepProbs.forEach((p, k) => expect(Math.abs(p - b[i].stepProbs[k])).toBeLessThan(1e-5));
+      });
+    }
   });
 
   it('server errors and malformed answers become clear errors', async () => {
@@ -123,5 +171,11 @@ describe('vLLM /pooling backbone', () => {
       expect(Math.abs(row[0] + row[1] - 1)).toBeLessThan(1e-6);
     }
     b.forEach((r, i) => r.probs.forEach((row, t) => row.forEach((p, k) => expect(Math.abs(p - a[i].probs[t][k])).toBeLessThan(1e-6))));
+    // raw outputs ask the server for use_activation: false
+    seen.length = 0;
+    const za = await local.classifyTokens(['hello<extra_0>'], { activation: false });
+    const zb = await remote.classifyTokens(['hello<extra_0>'], { activation: false });
+    expect(seen[0]!.use_activation).toBe(false);
+    zb[0]!.probs.forEach((row, t) => row.forEach((z, k) => expect(Math.abs(z - za[0]!.probs[t]![k]!)).toBeLessThan(1e-5)));
   });
 });

@@ -12,6 +12,28 @@ import {
 } from '../../lib/search/arithmetic.js';
 import { extractAnswer } from '../../lib/search/answer.js';
 
+function apply(op: string, a: number, b: number): number {
+  if (op === '+') return a + b;
+  if (op === '-') return a - b;
+  if (op === '*' || op === '×') return a * b;
+  if (op === '/' || op === '÷') return a / b;
+  throw new Error(`unknown operator ${op}`);
+}
+
+/** The running values a problem statement describes ("Start with 16, add 14, ... then divide by 8."). */
+function solveStatement(text: string): number[] {
+  const m = /^Start with (-?\d+), (.*)\. What is the result\?$/.exec(text);
+  if (!m) throw new Error(`not an arithmetic statement: ${text}`);
+  const words: Record<string, string> = { add: '+', subtract: '-', 'multiply by': '*', 'divide by': '/' };
+  let v = Number(m[1]);
+  return m[2]!.split(', ').map((part) => {
+    const op = /^(?:then )?(add|subtract|multiply by|divide by) (-?\d+)$/.exec(part);
+    if (!op) throw new Error(`cannot read "${part}" in: ${text}`);
+    v = apply(words[op[1]!]!, v, Number(op[2]));
+    return v;
+  });
+}
+
 describe('arithmetic problems', () => {
   it('are deterministic per seed and internally consistent', () => {
     const a = createArithmeticProblems(20, { seed: 3, steps: 5 });
@@ -22,9 +44,22 @@ describe('arithmetic problems', () => {
       expect(p.operations).toHaveLength(5);
       expect(p.values[4]).toBe(p.answer);
       expect(p.values.every(Number.isInteger)).toBe(true);
+      // the statement, read back by this test's own parser and arithmetic, gives the answer
+      expect(solveStatement(p.problem)).toEqual(p.values);
+      // the reference solution, each line checked by plain arithmetic (not by verifySteps)
       const steps = solveArithmetic(p);
-      expect(verifySteps(p, steps)).toEqual([true, true, true, true, true]);
+      let carried = Number(/^Start with (-?\d+)/.exec(p.problem)![1]);
+      steps.forEach((line, k) => {
+        const m = /^(-?\d+) ([-+*/×÷]) (-?\d+) = (-?\d+)/.exec(line)!;
+        expect(m, line).not.toBeNull();
+        expect(Number(m[1])).toBe(carried);
+        carried = apply(m[2]!, Number(m[1]), Number(m[3]));
+        expect(Number(m[4])).toBe(carried);
+        expect(carried).toBe(p.values[k]);
+      });
+      expect(steps[4]).toContain(`\\boxed{${p.answer}}`);
       expect(extractAnswer(steps.join('\n'))).toBe(String(p.answer));
+      expect(verifySteps(p, steps)).toEqual([true, true, true, true, true]);
     }
   });
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Prm, PrmSession } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
-import { ArithmeticGenerator, beamSearch, createArithmeticProblems, dvts, mcts } from '../../lib/search/index.js';
+import { beamSearch, dvts, mcts } from '../../lib/search/index.js';
+import { ArithmeticGenerator, createArithmeticProblems } from '../../lib/search/arithmetic.js';
 import type { ScorerSession, SearchEvent, SearchResult, SessionScorer } from '../../lib/search/index.js';
 import type { ChainItem } from '../../lib/interfaces.js';
 

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChainItem, StepScorer } from '../../lib/interfaces.js';
-import {
-  ArithmeticGenerator,
-  beamSearch,
-  bestOfN,
-  createArithmeticProblems,
-  createOracleScorer,
-  dvts,
-  greedy,
-  mcts,
-  NoisyPrmScorer,
-  verifySteps,
-} from '../../lib/search/index.js';
+import { beamSearch, bestOfN, dvts, greedy, mcts } from '../../lib/search/index.js';
+import { ArithmeticGenerator, createArithmeticProblems, createOracleScorer, NoisyPrmScorer, verifySteps } from '../../lib/search/arithmetic.js';
 import type { SearchEvent, SearchOptions, SearchResult, SearchTreeJSON } from '../../lib/search/index.js';
 
 const problems = createArithmeticProblems(24, { seed: 11, steps: 5 });
@@ -199,7 +189,9 @@ describe('progress and cancellation', () => {
     });
     await expect(run).rejects.toThrow('user stop');
     const pre = AbortSignal.abort();
-    await expect(beamSearch(problems[7].problem, { generator, scorer: prm, signal: pre })).rejects.toThrow();
+    // an already-aborted signal rejects with its own reason, before any round
+    await expect(beamSearch(problems[7].problem, { generator, scorer: prm, signal: pre })).rejects.toBe(pre.reason);
+    expect(pre.reason).toMatchObject({ name: 'AbortError' });
   });
 });
 

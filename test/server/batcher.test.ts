@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Batcher } from '../../lib/server/batcher.js';
 import { Lane } from '../../lib/server/lane.js';
 import type { BatchReport } from '../../lib/server/batcher.js';
@@ -81,12 +81,19 @@ describe('Batcher', () => {
 
   it('closes a batch at maxBatchItems', async () => {
     const r = recorder();
-    const b = new Batcher(r.run, { ...BASE, maxBatchItems: 2, maxWaitMs: 1000 }, new Lane(1));
-    // full batches go at once: no 1 s wait for any of these
-    const t0 = performance.now();
-    await b.submit(['a', 'b', 'c', 'd'], [1, 1, 1, 1]);
-    expect(performance.now() - t0).toBeLessThan(900);
-    expect(r.calls.map((c) => c.inputs.length)).toEqual([2, 2]);
+    vi.useFakeTimers();
+    try {
+      const b = new Batcher(r.run, { ...BASE, maxBatchItems: 2, maxWaitMs: 1000 }, new Lane(1));
+      let out: string[] | undefined;
+      void b.submit(['a', 'b', 'c', 'd'], [1, 1, 1, 1]).then((x) => (out = x));
+      // full batches go at once: done before the clock reaches maxWaitMs (the clock is fake,
+      // so this says nothing about how fast the machine is)
+      await vi.advanceTimersByTimeAsync(999);
+      expect(out).toEqual(['A', 'B', 'C', 'D']);
+      expect(r.calls.map((c) => c.inputs.length)).toEqual([2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('waits up to maxWaitMs for company before running a small batch', async () => {
@@ -260,13 +267,21 @@ describe('Batcher', () => {
 
   it('close() runs queued work at once, waits for it, then refuses new work', async () => {
     const r = recorder();
-    const b = new Batcher(r.run, { ...BASE, maxWaitMs: 60_000 }, new Lane(1));
-    const p = b.submit(['a'], [1]);
-    const t0 = performance.now();
-    await b.close();
-    expect(performance.now() - t0).toBeLessThan(5000);
-    expect(await p).toEqual(['A']);
-    await expect(b.submit(['b'], [1])).rejects.toBeInstanceOf(ShuttingDownError);
+    vi.useFakeTimers();
+    try {
+      const b = new Batcher(r.run, { ...BASE, maxWaitMs: 60_000 }, new Lane(1));
+      let out: string[] | undefined;
+      let closed = false;
+      void b.submit(['a'], [1]).then((x) => (out = x));
+      void b.close().then(() => (closed = true));
+      // the queued batch runs without its 60 s wait: both settle while the fake clock is short of it
+      await vi.advanceTimersByTimeAsync(59_000);
+      expect(out).toEqual(['A']);
+      expect(closed).toBe(true);
+      await expect(b.submit(['b'], [1])).rejects.toBeInstanceOf(ShuttingDownError);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('checks its arguments', () => {

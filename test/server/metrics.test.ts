@@ -49,4 +49,20 @@ describe('Prometheus text', () => {
     expect(text).toContain('prmkit_batch_size_count 2\n');
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
   });
+
+  it("a server's /metrics carries the settings it runs with", async () => {
+    const { createServer } = await import('../../lib/server/index.js');
+    const { FakeModel } = await import('./fake-model.js');
+    const s = createServer({ model: new FakeModel(), batching: { maxWaitMs: 7, maxQueueRequests: 9 }, requestTimeoutMs: 4321, maxConnections: 17 });
+    try {
+      const text = await s.app.inject({ method: 'GET', url: '/metrics' }).then((r) => r.body);
+      expect(text).toContain('prmkit_setting{name="maxWaitMs"} 7\n');
+      expect(text).toContain('prmkit_setting{name="maxQueueRequests"} 9\n');
+      expect(text).toContain('prmkit_setting{name="requestTimeoutMs"} 4321\n');
+      expect(text).toContain('prmkit_setting{name="maxConnections"} 17\n');
+      expect(text).toContain('prmkit_setting{name="maxBodyBytes"} 4194304\n');
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -72,11 +72,11 @@ afterAll(async () => {
 });
 
 describe('one tokenization per chain per request', () => {
-  it('/v1/score: each chain is tokenized once, and scored right', async () => {
+  it('/v1/prm/score: each chain is tokenized once, and scored right', async () => {
     const url = await serve(prmServerModel(served));
     const items = chainsFor('score', 5);
     const since = encoded.length;
-    const r = await postJson(url, '/v1/score', { items, aggregate: 'min' });
+    const r = await postJson(url, '/v1/prm/score', { items, aggregate: 'min' });
     expect(r.status).toBe(200);
     expect(timesTokenized(items, since)).toEqual([1, 1, 1, 1, 1]);
     const direct = await reference.score(items, { aggregate: 'min' });
@@ -87,12 +87,12 @@ describe('one tokenization per chain per request', () => {
     });
   });
 
-  it('/v1/rerank: each candidate is tokenized once', async () => {
+  it('/v1/prm/rerank: each candidate is tokenized once', async () => {
     const url = await serve(prmServerModel(served));
     const problem = 'rerank: what is 6 times 7?';
     const candidates = [['6 times 7 is 42.'], ['6 times 7 is 41.', 'So 41.'], ['7 sixes make 42.', 'The answer is 42.'], ['It is 48.']];
     const since = encoded.length;
-    const r = await postJson(url, '/v1/rerank', { problem, candidates, aggregate: 'prod' });
+    const r = await postJson(url, '/v1/prm/rerank', { problem, candidates, aggregate: 'prod' });
     expect(r.status).toBe(200);
     expect(timesTokenized(candidates.map((steps) => ({ problem, steps })), since)).toEqual([1, 1, 1, 1]);
     const direct = await reference.rerank(problem, candidates, { aggregate: 'prod' });
@@ -100,14 +100,16 @@ describe('one tokenization per chain per request', () => {
   });
 
   it('concurrent requests share batches built from their own encodings', async () => {
-    const url = await serve(prmServerModel(served), { batching: { maxWaitMs: 20 } });
+    // the batch closes once it holds all 12 chains (its timer outlives the test): one batch
+    // whatever the arrival order and timing
+    const url = await serve(prmServerModel(served), { batching: { maxWaitMs: 600_000, maxBatchItems: 12 }, requestTimeoutMs: 600_000 });
     const requests = Array.from({ length: 6 }, (_, i) => chainsFor(`batch ${i}`, 2));
     const since = encoded.length;
-    const replies = await Promise.all(requests.map((items) => postJson(url, '/v1/score', { items })));
+    const replies = await Promise.all(requests.map((items) => postJson(url, '/v1/prm/score', { items })));
     expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
     expect(timesTokenized(requests.flat(), since)).toEqual(Array(12).fill(1));
-    // fewer batches than requests: some batch held rows of several requests' encodings
-    expect(metricValue((await get(url, '/metrics')).text, 'prmkit_batch_size_count')).toBeLessThan(6);
+    // one batch held the rows of all six requests' encodings
+    expect(metricValue((await get(url, '/metrics')).text, 'prmkit_batch_size_count')).toBe(1);
     const direct = await reference.score(requests.flat());
     replies.forEach((r, q) =>
       r.body.results.forEach((res: any, i: number) => {
@@ -121,7 +123,7 @@ describe('one tokenization per chain per request', () => {
     const url = await serve(served);
     const items = chainsFor('fallback', 3);
     const since = encoded.length;
-    const r = await postJson(url, '/v1/score', { items });
+    const r = await postJson(url, '/v1/prm/score', { items });
     expect(r.status).toBe(200);
     expect(timesTokenized(items, since)).toEqual([2, 2, 2]);
   });
@@ -132,7 +134,7 @@ describe('one tokenization per chain per request', () => {
     const long = { problem: 'too long', steps: Array.from({ length: 12 }, (_, k) => `step ${k} says quite a lot of words here`) };
     const chunks = served.onnx!.stats.chunks;
     const since = encoded.length;
-    const r = await postJson(url, '/v1/score', { items: [chainsFor('ok', 1)[0], long] });
+    const r = await postJson(url, '/v1/prm/score', { items: [chainsFor('ok', 1)[0], long] });
     expect(r.status).toBe(413);
     expect(r.body.error.param).toBe('items[1]');
     expect(r.body.error.message).toMatch(/items\[1\] is \d+ tokens long; the limit is 128 tokens per chain/);
@@ -140,12 +142,33 @@ describe('one tokenization per chain per request', () => {
     expect(served.onnx!.stats.chunks).toBe(chunks);
   });
 
+  it('text too long for the limits by its length alone is refused without tokenizing it; text under that bound is tokenized and counted', async () => {
+    const url = await serve(prmServerModel(served));
+    const perToken = served.tokenizer.maxTokenChars!;
+    // byte-level BPE: a bound exists, and it is the vocabulary's longest piece
+    expect(perToken).toBeGreaterThanOrEqual(1);
+    const bound = 2 * perToken * 128; // characters that cannot be under 128 tokens
+    const huge = { problem: 'huge', steps: ['z'.repeat(4_000_000)] };
+    let since = encoded.length;
+    const r = await postJson(url, '/v1/prm/score', { items: [huge] });
+    expect(r.status).toBe(413);
+    expect(r.body.error.message).toMatch(/^items\[0\] is 4000004 characters, at least \d+ tokens; the limit is 128 tokens per chain/);
+    expect(encoded.length).toBe(since);
+    // just under the length bound: only the tokenizer can tell, and it does
+    const near = { problem: 'near', steps: ['z '.repeat(Math.floor((bound - 8) / 2))] };
+    since = encoded.length;
+    const n = await postJson(url, '/v1/prm/score', { items: [near] });
+    expect(n.status).toBe(413);
+    expect(n.body.error.message).toMatch(/^items\[0\] is \d+ tokens long; the limit is 128 tokens per chain/);
+    expect(timesTokenized([near], since)).toEqual([1]);
+  });
+
   it("with overflow 'truncate', the one encoding is cut when scored, as Prm.score cuts it", async () => {
     const url = await serve(prmServerModel(cut));
     const long = { problem: 'cut me', steps: Array.from({ length: 12 }, (_, k) => `step ${k} says quite a lot of words here`) };
     const items = [chainsFor('short', 1)[0]!, long];
     const since = encoded.length;
-    const r = await postJson(url, '/v1/score', { items });
+    const r = await postJson(url, '/v1/prm/score', { items });
     expect(r.status).toBe(200);
     expect(timesTokenized(items, since)).toEqual([1, 1]);
     const direct = await cut.score(items);
@@ -167,7 +190,7 @@ describe('the model contract', () => {
       scoreEncodedChains: async (chains) => chains.map((c) => ({ stepProbs: [0.5], tokens: c.tokens, truncated: false })),
     };
     const url = await serve(encoding);
-    const r = await postJson(url, '/v1/score', { items: [{ problem: 'p', steps: ['a', 'b'] }] });
+    const r = await postJson(url, '/v1/prm/score', { items: [{ problem: 'p', steps: ['a', 'b'] }] });
     expect(r.status).toBe(200);
     expect(r.body.results[0].tokens).toBe(3);
     const { scoreEncodedChains: _s, ...half } = encoding;
@@ -183,7 +206,7 @@ describe('the model contract', () => {
       scoreEncodedChains: async (chains) => chains.map(() => ({ stepProbs: [], tokens: 3, truncated: false })),
     };
     const url = await serve(model);
-    const r = await postJson(url, '/v1/score', { items: chainsFor('x', 2) });
+    const r = await postJson(url, '/v1/prm/score', { items: chainsFor('x', 2) });
     expect(r.status).toBe(500);
     expect(r.body.error.message).toMatch(/encoded 1 chains for 2 items/);
   });

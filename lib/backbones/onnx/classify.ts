@@ -2,7 +2,8 @@
 // the head applied to every row, with all K probabilities kept.
 import type { Head } from '../../kernels/types.js';
 
-export function classProbs(rows: Float32Array, N: number, D: number, head: Head): number[][] {
+/** `activation: false` keeps the head's raw outputs (logits), as vLLM's `use_activation: false`. */
+export function classProbs(rows: Float32Array, N: number, D: number, head: Head, activation = true): number[][] {
   const out: number[][] = new Array(N);
   const cols = head.kind === 'logits' ? head.columns : undefined;
   const K = head.kind === 'linear' ? head.outputs : cols ? cols.length : D;
@@ -16,7 +17,9 @@ export function classProbs(rows: Float32Array, N: number, D: number, head: Head)
         z[k] = acc;
       } else z[k] = r[cols ? cols[k] : k];
     }
-    if (head.activation === 'sigmoid') {
+    if (!activation) {
+      out[n] = Array.from(z.subarray(0, head.activation === 'sigmoid' ? 1 : K));
+    } else if (head.activation === 'sigmoid') {
       out[n] = [1 / (1 + Math.exp(-z[0]))];
     } else {
       let m = -Infinity;

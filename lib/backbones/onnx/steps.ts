@@ -26,10 +26,6 @@ export interface OnnxStepsStats {
   chunks: number;
 }
 
-function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
 /** Runs `fn` over `n` tasks with at most `limit` in flight (bounds memory held by outputs). */
 export async function limited(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -60,9 +56,9 @@ export class OnnxSteps implements StepSource {
     const out = new Float32Array(S);
     const { live, rows } = liveRows(inputIds, boundaries);
     const chunks = this.plan(rows);
-    throwIfAborted(signal);
+    signal?.throwIfAborted();
     await limited(chunks.length, this.backbone.workers, async (c) => {
-      throwIfAborted(signal);
+      signal?.throwIfAborted();
       const members = chunks[c].items;
       const padded = padChunk(members.map((m) => rows[m]), this.chunking.padding, this.chunking.padId);
       const bOffsets = new Int32Array(members.length + 1);
@@ -76,7 +72,7 @@ export class OnnxSteps implements StepSource {
       this.stats.tokens += members.reduce((a, m) => a + rows[m].length, 0);
       this.stats.chunks++;
       const res = await this.backbone.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output });
-      throwIfAborted(signal);
+      signal?.throwIfAborted();
       const scored = await scoreBatch(
         { data: res.data, dtype: res.dtype, dims: res.dims },
         { offsets: bOffsets, positions: Int32Array.from(bPositions) },
@@ -103,11 +99,11 @@ export class OnnxSteps implements StepSource {
   }
 
   /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
-  async classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]> {
+  async classify(rows: readonly Int32Array[], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<number[][][]> {
     const out: number[][][] = new Array(rows.length);
     const chunks = this.plan(rows);
     await limited(chunks.length, this.backbone.workers, async (c) => {
-      throwIfAborted(signal);
+      signal?.throwIfAborted();
       const members = chunks[c].items;
       const padded = padChunk(members.map((m) => rows[m]), this.chunking.padding, this.chunking.padId);
       const offsets = new Int32Array(members.length + 1);
@@ -118,7 +114,7 @@ export class OnnxSteps implements StepSource {
       });
       const res = await this.backbone.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output });
       const gathered = gatherRows({ data: res.data, dtype: res.dtype, dims: res.dims }, { offsets, positions: Int32Array.from(positions) });
-      const probs = classProbs(gathered, positions.length, this.width, this.head);
+      const probs = classProbs(gathered, positions.length, this.width, this.head, options.activation ?? true);
       members.forEach((m, b) => (out[m] = probs.slice(offsets[b], offsets[b + 1])));
     });
     return out;

@@ -1,7 +1,35 @@
 // A client of a vLLM PRM's `POST /pooling` (task "token_classify"): token ids in, per-token
-// class probabilities out. prmkit tokenizes locally and sends ids, so the boundaries found by
-// the format line up with the rows the server returns.
-import type { PoolingRequest, PoolingResponse } from './protocol.js';
+// (ALL pooler) or per-step (STEP pooler) class outputs out. prmkit tokenizes locally and
+// sends ids, so the boundaries found by the format line up with the rows the server returns.
+// Answers are asked for in base64 float32 little-endian: a fraction of the JSON rows' size.
+import type { ErrorResponse, PoolingCompletionRequest, PoolingResponse } from './protocol.js';
+
+/** One input's answer: the rows flattened (float32), `width` when the server sent JSON rows. */
+export interface PooledOutput {
+  data: Float32Array;
+  width?: number;
+}
+
+function decodeBase64Floats(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  if (bytes.length % 4 !== 0) throw new Error(`vllm: a base64 result of ${bytes.length} bytes is not float32 data`);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
+  return out;
+}
+
+function fromRows(rows: unknown): PooledOutput {
+  if (!Array.isArray(rows)) throw new Error('vllm: expected token_classify rows (number[][]) or base64; is the server a token-classification (PRM) model?');
+  if (rows.length === 0) return { data: new Float32Array(0) };
+  if (!Array.isArray(rows[0])) return { data: Float32Array.from(rows as number[]), width: 1 };
+  const width = (rows[0] as number[]).length;
+  const data = new Float32Array(rows.length * width);
+  (rows as number[][]).forEach((r, t) => {
+    if (!Array.isArray(r) || r.length !== width) throw new Error(`vllm: row ${t} has ${Array.isArray(r) ? r.length : 'no'} values, row 0 has ${width}`);
+    data.set(r, t * width);
+  });
+  return { data, width };
+}
 
 export interface VllmClientOptions {
   /** Server root, e.g. http://gpu-box:8000 (the client posts to `${url}/pooling`). */
@@ -51,9 +79,17 @@ export class VllmPoolingClient {
     this.fetchFn = o.fetch ?? fetch;
   }
 
-  /** One request: per input, the [rows][K] probabilities the server returned. */
-  async pool(inputs: number[][], signal?: AbortSignal): Promise<number[][][]> {
-    const body: PoolingRequest = { input: inputs, task: 'token_classify', add_special_tokens: false };
+  /** One request: per input, the rows the server returned (probabilities, or logits with `activation: false`). */
+  async pool(inputs: number[][], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<PooledOutput[]> {
+    const body: PoolingCompletionRequest = {
+      input: inputs,
+      task: 'token_classify',
+      add_special_tokens: false,
+      use_activation: options.activation ?? true,
+      encoding_format: 'base64',
+      embed_dtype: 'float32',
+      endianness: 'little',
+    };
     if (this.model) body.model = this.model;
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -72,7 +108,7 @@ export class VllmPoolingClient {
     if (!res.ok) {
       let msg = text.slice(0, 500);
       try {
-        const j = JSON.parse(text) as { error?: { message?: string }; message?: string };
+        const j = JSON.parse(text) as ErrorResponse;
         msg = j.error?.message ?? j.message ?? msg;
       } catch {
         /* not JSON */
@@ -87,27 +123,26 @@ export class VllmPoolingClient {
     }
     if (!j || !Array.isArray(j.data) || j.data.length !== inputs.length)
       throw new Error(`vllm: /pooling returned ${Array.isArray(j?.data) ? j.data.length : 'no'} results for ${inputs.length} inputs`);
-    const out: number[][][] = new Array(inputs.length);
+    const out: PooledOutput[] = new Array(inputs.length);
     for (const d of j.data) {
       if (!Number.isInteger(d.index) || d.index < 0 || d.index >= inputs.length) throw new Error(`vllm: result index ${String(d.index)} is out of range`);
-      if (!Array.isArray(d.data) || (d.data.length > 0 && !Array.isArray(d.data[0])))
-        throw new Error('vllm: expected token_classify rows (number[][]); is the server a token-classification (PRM) model with encoding_format float?');
-      out[d.index] = d.data as number[][];
+      // a server that ignores encoding_format answers JSON rows: take those as well
+      out[d.index] = typeof d.data === 'string' ? { data: decodeBase64Floats(d.data) } : fromRows(d.data);
     }
     for (let i = 0; i < out.length; i++) if (!out[i]) throw new Error(`vllm: no result for input ${i}`);
     return out;
   }
 
   /** Many inputs: split into requests of `maxBatch`, `concurrency` at a time, results in order. */
-  async poolAll(inputs: number[][], signal?: AbortSignal): Promise<number[][][]> {
-    const out: number[][][] = new Array(inputs.length);
+  async poolAll(inputs: number[][], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<PooledOutput[]> {
+    const out: PooledOutput[] = new Array(inputs.length);
     const starts: number[] = [];
     for (let s = 0; s < inputs.length; s += this.maxBatch) starts.push(s);
     let next = 0;
     const lanes = Array.from({ length: Math.min(this.concurrency, starts.length) }, async () => {
       while (next < starts.length) {
         const s = starts[next++];
-        const part = await this.pool(inputs.slice(s, s + this.maxBatch), signal);
+        const part = await this.pool(inputs.slice(s, s + this.maxBatch), signal, options);
         part.forEach((r, k) => (out[s + k] = r));
       }
     });

@@ -1,39 +1,64 @@
 // vLLM's pooling API as used by process reward models: `POST /pooling` with
-// `task: "token_classify"` returns, per input, one row per token holding the head's class
-// probabilities (vLLM applies the softmax/sigmoid of the classifier; for a PRM such as
-// Qwen2.5-Math-PRM-7B that is [T][2]). When the server is started with a step pooler
-// (`step_tag_id` / `returned_token_ids` in the pooler config, as for Math-Shepherd), only
-// the rows of the step-tag tokens come back, [S][K].
-// Shapes follow vLLM's `PoolingCompletionRequest`, `PoolingResponse` and
-// `PoolingResponseData` (vllm/entrypoints/openai/protocol.py, and the pooling entrypoints
-// in later releases) and the "Pooling API" section of vLLM's OpenAI-compatible server docs.
+// `task: "token_classify"` returns, per input, the head's class probabilities for the
+// tokens the server's pooler keeps: with the STEP pooler (vLLM's default for
+// Qwen2ForProcessRewardModel, `step_tag_id` 151651) only the step-tag tokens' rows, [S][K];
+// with the ALL pooler one row per token, [T][K]. Shapes follow vLLM's current
+// `PoolingCompletionRequest` / `PoolingChatRequest`, `PoolingResponse` and
+// `PoolingResponseData`, and its `bytes` encoding's `metadata` header.
 
 /** Token ids or text; a list means a batch. */
 export type PoolingInput = string | string[] | number[] | number[][];
 
-export interface PoolingRequest {
-  model?: string;
-  input: PoolingInput;
-  /** 'token_classify' for PRMs: per-token class probabilities. */
-  task?: 'token_classify' | 'token_embed' | 'classify' | 'embed' | 'score' | 'encode' | 'reward';
-  encoding_format?: 'float' | 'base64';
-  /** Keep only the last k prompt tokens (-1: up to the model's limit). */
-  truncate_prompt_tokens?: number;
-  /** Let the server's tokenizer add BOS etc. to text inputs (vLLM's default: true). */
-  add_special_tokens?: boolean;
-  /** Apply the classifier's activation (vLLM's default: true). */
-  activation?: boolean;
-  /** Older name of `activation`. */
-  softmax?: boolean;
-  user?: string;
+export type EncodingFormat = 'float' | 'base64' | 'bytes' | 'bytes_only';
+export type EmbedDtype = 'float32' | 'float16' | 'bfloat16' | 'fp8_e4m3' | 'fp8_e5m2';
+export type Endianness = 'native' | 'big' | 'little';
+
+interface PoolingCommon {
+  model?: string | null;
+  /** 'token_classify' for PRMs: per-token class outputs. */
+  task?: 'token_classify' | 'token_embed' | 'classify' | 'embed' | 'plugin';
+  /** Default 'float' (JSON rows); 'base64' and the bytes forms carry `embed_dtype` values in `endianness` order. */
+  encoding_format?: EncodingFormat;
+  /** Default 'float32'. */
+  embed_dtype?: EmbedDtype;
+  /** Default 'native' (the server's). */
+  endianness?: Endianness;
+  /** Keep k prompt tokens (-1: max_model_len; more than max_model_len is a 400). */
+  truncate_prompt_tokens?: number | null;
+  /** 'right' (default) keeps the first k tokens, 'left' the last k. */
+  truncation_side?: 'left' | 'right' | null;
+  /** Apply the head's activation (default true); false gives raw logits. */
+  use_activation?: boolean | null;
+  dimensions?: number | null;
+  user?: string | null;
   priority?: number;
   request_id?: string;
 }
 
+export interface PoolingCompletionRequest extends PoolingCommon {
+  input: PoolingInput;
+  /** Let the server's tokenizer add BOS etc. to text inputs (default true). */
+  add_special_tokens?: boolean;
+}
+
+export interface PoolingChatRequest extends PoolingCommon {
+  messages: Array<{ role: string; content: string | Array<{ type: string; text?: string }> | null }>;
+  /** Default false. */
+  add_generation_prompt?: boolean;
+  /** Default false; not together with add_generation_prompt. */
+  continue_final_message?: boolean;
+  /** Default false: the chat template places the special tokens. */
+  add_special_tokens?: boolean;
+  chat_template?: string | null;
+  chat_template_kwargs?: Record<string, unknown> | null;
+}
+
+export type PoolingRequest = PoolingCompletionRequest | PoolingChatRequest;
+
 export interface PoolingResponseData {
   index: number;
   object: 'pooling';
-  /** token_classify: [T][K] (or [S][K] with a step pooler); other tasks may give number[] or base64. */
+  /** token_classify: [T][K] or [S][K] rows (float), or their flattened bytes (base64). */
   data: number[][] | number[] | string;
 }
 
@@ -45,6 +70,7 @@ export interface UsageInfo {
 }
 
 export interface PoolingResponse {
+  /** `pooling-` + the request's X-Request-Id header, or a random id. */
   id: string;
   object: 'list';
   created: number;
@@ -53,7 +79,25 @@ export interface PoolingResponse {
   usage: UsageInfo;
 }
 
-/** vLLM's error body (OpenAI style). */
+/** One output in a `bytes` answer's `metadata` header; the body holds the outputs back to back. */
+export interface PoolingBytesItem {
+  index: number;
+  embed_dtype: EmbedDtype;
+  endianness: Endianness;
+  start: number;
+  end: number;
+  shape: number[];
+}
+
+export interface PoolingBytesMetadata {
+  id: string;
+  created: number;
+  model: string;
+  data: PoolingBytesItem[];
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** vLLM's error body; older servers answered the fields at the top level. */
 export interface ErrorResponse {
   error?: { message: string; type: string; param?: string | null; code: number };
   object?: 'error';

@@ -1,40 +1,95 @@
-// Step log-probabilities from a remote vLLM PRM: the rows at the boundaries (or, with a step
-// pooler, the rows in order) give P(correct) at the format's positive class.
+// Step log-probabilities from a remote vLLM PRM: the rows at the boundaries (ALL pooler: one
+// row per token) or the rows in order (STEP pooler: one row per step tag) give P(correct)
+// at the format's positive class.
+//
+// Chains that are token-prefixes of one another (a beam's parent and its children, or a
+// partial solution and its completion) are sent once, as the longest: a causal PRM reads the
+// shorter chains' steps inside it with the same values, and vLLM keeps no prefix cache for
+// pooling models, so every repeated prefix would be recomputed on the server.
 import type { Boundaries } from '../../kernels/types.js';
 import { VllmPoolingClient } from './client.js';
+import type { PooledOutput } from './client.js';
 import { liveRows } from '../step-source.js';
 import type { StepSource } from '../step-source.js';
+
+function isPrefix(a: Int32Array, b: Int32Array): boolean {
+  if (a.length > b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function compareIds(a: Int32Array, b: Int32Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * For each row, the index of the longest row it is a prefix of (itself if none). In
+ * lexicographic order every row that extends a row follows it directly, so one pass from
+ * the end finds each prefix run's longest member.
+ */
+export function prefixRepresentatives(rows: readonly Int32Array[]): number[] {
+  const order = rows.map((_, i) => i).sort((x, y) => compareIds(rows[x]!, rows[y]!));
+  const rep = new Array<number>(rows.length);
+  for (let j = order.length - 1; j >= 0; j--) {
+    const k = order[j]!;
+    const next = order[j + 1];
+    rep[k] = next !== undefined && isPrefix(rows[k]!, rows[next]!) ? rep[next]! : k;
+  }
+  return rep;
+}
 
 export class VllmSteps implements StepSource {
   constructor(
     readonly client: VllmPoolingClient,
     readonly positive: number,
+    /** Values per row (the head's classes), to read flattened base64 answers. */
+    readonly classes: number,
   ) {}
+
+  /** An answer as rows of `classes` values. */
+  private rowsOf(out: PooledOutput, what: string): Float32Array[] {
+    const K = out.width ?? this.classes;
+    if (out.data.length % K !== 0) throw new Error(`vllm: ${what} came back with ${out.data.length} values, not rows of ${K}`);
+    const rows: Float32Array[] = [];
+    for (let t = 0; t < out.data.length; t += K) rows.push(out.data.subarray(t, t + K));
+    return rows;
+  }
 
   async stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
     const { offsets, positions } = boundaries;
     const out = new Float32Array(positions.length);
     const { live, rows } = liveRows(inputIds, boundaries);
-    const res = await this.client.poolAll(rows.map((r) => Array.from(r)), signal);
+    const rep = prefixRepresentatives(rows);
+    const sent = [...new Set(rep)];
+    const at = new Map(sent.map((k, j) => [k, j]));
+    const res = await this.client.poolAll(sent.map((k) => Array.from(rows[k]!)), signal);
+    const answers = sent.map((k, j) => this.rowsOf(res[j]!, `item ${live[k]}`));
     live.forEach((item, k) => {
-      const probs = res[k];
-      const n = offsets[item + 1] - offsets[item];
-      const T = rows[k].length;
-      const stepRows = probs.length === T ? null : probs.length === n ? probs : undefined;
-      if (stepRows === undefined)
-        throw new Error(`vllm: item ${item} came back with ${probs.length} rows; expected ${T} (one per token) or ${n} (one per step)`);
+      const r = rep[k]!;
+      const probs = answers[at.get(r)!]!;
+      const repItem = live[r]!;
+      const T = rows[r]!.length;
+      const nRep = offsets[repItem + 1]! - offsets[repItem]!;
+      const n = offsets[item + 1]! - offsets[item]!;
+      const perToken = probs.length === T;
+      if (!perToken && probs.length !== nRep)
+        throw new Error(`vllm: item ${repItem} came back with ${probs.length} rows; expected ${T} (one per token) or ${nRep} (one per step)`);
       for (let s = 0; s < n; s++) {
-        const row = stepRows ? stepRows[s] : probs[positions[offsets[item] + s]];
+        // a prefix's boundaries are the first boundaries of the chain that extends it
+        const row = perToken ? probs[positions[offsets[item]! + s]!] : probs[s];
         const p = row?.[this.positive];
         if (typeof p !== 'number' || !(p >= 0 && p <= 1))
           throw new Error(`vllm: item ${item} step ${s}: class ${this.positive} probability is ${String(p)}, not a probability`);
-        out[offsets[item] + s] = Math.log(p);
+        out[offsets[item]! + s] = Math.log(p);
       }
     });
     return out;
   }
 
-  async classify(rows: readonly Int32Array[], signal?: AbortSignal): Promise<number[][][]> {
-    return this.client.poolAll(rows.map((r) => Array.from(r)), signal);
+  async classify(rows: readonly Int32Array[], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<number[][][]> {
+    const res = await this.client.poolAll(rows.map((r) => Array.from(r)), signal, options);
+    return res.map((o, i) => this.rowsOf(o, `input ${i}`).map((r) => Array.from(r)));
   }
 }

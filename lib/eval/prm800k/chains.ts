@@ -2,6 +2,8 @@
 // step (or the labeler's own step); supervision stops at the first step labelled wrong, since
 // nothing after a wrong step can be "still correct".
 import type { ChainItem } from '../../interfaces.js';
+import { boolean, invalidType, knownKeys, object, oneOf } from '../../is.js';
+import { PRM800K_FINISH_REASONS } from './types.js';
 import type { Prm800kFinishReason, Prm800kHumanCompletion, Prm800kRating, Prm800kRecord } from './types.js';
 
 export interface Prm800kChainOptions {
@@ -44,17 +46,16 @@ function humanText(h: Prm800kHumanCompletion): string {
   return typeof h === 'string' ? h : h.text;
 }
 
-export function checkChainOptions(o: Prm800kChainOptions): Required<Prm800kChainOptions> {
-  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
-  for (const k of ['neutralIsCorrect', 'alternatives', 'skipControlQuestions'] as const)
-    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${k} must be a boolean`);
-  if (o.humanSteps !== undefined && o.humanSteps !== 'include' && o.humanSteps !== 'stop')
-    throw new TypeError(`humanSteps must be 'include' or 'stop', got ${String(o.humanSteps)}`);
+export const CHAIN_OPTION_KEYS: readonly (keyof Prm800kChainOptions)[] = ['neutralIsCorrect', 'humanSteps', 'alternatives', 'finishReasons', 'skipControlQuestions'];
+
+/** The chain options, and `extra` keys the caller reads itself (a reader's `limit`). */
+export function checkChainOptions(o: Prm800kChainOptions, extra: readonly string[] = []): Required<Prm800kChainOptions> {
+  knownKeys(object(o, 'options'), [...CHAIN_OPTION_KEYS, ...extra]);
+  for (const k of ['neutralIsCorrect', 'alternatives', 'skipControlQuestions'] as const) if (o[k] !== undefined) boolean(o[k], k);
+  if (o.humanSteps !== undefined) oneOf(o.humanSteps, 'humanSteps', ['include', 'stop'] as const);
   const finishReasons = o.finishReasons ?? DEFAULT_FINISH;
-  if (!Array.isArray(finishReasons)) throw new TypeError('finishReasons must be an array');
-  for (const r of finishReasons)
-    if (!['found_error', 'solution', 'bad_problem', 'give_up'].includes(r))
-      throw new RangeError(`finishReasons: unknown finish reason ${String(r)}`);
+  if (!Array.isArray(finishReasons)) throw invalidType('finishReasons', 'an array', finishReasons);
+  finishReasons.forEach((r, i) => oneOf(r, `finishReasons[${i}]`, PRM800K_FINISH_REASONS));
   return {
     neutralIsCorrect: o.neutralIsCorrect ?? true,
     humanSteps: o.humanSteps ?? 'include',

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { readJsonLines } from '../jsonl.js';
 import type { ProcessBenchSubset } from '../processbench/read.js';
+import { positiveInt, string } from '../../is.js';
 import { checkChainOptions, prm800kChains } from './chains.js';
 import type { Prm800kChain, Prm800kChainOptions } from './chains.js';
 import { parsePrm800kRecord } from './parse.js';
@@ -14,6 +15,8 @@ export interface Prm800kReadOptions extends Prm800kChainOptions {
   limit?: number;
 }
 
+const READ_KEYS = ['idPrefix', 'limit'] as const;
+
 export interface Prm800kStats {
   records: number;
   /** Records that produced no chain (filtered finish reason, control question, nothing labelled). */
@@ -24,31 +27,31 @@ export interface Prm800kStats {
 }
 
 function prefixFor(path: string, o: Prm800kReadOptions): string {
-  if (o.idPrefix !== undefined && typeof o.idPrefix !== 'string') throw new TypeError('idPrefix must be a string');
+  if (o.idPrefix !== undefined) string(o.idPrefix, 'idPrefix');
   return o.idPrefix ?? basename(path).replace(/\.jsonl$/, '');
 }
 
 /** Yields the chains of each record in file order. */
 export async function* streamPrm800k(path: string, options: Prm800kReadOptions = {}): AsyncGenerator<Prm800kChain> {
-  checkChainOptions(options);
+  const o = checkChainOptions(options, READ_KEYS);
   const prefix = prefixFor(path, options);
   const { limit } = options;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RangeError(`limit must be a positive integer, got ${String(limit)}`);
+  if (limit !== undefined) positiveInt(limit, 'limit');
   let n = 0;
   for await (const { line, value } of readJsonLines(path)) {
     if (limit !== undefined && n >= limit) return;
     n++;
     const record = parsePrm800kRecord(value, `${path}:${line}`);
-    yield* prm800kChains(record, `${prefix}:${line}`, options);
+    yield* prm800kChains(record, `${prefix}:${line}`, o);
   }
 }
 
 /** Reads a whole file into chains and counts. */
 export async function readPrm800k(path: string, options: Prm800kReadOptions = {}): Promise<{ chains: Prm800kChain[]; stats: Prm800kStats }> {
-  const o = checkChainOptions(options);
+  const o = checkChainOptions(options, READ_KEYS);
   const prefix = prefixFor(path, options);
   const { limit } = options;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RangeError(`limit must be a positive integer, got ${String(limit)}`);
+  if (limit !== undefined) positiveInt(limit, 'limit');
   const stats: Prm800kStats = {
     records: 0,
     skipped: 0,

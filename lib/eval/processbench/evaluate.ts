@@ -3,7 +3,8 @@
 import type { StepScorer } from '../../interfaces.js';
 import { createDetector } from '../detectors.js';
 import type { DetectorSpec } from '../detectors.js';
-import { checkScorer, scoreChains } from '../score.js';
+import { invalidRange, knownKeys, object, string } from '../../is.js';
+import { checkScorer, SCORE_CHAINS_KEYS, scoreChains } from '../score.js';
 import { computeMetrics } from './metrics.js';
 import type { ProcessBenchMetrics } from './metrics.js';
 import type { ProcessBenchSubset } from './read.js';
@@ -45,8 +46,13 @@ export interface ProcessBenchRun extends ProcessBenchResult {
   stepProbs: Map<string, number[]>;
 }
 
-function checkDecision(subsets: readonly ProcessBenchSubset[], options: DecisionOptions): DetectorSpec {
-  if (!Array.isArray(subsets) || subsets.length === 0) throw new RangeError('subsets must be a non-empty array of ProcessBench subsets');
+const DECISION_KEYS: readonly (keyof DecisionOptions)[] = ['detector', 'tuneOn'];
+const EVALUATE_KEYS: readonly string[] = [...DECISION_KEYS, 'scorer', ...SCORE_CHAINS_KEYS];
+
+function checkDecision(subsets: readonly ProcessBenchSubset[], options: DecisionOptions, known: readonly string[] = DECISION_KEYS): DetectorSpec {
+  if (!Array.isArray(subsets) || subsets.length === 0) throw invalidRange('subsets', 'a non-empty array of ProcessBench subsets', subsets);
+  knownKeys(object(options, 'options'), known);
+  if (options.tuneOn !== undefined) string(options.tuneOn, 'tuneOn');
   const detector = options.detector ?? { kind: 'threshold', threshold: 0.5 };
   createDetector(detector); // validates
   if (options.tuneOn !== undefined) {
@@ -84,9 +90,10 @@ export function evaluateStepProbs(
 
 /** Scores every record of every subset with `scorer`, then evaluates. */
 export async function evaluateProcessBench(subsets: readonly ProcessBenchSubset[], options: EvaluateOptions): Promise<ProcessBenchRun> {
-  checkScorer(options?.scorer);
-  checkDecision(subsets, options); // fail before the (expensive) scoring
+  checkScorer(object(options, 'options').scorer);
+  checkDecision(subsets, options, EVALUATE_KEYS); // fail before the (expensive) scoring
   const items = subsets.flatMap((s) => s.records.map((r) => ({ id: r.id, problem: r.problem, steps: r.steps })));
-  const stepProbs = await scoreChains(options.scorer, items, options);
-  return { scorer: options.scorer.name, ...evaluateStepProbs(subsets, stepProbs, options), stepProbs };
+  const stepProbs = await scoreChains(options.scorer, items, options, EVALUATE_KEYS);
+  const decision = { ...(options.detector ? { detector: options.detector } : {}), ...(options.tuneOn !== undefined ? { tuneOn: options.tuneOn } : {}) };
+  return { scorer: options.scorer.name, ...evaluateStepProbs(subsets, stepProbs, decision), stepProbs };
 }

@@ -1,6 +1,7 @@
 // ProcessBench (Zheng et al. 2024) on disk: one JSON array per subset (gsm8k.json, math.json,
 // olympiadbench.json, omnimath.json), records {id, generator, problem, steps, final_answer_correct,
 // label}, where label is the index of the earliest wrong step and -1 when every step is right.
+import { invalidType, knownKeys, object, positiveInt } from '../../is.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isRecord } from '../jsonl.js';
@@ -69,12 +70,12 @@ export function parseProcessBenchSubset(name: string, data: unknown): ProcessBen
 
 /** Reads ProcessBench subsets from a directory of `<subset>.json` files. */
 export async function readProcessBench(dir: string, options: ReadProcessBenchOptions = {}): Promise<ProcessBenchSubset[]> {
-  if (typeof dir !== 'string' || !dir) throw new TypeError('ProcessBench data directory must be a non-empty string');
+  if (typeof dir !== 'string' || !dir) throw invalidType('ProcessBench data directory', 'a non-empty string', dir);
+  knownKeys(object(options, 'options'), ['subsets', 'limit']);
   const { subsets, limit } = options;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
-    throw new RangeError(`limit must be a positive integer, got ${String(limit)}`);
+  if (limit !== undefined) positiveInt(limit, 'limit');
   if (subsets !== undefined && (!Array.isArray(subsets) || subsets.some((s) => typeof s !== 'string' || !s)))
-    throw new TypeError('subsets must be an array of subset names');
+    throw invalidType('subsets', 'an array of subset names', subsets);
   let files: string[];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();

@@ -1,6 +1,8 @@
 // Math-Shepherd automatic step labels (Wang et al. 2024): a step is good when solutions that
 // continue from it can still reach the gold answer. For every prefix steps[0..i], N rollouts
 // from a Generator; hard label = any rollout correct, soft label = fraction correct.
+import { PrmInputError, PrmInputTypeError } from '../../errors.js';
+import { invalidType, knownKeys, object, oneOf, optionalFunction, positiveInt, show, signal, string } from '../../is.js';
 import type { GenerateOptions, Generator } from '../../interfaces.js';
 import { answersEqual as defaultEqual, extractAnswer as defaultExtract, extractBoxed } from '../../search/answer.js';
 import { runRollouts } from './rollout.js';
@@ -70,49 +72,45 @@ export interface LabellingResult {
   cost: LabellingCost;
 }
 
-function positiveInt(v: unknown, name: string, dflt: number): number {
-  const x = v ?? dflt;
-  if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
-  return x;
-}
+const orDefault = (v: unknown, name: string, dflt: number): number => (v === undefined ? dflt : positiveInt(v, name));
+
+const LABEL_KEYS: readonly (keyof LabelStepsOptions)[] = [
+  'generator', 'n', 'maxRolloutSteps', 'chainsPerBatch', 'maxRequestsPerCall', 'concurrency', 'generation', 'output',
+  'ifExists', 'isFinal', 'extractAnswer', 'answersEqual', 'signal', 'onProgress',
+];
 
 function checkChains(chains: unknown): asserts chains is readonly ShepherdChain[] {
-  if (!Array.isArray(chains)) throw new TypeError('chains must be an array of { id, problem, steps, goldAnswer }');
+  if (!Array.isArray(chains)) throw invalidType('chains', 'an array of { id, problem, steps, goldAnswer }', chains);
   const ids = new Set<string>();
+  const bad = (path: string, what: string, v: unknown) => new PrmInputTypeError(path, `must be ${what}, got ${show(v)}`);
   chains.forEach((c: ShepherdChain, i) => {
-    if (!c || typeof c !== 'object') throw new TypeError(`chains[${i}] must be an object { id, problem, steps, goldAnswer }`);
-    if (typeof c.id !== 'string' || !c.id) throw new TypeError(`chains[${i}].id must be a non-empty string`);
-    if (ids.has(c.id)) throw new TypeError(`chains[${i}].id ${c.id} is a duplicate`);
+    if (!c || typeof c !== 'object') throw bad(`chains[${i}]`, 'an object { id, problem, steps, goldAnswer }', c);
+    if (typeof c.id !== 'string' || !c.id) throw bad(`chains[${i}].id`, 'a non-empty string', c.id);
+    if (ids.has(c.id)) throw new PrmInputError(`chains[${i}].id`, `${JSON.stringify(c.id)} is a duplicate`);
     ids.add(c.id);
-    if (typeof c.problem !== 'string') throw new TypeError(`chains[${i}].problem must be a string`);
-    if (!Array.isArray(c.steps) || !c.steps.every((s) => typeof s === 'string')) throw new TypeError(`chains[${i}].steps must be an array of strings`);
-    if (typeof c.goldAnswer !== 'string' || !c.goldAnswer.trim()) throw new TypeError(`chains[${i}].goldAnswer must be a non-empty string`);
+    if (typeof c.problem !== 'string') throw bad(`chains[${i}].problem`, 'a string', c.problem);
+    if (!Array.isArray(c.steps) || !c.steps.every((s) => typeof s === 'string')) throw bad(`chains[${i}].steps`, 'an array of strings', c.steps);
+    if (typeof c.goldAnswer !== 'string' || !c.goldAnswer.trim()) throw bad(`chains[${i}].goldAnswer`, 'a non-empty string', c.goldAnswer);
   });
-}
-
-function checkFn(v: unknown, name: string): void {
-  if (v !== undefined && typeof v !== 'function') throw new TypeError(`${name} must be a function`);
 }
 
 /** Labels every step of every chain; see the module comment. */
 export async function labelSteps(chains: readonly ShepherdChain[], options: LabelStepsOptions): Promise<LabellingResult> {
   checkChains(chains);
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object with a generator');
+  knownKeys(object(options, 'options', 'an object with a generator'), LABEL_KEYS);
   const { generator } = options;
-  if (!generator || typeof generator.generate !== 'function') throw new TypeError('options.generator must implement Generator');
-  const n = positiveInt(options.n, 'n', 8);
-  const maxRolloutSteps = positiveInt(options.maxRolloutSteps, 'maxRolloutSteps', 32);
-  const chainsPerBatch = positiveInt(options.chainsPerBatch, 'chainsPerBatch', 32);
-  const maxRequestsPerCall = positiveInt(options.maxRequestsPerCall, 'maxRequestsPerCall', 256);
-  const concurrency = positiveInt(options.concurrency, 'concurrency', 1);
-  const ifExists = options.ifExists ?? 'resume';
-  if (!['resume', 'overwrite', 'error'].includes(ifExists)) throw new TypeError(`ifExists must be 'resume', 'overwrite' or 'error', got ${String(ifExists)}`);
-  if (options.output !== undefined && (typeof options.output !== 'string' || !options.output)) throw new TypeError('output must be a file path');
-  if (options.generation !== undefined && (options.generation === null || typeof options.generation !== 'object'))
-    throw new TypeError('generation must be an object of GenerateOptions');
+  if (!generator || typeof generator.generate !== 'function') throw invalidType('options.generator', 'a Generator (with generate())', generator);
+  const n = orDefault(options.n, 'n', 8);
+  const maxRolloutSteps = orDefault(options.maxRolloutSteps, 'maxRolloutSteps', 32);
+  const chainsPerBatch = orDefault(options.chainsPerBatch, 'chainsPerBatch', 32);
+  const maxRequestsPerCall = orDefault(options.maxRequestsPerCall, 'maxRequestsPerCall', 256);
+  const concurrency = orDefault(options.concurrency, 'concurrency', 1);
+  const ifExists = oneOf(options.ifExists ?? 'resume', 'ifExists', ['resume', 'overwrite', 'error'] as const);
+  if (options.output !== undefined) string(options.output, 'output', { nonEmpty: true });
+  if (options.generation !== undefined) object(options.generation, 'generation', 'an object of GenerateOptions');
   if ((options.generation as GenerateOptions | undefined)?.signal) throw new TypeError('pass the AbortSignal as options.signal, not generation.signal');
-  for (const k of ['isFinal', 'extractAnswer', 'answersEqual', 'onProgress'] as const) checkFn(options[k], k);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  for (const k of ['isFinal', 'extractAnswer', 'answersEqual', 'onProgress'] as const) optionalFunction(options[k], k);
+  signal(options.signal);
   const isFinal = options.isFinal ?? defaultIsFinal;
   const extract = options.extractAnswer ?? defaultExtract;
   const equal = options.answersEqual ?? defaultEqual;

@@ -1,6 +1,7 @@
 // Compute budgets. A strategy asks how many continuations it may request before each
 // generator call, so a budget is never exceeded: with a token budget every continuation is
 // charged its worst case (maxStepTokens) up front, then the tokens actually generated.
+import { knownKeys, nonNegativeInt, object } from '../../is.js';
 
 export interface SearchBudget {
   /** Total generated tokens. */
@@ -22,17 +23,14 @@ export interface SearchUsage {
   newSteps: number;
 }
 
+const BUDGET_KEYS = ['tokens', 'generatorCalls', 'completions'] as const;
+
 export function checkBudget(budget: unknown, owner: string): SearchBudget {
   if (budget === undefined) return {};
-  if (budget === null || typeof budget !== 'object') throw new TypeError(`${owner}: options.budget must be an object`);
-  const b = budget as SearchBudget;
-  for (const key of Object.keys(b)) {
-    if (key !== 'tokens' && key !== 'generatorCalls' && key !== 'completions')
-      throw new TypeError(`${owner}: options.budget.${key} is not a budget (use tokens, generatorCalls or completions)`);
-    const v = b[key];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new RangeError(`${owner}: options.budget.${key} must be a non-negative integer, got ${String(v)}`);
-  }
-  return { ...b };
+  const b = object(budget, `${owner}: options.budget`);
+  knownKeys(b, BUDGET_KEYS, `${owner}: options.budget`);
+  for (const key of BUDGET_KEYS) if (b[key] !== undefined) nonNegativeInt(b[key], `${owner}: options.budget.${key}`);
+  return { ...(b as SearchBudget) };
 }
 
 export class BudgetTracker {

@@ -13,7 +13,8 @@ import type { CandidateChain, SelectionMethod } from './select.js';
 import { SearchTree } from './tree.js';
 import type { SearchNode } from './tree.js';
 import type { SearchEvent, SearchInput, SearchOptions, SearchResult, StopReason } from './types.js';
-import { checkChain, checkScoresShape, checkSignal, positiveInt } from './validate.js';
+import { checkChain, checkScoresShape, checkSignal, checkStop, positiveInt } from './validate.js';
+import { boolean, invalidType, knownKeys, number, object, optionalFunction } from '../../is.js';
 import { asSessionScorer, scoreSessions } from './incremental.js';
 import type { ScorerSession, SessionScorer } from './incremental.js';
 
@@ -27,7 +28,14 @@ export interface RunDefaults {
   selection: SelectionMethod;
   /** Whether the strategy cannot work without a scorer. */
   needsScorer: boolean;
+  /** The strategy's own option keys, besides the shared ones. */
+  keys?: readonly string[];
 }
+
+const SEARCH_KEYS: readonly (keyof SearchOptions)[] = [
+  'generator', 'scorer', 'aggregation', 'selection', 'maxSteps', 'maxStepTokens', 'temperature', 'topP', 'stop', 'seed',
+  'budget', 'signal', 'onProgress', 'answerExtractor', 'stopOnAnswer', 'incremental',
+];
 
 export class SearchRun {
   readonly tree: SearchTree;
@@ -51,16 +59,16 @@ export class SearchRun {
     defaults: RunDefaults,
   ) {
     const owner = strategy;
-    if (!options || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object`);
+    knownKeys(object(options, `${owner}: options`), [...SEARCH_KEYS, ...(defaults.keys ?? [])], `${owner}: options`);
     const g = options.generator;
-    if (!g || typeof g.generate !== 'function') throw new TypeError(`${owner}: options.generator must be a Generator (with generate())`);
+    if (!g || typeof g.generate !== 'function') throw invalidType(`${owner}: options.generator`, 'a Generator (with generate())', g);
     const s = options.scorer;
-    if (s !== undefined && (!s || typeof s.score !== 'function')) throw new TypeError(`${owner}: options.scorer must be a StepScorer (with score())`);
+    if (s !== undefined && (!s || typeof s.score !== 'function')) throw invalidType(`${owner}: options.scorer`, 'a StepScorer (with score())', s);
     if (defaults.needsScorer && !s) throw new TypeError(`${owner}: options.scorer is required`);
     this.scorer = s;
     const problem = typeof input === 'string' ? input : input?.problem;
     const prefix = typeof input === 'string' ? [] : input?.steps;
-    if (typeof input !== 'string' && (!input || typeof input !== 'object')) throw new TypeError(`${owner}: problem must be a string or {problem, steps}`);
+    if (typeof input !== 'string' && (!input || typeof input !== 'object')) throw invalidType(`${owner}: problem`, 'a string or {problem, steps}', input);
     checkChain(problem, prefix, 'problem', owner);
     if (problem.trim() === '') throw new RangeError(`${owner}: problem must not be empty`);
     this.tree = new SearchTree(problem, [...prefix]);
@@ -72,15 +80,15 @@ export class SearchRun {
     this.budget = new BudgetTracker(checkBudget(options.budget, owner), this.maxStepTokens);
     this.seed = checkSeed(options.seed, 'options.seed');
     checkSignal(options.signal, 'options.signal', owner);
-    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError(`${owner}: options.onProgress must be a function`);
+    optionalFunction(options.onProgress, `${owner}: options.onProgress`);
     const ex = options.answerExtractor ?? defaultAnswerExtractor;
-    if (!ex || typeof ex.extract !== 'function') throw new TypeError(`${owner}: options.answerExtractor must have extract(text)`);
+    if (!ex || typeof ex.extract !== 'function') throw invalidType(`${owner}: options.answerExtractor`, 'an object with extract(text)', ex);
     this.extractor = ex;
-    if (options.temperature !== undefined && !(typeof options.temperature === 'number' && options.temperature >= 0))
-      throw new RangeError(`${owner}: options.temperature must be a number >= 0`);
-    if (options.stop !== undefined && !(Array.isArray(options.stop) && options.stop.every((x) => typeof x === 'string' && x !== '')))
-      throw new TypeError(`${owner}: options.stop must be an array of non-empty strings`);
-    if (options.incremental !== undefined && typeof options.incremental !== 'boolean') throw new TypeError(`${owner}: options.incremental must be a boolean`);
+    if (options.temperature !== undefined) number(options.temperature, `${owner}: options.temperature`, 0);
+    if (options.topP !== undefined) number(options.topP, `${owner}: options.topP`, 0, 1, { openMin: true });
+    checkStop(options.stop, `${owner}: options.stop`);
+    if (options.incremental !== undefined) boolean(options.incremental, `${owner}: options.incremental`);
+    if (options.stopOnAnswer !== undefined) boolean(options.stopOnAnswer, `${owner}: options.stopOnAnswer`);
     if (options.incremental ?? true) this.sessionScorer = asSessionScorer(s);
     this.options.signal?.throwIfAborted();
   }

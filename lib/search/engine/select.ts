@@ -1,5 +1,6 @@
 // Picking a final answer from finished chains: the best-scored chain, a plain majority vote
 // over answers, or a vote weighted by chain score (PRM-weighted majority).
+import { oneOf } from '../../is.js';
 import { canonicalAnswer } from '../answer.js';
 import { byScoreDesc } from './aggregate.js';
 
@@ -33,9 +34,7 @@ export interface Selection {
 }
 
 export function checkSelection(method: unknown, owner: string): SelectionMethod {
-  if (!SELECTION_METHODS.includes(method as SelectionMethod))
-    throw new RangeError(`${owner}: selection must be one of ${SELECTION_METHODS.join(', ')}, got ${String(method)}`);
-  return method as SelectionMethod;
+  return oneOf(method, `${owner}: selection`, SELECTION_METHODS);
 }
 
 /** Answers with their counts and score sums, in order of first appearance. */

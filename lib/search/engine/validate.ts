@@ -1,45 +1,49 @@
 // Argument checks shared by generators, scorers and strategies: bad input fails with a
 // TypeError/RangeError naming the argument, before any work starts.
 import type { ChainItem, GenerateOptions, GenerateRequest, StepScores } from '../../interfaces.js';
+import { integer, invalidType, isObject, knownKeys, number, object, positiveInt as isPositiveInt, signal } from '../../is.js';
 
 export function checkChain(problem: unknown, steps: unknown, where: string, owner: string): void {
-  if (typeof problem !== 'string') throw new TypeError(`${owner}: ${where}.problem must be a string`);
-  if (!Array.isArray(steps)) throw new TypeError(`${owner}: ${where}.steps must be an array of strings`);
+  if (typeof problem !== 'string') throw invalidType(`${owner}: ${where}.problem`, 'a string', problem);
+  if (!Array.isArray(steps)) throw invalidType(`${owner}: ${where}.steps`, 'an array of strings', steps);
   for (let k = 0; k < steps.length; k++)
-    if (typeof steps[k] !== 'string') throw new TypeError(`${owner}: ${where}.steps[${k}] must be a string`);
+    if (typeof steps[k] !== 'string') throw invalidType(`${owner}: ${where}.steps[${k}]`, 'a string', steps[k]);
 }
 
 export function checkItems(items: unknown, owner: string): asserts items is readonly ChainItem[] {
-  if (!Array.isArray(items)) throw new TypeError(`${owner}: items must be an array of {problem, steps}`);
+  if (!Array.isArray(items)) throw invalidType(`${owner}: items`, 'an array of {problem, steps}', items);
   items.forEach((it, i) => {
-    if (!it || typeof it !== 'object') throw new TypeError(`${owner}: items[${i}] must be an object {problem, steps}`);
-    checkChain((it as ChainItem).problem, (it as ChainItem).steps, `items[${i}]`, owner);
+    if (!isObject(it)) throw invalidType(`${owner}: items[${i}]`, 'an object {problem, steps}', it);
+    checkChain(it.problem, it.steps, `items[${i}]`, owner);
   });
 }
 
-export function checkSignal(signal: unknown, name: string, owner: string): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${owner}: ${name} must be an AbortSignal`);
+export function checkSignal(v: unknown, name: string, owner: string): void {
+  signal(v, `${owner}: ${name}`);
 }
+
+/** Stop sequences: an array of non-empty strings. */
+export function checkStop(stop: unknown, name: string): void {
+  if (stop !== undefined && !(Array.isArray(stop) && stop.every((s) => typeof s === 'string' && s.length > 0)))
+    throw invalidType(name, 'an array of non-empty strings', stop);
+}
+
+const GENERATE_KEYS: readonly (keyof GenerateOptions)[] = ['temperature', 'topP', 'maxTokens', 'stop', 'seed', 'signal'];
 
 export function checkGenerateArgs(requests: unknown, options: unknown, owner: string): void {
-  if (!Array.isArray(requests)) throw new TypeError(`${owner}: requests must be an array of {problem, steps, n}`);
+  if (!Array.isArray(requests)) throw invalidType(`${owner}: requests`, 'an array of {problem, steps, n}', requests);
   requests.forEach((r: GenerateRequest, i) => {
-    if (!r || typeof r !== 'object') throw new TypeError(`${owner}: requests[${i}] must be an object {problem, steps, n}`);
+    if (!isObject(r)) throw invalidType(`${owner}: requests[${i}]`, 'an object {problem, steps, n}', r);
     checkChain(r.problem, r.steps, `requests[${i}]`, owner);
-    if (!Number.isInteger(r.n) || r.n < 1) throw new RangeError(`${owner}: requests[${i}].n must be a positive integer, got ${String(r.n)}`);
+    isPositiveInt(r.n, `${owner}: requests[${i}].n`);
   });
-  if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object`);
-  const o = options as GenerateOptions;
-  if (o.temperature !== undefined && !(typeof o.temperature === 'number' && o.temperature >= 0 && Number.isFinite(o.temperature)))
-    throw new RangeError(`${owner}: options.temperature must be a finite number >= 0`);
-  if (o.topP !== undefined && !(typeof o.topP === 'number' && o.topP > 0 && o.topP <= 1))
-    throw new RangeError(`${owner}: options.topP must be in (0, 1]`);
-  if (o.maxTokens !== undefined && !(Number.isInteger(o.maxTokens) && o.maxTokens >= 1))
-    throw new RangeError(`${owner}: options.maxTokens must be a positive integer`);
-  if (o.stop !== undefined && !(Array.isArray(o.stop) && o.stop.every((s) => typeof s === 'string' && s.length > 0)))
-    throw new TypeError(`${owner}: options.stop must be an array of non-empty strings`);
-  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff))
-    throw new RangeError(`${owner}: options.seed must be an integer in [0, 2^32)`);
+  const o = object(options, `${owner}: options`) as GenerateOptions;
+  knownKeys(o as Record<string, unknown>, GENERATE_KEYS, `${owner}: options`);
+  if (o.temperature !== undefined) number(o.temperature, `${owner}: options.temperature`, 0);
+  if (o.topP !== undefined) number(o.topP, `${owner}: options.topP`, 0, 1, { openMin: true });
+  if (o.maxTokens !== undefined) isPositiveInt(o.maxTokens, `${owner}: options.maxTokens`);
+  checkStop(o.stop, `${owner}: options.stop`);
+  if (o.seed !== undefined) integer(o.seed, `${owner}: options.seed`, 0, 0xffffffff);
   checkSignal(o.signal, 'options.signal', owner);
 }
 
@@ -58,7 +62,7 @@ export function checkScoresShape(scores: unknown, items: readonly ChainItem[], s
   return scores;
 }
 
+/** An integer >= `min` (a count of samples, beams, retries), named with its owner. */
 export function positiveInt(x: unknown, name: string, owner: string, min = 1): number {
-  if (!Number.isInteger(x) || (x as number) < min) throw new RangeError(`${owner}: ${name} must be an integer >= ${min}, got ${String(x)}`);
-  return x as number;
+  return integer(x, `${owner}: ${name}`, min);
 }

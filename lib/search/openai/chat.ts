@@ -1,6 +1,7 @@
 // Generator over /v1/chat/completions. The partial solution is either prefilled as the
 // assistant's message and continued (vLLM's `continue_final_message`), or shown in the user
 // turn with an instruction to write only the next step (any chat server).
+import { oneOf, string } from '../../is.js';
 import type { Continuation, GenerateOptions, GenerateRequest, Generator } from '../../interfaces.js';
 import { checkGenerateArgs, positiveInt } from '../engine/validate.js';
 import { OpenAIClient, splitTokens } from './client.js';
@@ -39,13 +40,10 @@ export class OpenAIChatGenerator implements Generator {
     const owner = 'OpenAIChatGenerator';
     this.client = new OpenAIClient(options, owner);
     this.name = `chat:${options.model}`;
-    this.separator = options.separator ?? '\n\n';
-    if (typeof this.separator !== 'string' || this.separator === '') throw new TypeError(`${owner}: options.separator must be a non-empty string`);
-    if (options.system !== undefined && typeof options.system !== 'string') throw new TypeError(`${owner}: options.system must be a string`);
+    this.separator = string(options.separator ?? '\n\n', `${owner}: options.separator`, { nonEmpty: true });
+    if (options.system !== undefined) string(options.system, `${owner}: options.system`);
     this.system = options.system ?? DEFAULT_SYSTEM;
-    const mode = options.prefix ?? 'continue';
-    if (mode !== 'continue' && mode !== 'instruct') throw new RangeError(`${owner}: options.prefix must be 'continue' or 'instruct'`);
-    this.mode = mode;
+    this.mode = oneOf(options.prefix ?? 'continue', `${owner}: options.prefix`, ['continue', 'instruct'] as const);
     this.concurrency = positiveInt(options.concurrency ?? 8, 'options.concurrency', owner);
   }
 

@@ -1,5 +1,6 @@
 // A minimal OpenAI-compatible client (vLLM, llama.cpp server, Ollama, OpenAI): endpoint
 // options, request, and strict validation of the parts of the answer prmkit relies on.
+import { object, string } from '../../is.js';
 import { checkHttpOptions, postJson } from './http.js';
 import type { HttpOptions, ResolvedHttpOptions } from './http.js';
 import { OpenAIResponseError } from './errors.js';
@@ -34,8 +35,8 @@ export class OpenAIClient {
   private readonly http: ResolvedHttpOptions;
 
   constructor(options: OpenAIEndpointOptions, owner: string) {
-    if (!options || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object`);
-    if (typeof options.baseUrl !== 'string') throw new TypeError(`${owner}: options.baseUrl must be a string`);
+    object(options, `${owner}: options`);
+    string(options.baseUrl, `${owner}: options.baseUrl`);
     let url: URL;
     try {
       url = new URL(options.baseUrl);
@@ -43,10 +44,9 @@ export class OpenAIClient {
       throw new TypeError(`${owner}: options.baseUrl is not a URL: ${options.baseUrl}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${owner}: options.baseUrl must be http(s)`);
-    if (typeof options.model !== 'string' || options.model === '') throw new TypeError(`${owner}: options.model must be a non-empty string`);
-    if (options.apiKey !== undefined && typeof options.apiKey !== 'string') throw new TypeError(`${owner}: options.apiKey must be a string`);
-    if (options.extraBody !== undefined && (options.extraBody === null || typeof options.extraBody !== 'object'))
-      throw new TypeError(`${owner}: options.extraBody must be an object`);
+    string(options.model, `${owner}: options.model`, { nonEmpty: true });
+    if (options.apiKey !== undefined) string(options.apiKey, `${owner}: options.apiKey`);
+    if (options.extraBody !== undefined) object(options.extraBody, `${owner}: options.extraBody`);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.model = options.model;
     this.extraBody = { ...(options.extraBody ?? {}) };

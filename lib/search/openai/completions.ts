@@ -1,5 +1,6 @@
 // Generator over /v1/completions: prefixes become raw prompts, many prompts and samples go in
 // one request (vLLM batches them), and generation stops at the step separator.
+import { optionalFunction, string } from '../../is.js';
 import type { Continuation, GenerateOptions, GenerateRequest, Generator } from '../../interfaces.js';
 import { checkGenerateArgs, positiveInt } from '../engine/validate.js';
 import { OpenAIClient, splitTokens } from './client.js';
@@ -45,9 +46,8 @@ export class OpenAICompletionsGenerator implements Generator {
     const owner = 'OpenAICompletionsGenerator';
     this.client = new OpenAIClient(options, owner);
     this.name = `completions:${options.model}`;
-    this.separator = options.separator ?? '\n\n';
-    if (typeof this.separator !== 'string' || this.separator === '') throw new TypeError(`${owner}: options.separator must be a non-empty string`);
-    if (options.formatPrompt !== undefined && typeof options.formatPrompt !== 'function') throw new TypeError(`${owner}: options.formatPrompt must be a function`);
+    this.separator = string(options.separator ?? '\n\n', `${owner}: options.separator`, { nonEmpty: true });
+    optionalFunction(options.formatPrompt, `${owner}: options.formatPrompt`);
     this.format = options.formatPrompt ?? defaultPromptFormatter;
     this.maxPrompts = positiveInt(options.maxPromptsPerRequest ?? 32, 'options.maxPromptsPerRequest', owner);
     this.concurrency = positiveInt(options.concurrency ?? 4, 'options.concurrency', owner);

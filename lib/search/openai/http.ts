@@ -1,6 +1,10 @@
 // JSON POST with a per-attempt timeout, retries with exponential backoff on 5xx, 429 and
 // connection failures (honouring Retry-After), and caller cancellation.
+import { integer, number, object } from '../../is.js';
+import { connectionFailure } from '../../errors.js';
 import { OpenAIHttpError, OpenAIResponseError, OpenAITimeoutError } from './errors.js';
+
+export { connectionFailure };
 
 export interface HttpOptions {
   /** Per attempt, default 60 000. */
@@ -22,18 +26,13 @@ export interface ResolvedHttpOptions {
   headers: Record<string, string>;
 }
 
+
 export function checkHttpOptions(o: HttpOptions, owner: string): ResolvedHttpOptions {
-  const num = (v: unknown, name: string, dflt: number, min: number) => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new RangeError(`${owner}: options.${name} must be a finite number >= ${min}`);
-    return v;
-  };
-  const retries = num(o.retries, 'retries', 3, 0);
-  if (!Number.isInteger(retries)) throw new RangeError(`${owner}: options.retries must be an integer`);
-  if (o.headers !== undefined && (o.headers === null || typeof o.headers !== 'object')) throw new TypeError(`${owner}: options.headers must be an object`);
+  const num = (v: unknown, name: string, dflt: number, min: number) => (v === undefined ? dflt : number(v, `${owner}: options.${name}`, min));
+  if (o.headers !== undefined) object(o.headers, `${owner}: options.headers`);
   return {
     timeoutMs: num(o.timeoutMs, 'timeoutMs', 60_000, 1),
-    retries,
+    retries: o.retries === undefined ? 3 : integer(o.retries, `${owner}: options.retries`, 0),
     backoffMs: num(o.backoffMs, 'backoffMs', 250, 0),
     maxBackoffMs: num(o.maxBackoffMs, 'maxBackoffMs', 8_000, 0),
     headers: { ...(o.headers ?? {}) },
@@ -86,7 +85,7 @@ export async function postJson(url: string, body: unknown, o: ResolvedHttpOption
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) throw new OpenAITimeoutError(url, o.timeoutMs);
       // connection refused or reset: the server may be restarting
-      if (attempt > o.retries) throw new Error(`${url}: request failed after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+      if (attempt > o.retries) throw new Error(`${url}: request failed after ${attempt} attempts: ${connectionFailure(err)}`, { cause: err });
       await sleep(backoff(o, attempt), signal);
       continue;
     }

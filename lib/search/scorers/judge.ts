@@ -2,6 +2,7 @@
 // must answer one verdict line per step. Answers are parsed strictly (every step, in order,
 // nothing else) and re-asked a bounded number of times; never guessed. With several samples,
 // P(chain correct after step i) is the share of samples that accept steps 1..i.
+import { number } from '../../is.js';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { checkItems, checkSignal, positiveInt } from '../engine/validate.js';
 import { OpenAIClient } from '../openai/client.js';
@@ -76,8 +77,7 @@ export class LlmJudgeScorer implements StepScorer {
     this.client = new OpenAIClient(options, owner);
     this.name = `judge:${options.model}`;
     this.samples = positiveInt(options.samples ?? 1, 'options.samples', owner);
-    this.temperature = options.temperature ?? (this.samples > 1 ? 0.7 : 0);
-    if (typeof this.temperature !== 'number' || !(this.temperature >= 0)) throw new RangeError(`${owner}: options.temperature must be >= 0`);
+    this.temperature = number(options.temperature ?? (this.samples > 1 ? 0.7 : 0), `${owner}: options.temperature`, 0);
     this.parseRetries = positiveInt(options.parseRetries ?? 2, 'options.parseRetries', owner, 0);
     this.concurrency = positiveInt(options.concurrency ?? 8, 'options.concurrency', owner);
     if (options.maxTokens !== undefined) this.maxTokens = positiveInt(options.maxTokens, 'options.maxTokens', owner);

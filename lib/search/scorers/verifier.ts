@@ -1,5 +1,6 @@
 // Exact verifiers as step scorers: a checker decides each step, so probabilities are 0 or 1
 // (or a chosen confidence). The ceiling any learned PRM is measured against.
+import { invalidType, number } from '../../is.js';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { checkItems, checkSignal } from '../engine/validate.js';
 
@@ -19,9 +20,8 @@ export class VerifierScorer implements StepScorer {
   private readonly confidence: number;
 
   constructor(options: VerifierScorerOptions) {
-    if (!options || typeof options.verify !== 'function') throw new TypeError('VerifierScorer: options.verify must be a function');
-    const c = options.confidence ?? 1;
-    if (typeof c !== 'number' || !(c >= 0.5 && c <= 1)) throw new RangeError('VerifierScorer: options.confidence must be in [0.5, 1]');
+    if (!options || typeof options.verify !== 'function') throw invalidType('VerifierScorer: options.verify', 'a function', options?.verify);
+    const c = number(options.confidence ?? 1, 'VerifierScorer: options.confidence', 0.5, 1);
     this.verify = options.verify;
     this.confidence = c;
     this.name = options.name ?? 'verifier';

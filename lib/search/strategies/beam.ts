@@ -19,7 +19,7 @@ export interface BeamSearchOptions extends SearchOptions {
 }
 
 export async function beamSearch(input: SearchInput, options: BeamSearchOptions): Promise<SearchResult> {
-  const run = new SearchRun('beamSearch', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true });
+  const run = new SearchRun('beamSearch', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true, keys: ['beamWidth', 'expansions'] });
   const width = positiveInt(options.beamWidth ?? 4, 'options.beamWidth', 'beamSearch');
   const m = positiveInt(options.expansions ?? 4, 'options.expansions', 'beamSearch');
   let active: SearchNode[] = [run.tree.root];

@@ -17,6 +17,7 @@ export async function bestOfN(input: SearchInput, options: BestOfNOptions): Prom
     aggregation: 'prod',
     selection: options?.scorer ? 'best' : 'majority',
     needsScorer: false,
+    keys: ['n'],
   });
   const n = positiveInt(options.n, 'options.n', 'bestOfN');
   if (!run.scorer && run.selection !== 'majority') throw new TypeError(`bestOfN: selection '${run.selection}' needs options.scorer`);

@@ -17,7 +17,7 @@ export interface DvtsOptions extends SearchOptions {
 }
 
 export async function dvts(input: SearchInput, options: DvtsOptions): Promise<SearchResult> {
-  const run = new SearchRun('dvts', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true });
+  const run = new SearchRun('dvts', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true, keys: ['subtrees', 'expansions'] });
   const subtrees = positiveInt(options.subtrees ?? 4, 'options.subtrees', 'dvts');
   const m = positiveInt(options.expansions ?? 4, 'options.expansions', 'dvts');
   // leaf of each subtree; the root until the first step picks one

@@ -12,7 +12,7 @@ export interface GreedyOptions extends SearchOptions {
 }
 
 export async function greedy(input: SearchInput, options: GreedyOptions): Promise<SearchResult> {
-  const run = new SearchRun('greedy', input, options, { aggregation: 'last', selection: 'best', needsScorer: false });
+  const run = new SearchRun('greedy', input, options, { aggregation: 'last', selection: 'best', needsScorer: false, keys: ['candidates'] });
   const k = positiveInt(options.candidates ?? 1, 'options.candidates', 'greedy');
   if (k > 1 && !run.scorer) throw new TypeError('greedy: options.scorer is required when options.candidates > 1');
   let node: SearchNode = run.tree.root;

@@ -8,6 +8,7 @@ import { SearchRun } from '../engine/run.js';
 import type { SearchNode } from '../engine/tree.js';
 import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
+import { boolean, number } from '../../is.js';
 
 export interface MctsOptions extends SearchOptions {
   /** Leaf selections in total; default 32. Aggregation default 'last'; selection default 'weighted' over finished chains. */
@@ -25,15 +26,19 @@ export interface MctsOptions extends SearchOptions {
 }
 
 export async function mcts(input: SearchInput, options: MctsOptions): Promise<SearchResult> {
-  const run = new SearchRun('mcts', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true });
+  const run = new SearchRun('mcts', input, options, {
+    aggregation: 'last',
+    selection: 'weighted',
+    needsScorer: true,
+    keys: ['simulations', 'expansions', 'cPuct', 'parallel', 'priorTemperature', 'finishLine'],
+  });
   const owner = 'mcts';
   const simulations = positiveInt(options.simulations ?? 32, 'options.simulations', owner);
   const m = positiveInt(options.expansions ?? 4, 'options.expansions', owner);
   const parallel = positiveInt(options.parallel ?? 1, 'options.parallel', owner);
-  const c = options.cPuct ?? 0.5;
-  if (typeof c !== 'number' || !(c >= 0 && Number.isFinite(c))) throw new RangeError(`${owner}: options.cPuct must be a finite number >= 0`);
-  const tau = options.priorTemperature ?? 0.25;
-  if (typeof tau !== 'number' || !(tau > 0 && Number.isFinite(tau))) throw new RangeError(`${owner}: options.priorTemperature must be a finite number > 0`);
+  const c = number(options.cPuct ?? 0.5, `${owner}: options.cPuct`, 0);
+  const tau = number(options.priorTemperature ?? 0.25, `${owner}: options.priorTemperature`, 0, Infinity, { openMin: true });
+  const finish = options.finishLine === undefined ? true : boolean(options.finishLine, `${owner}: options.finishLine`);
   const nodes = run.tree.nodes;
   const expandable = (n: SearchNode) => n.children.length === 0 && n.status !== 'terminal' && n.depth < run.maxSteps;
 
@@ -105,7 +110,7 @@ export async function mcts(input: SearchInput, options: MctsOptions): Promise<Se
     const finished = nodes.filter((x) => x.status === 'terminal').length;
     run.emit({ type: 'round', strategy: owner, round, live: nodes.filter(expandable).length, finished, usage: { ...run.budget.usage } });
   }
-  if (stop !== 'budget' && (options.finishLine ?? true)) stop = await finishLine(run, m);
+  if (stop !== 'budget' && finish) stop = await finishLine(run, m);
   const terminals = nodes.filter((x) => x.status === 'terminal');
   // without a finished chain, offer the most promising open lines so something is selected
   const candidates = terminals.length > 0 ? terminals : nodes.filter((x) => x.parent >= 0 && x.children.length === 0);

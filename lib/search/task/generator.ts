@@ -2,6 +2,7 @@
 // last result, and slips at a configurable rate. Slips are partly systematic (each step has
 // one tempting wrong result, like a dropped carry) so wrong answers cluster the way a real
 // model's do, and majority voting cannot simply out-vote them.
+import { number } from '../../is.js';
 import type { Continuation, GenerateOptions, GenerateRequest, Generator } from '../../interfaces.js';
 import { checkSeed, hashSeed, Rng } from '../random.js';
 import { checkGenerateArgs } from '../engine/validate.js';
@@ -147,6 +148,5 @@ function nonZero(rng: Rng, k: number): number {
 }
 
 function unit(x: unknown, name: string): number {
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new RangeError(`ArithmeticGenerator: ${name} must be a number in [0, 1], got ${String(x)}`);
-  return x;
+  return number(x, `ArithmeticGenerator: ${name}`, 0, 1);
 }

@@ -1,5 +1,6 @@
 // Multi-step arithmetic problems: a start value and a chain of operations, each solved in one
 // step. Small enough to verify exactly, long enough that one slip spoils the answer.
+import { integer, nonNegativeInt, object } from '../../is.js';
 import { checkSeed, hashSeed, Rng } from '../random.js';
 
 export type ArithmeticOp = '+' | '-' | '*' | '/';
@@ -66,12 +67,10 @@ function phrase(o: ArithmeticOperation): string {
 
 /** `count` problems, the same for the same seed and steps. */
 export function createArithmeticProblems(count: number, options: ArithmeticProblemOptions = {}): ArithmeticProblem[] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  nonNegativeInt(count, 'count');
+  object(options, 'options');
   const seed = checkSeed(options.seed, 'options.seed') ?? 0;
-  const steps = options.steps ?? 4;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 32)
-    throw new RangeError(`options.steps must be an integer in [1, 32], got ${steps}`);
+  const steps = integer(options.steps ?? 4, 'options.steps', 1, 32);
   const out: ArithmeticProblem[] = [];
   for (let k = 0; k < count; k++) {
     const rng = new Rng(hashSeed('arithmetic-problem', seed, steps, k));

@@ -2,6 +2,7 @@
 // outcome-only scorer that sees nothing but the final answer (the ORM of the PRM papers).
 // Noise is drawn from a hash of the chain prefix, so a step's score never depends on batching
 // or on what follows it, as with a real causal PRM.
+import { number, object } from '../../is.js';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { checkItems, checkSignal } from '../engine/validate.js';
 import { checkSeed, hashSeed, Rng } from '../random.js';
@@ -41,12 +42,10 @@ abstract class NoisyScorer implements StepScorer {
   protected readonly seed: number;
 
   constructor(options: NoisyScorerOptions, owner: string) {
-    if (!options || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object`);
+    object(options, `${owner}: options`);
     this.index = new ProblemIndex(options.problems, owner);
-    this.noise = options.noise ?? 1;
-    this.margin = options.margin ?? 2;
-    if (typeof this.noise !== 'number' || !(this.noise >= 0 && Number.isFinite(this.noise))) throw new RangeError(`${owner}: options.noise must be a finite number >= 0`);
-    if (typeof this.margin !== 'number' || !(this.margin > 0 && Number.isFinite(this.margin))) throw new RangeError(`${owner}: options.margin must be a finite number > 0`);
+    this.noise = number(options.noise ?? 1, `${owner}: options.noise`, 0);
+    this.margin = number(options.margin ?? 2, `${owner}: options.margin`, 0, Infinity, { openMin: true });
     this.seed = checkSeed(options.seed, 'options.seed') ?? 0;
   }
 

@@ -1,119 +1,153 @@
-// POST /pooling, vLLM-compatible for `task: "token_classify"`: the request and response JSON
-// of vLLM's pooling endpoint, so a client written against a vLLM PRM works unchanged.
-import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+// POST /pooling as vLLM serves a PRM (`task: "token_classify"`): completion form (`input`:
+// text, texts, token ids) or chat form (`messages`), vLLM's defaults, errors and truncation,
+// STEP rows (only the step-tag tokens) or ALL rows (every token), the activation or the raw
+// head outputs, and all four encodings. A client written against a vLLM PRM works unchanged.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Batcher } from '../batcher.js';
 import type { PoolingInput, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
-import { checkPoolingInputs } from '../limits.js';
+import { isInputError } from '../../errors.js';
+import { checkPoolingInputs, checkPoolingText, tokenizeInSlices } from '../limits.js';
 import { checkModelName } from './model-name.js';
 import { poolingBody } from '../schemas.js';
 import type { PoolingBody } from '../schemas.js';
+import type { ModelTokenClassification } from '../types.js';
+import { EMBED_DTYPES, ENCODING_FORMATS, ENDIANNESS, encodeBytes, encodeRows } from '../vllm/encoding.js';
+import { checkPriority, literal, rejectRemoved, responseId, truncateIds, truncationSize, useActivation } from '../vllm/request.js';
+import type { TruncationSide } from '../vllm/request.js';
+import { chatPrompt } from './chat-prompt.js';
 // the wire types the vLLM client of the backbone layer consumes: serving exactly them keeps
 // prmkit's server and client honest with each other
 import type { PoolingResponse, PoolingResponseData } from '../../backbones/vllm/protocol.js';
 
-/** Tasks a PRM client may send: vLLM's current name and the older ones for the same pooler. */
-const TOKEN_TASKS = new Set(['token_classify', 'encode', 'reward']);
-
 export type { PoolingResponse, PoolingResponseData };
 
-function normalizeInput(input: PoolingBody['input']): PoolingInput[] {
+const TASKS = ['token_classify'] as const;
+const SIDES: readonly TruncationSide[] = ['right', 'left'];
+
+function normalizeInput(input: NonNullable<PoolingBody['input']>): PoolingInput[] {
   if (typeof input === 'string') return [input];
   if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
   return input as PoolingInput[];
 }
 
-function base64Floats(rows: number[][]): string {
-  let n = 0;
-  for (const r of rows) n += r.length;
-  const buf = Buffer.alloc(n * 4);
-  let at = 0;
-  for (const r of rows) for (const v of r) at = buf.writeFloatLE(v, at);
-  return buf.toString('base64');
-}
+export type PoolingHandler = (request: FastifyRequest, reply: FastifyReply, body: PoolingBody) => Promise<unknown>;
 
-export function registerPooling(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Body: PoolingBody }>(
-    '/pooling',
-    {
-      schema: { body: poolingBody },
-      onRequest: ctx.shedWhenFull('pooling'),
-      // chat-form pooling has no `input`; say so instead of "input is required"
-      preValidation: async (request) => {
-        const b = request.body as Record<string, unknown> | null;
-        if (b && typeof b === 'object' && 'messages' in b && !('input' in b)) {
-          throw badRequest('chat-form pooling (`messages`) is not supported; send the rendered text or token ids as `input`', 'messages');
-        }
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const o = ctx.options;
-      const model = o.model;
-      checkModelName(body.model, o.modelName);
-      if (body.task !== undefined && body.task !== null && !TOKEN_TASKS.has(body.task)) {
-        throw badRequest(`task ${JSON.stringify(body.task)} is not served here; this PRM serves "token_classify"`, 'task');
-      }
-      for (const flag of ['use_activation', 'softmax', 'activation'] as const) {
-        if (body[flag] === false) throw badRequest(`${flag}: false (raw logits) is not supported; probabilities are returned`, flag);
-      }
-      if (body.dimensions !== undefined && body.dimensions !== null) throw badRequest('dimensions applies to embeddings only', 'dimensions');
-      if (!ctx.pooling) throw new ApiError(501, 'not_implemented_error', 'this model does not provide token classification', null);
+/** Registers POST /pooling; returns its handler for /invocations. */
+export function registerPooling(app: FastifyInstance, ctx: ServerContext): PoolingHandler {
+  const o = ctx.options;
+  const model = o.model;
+  // raw outputs come from a batcher of their own: one model batch runs with one activation
+  const raw = model.classifyTokens
+    ? new Batcher<PoolingInput, ModelTokenClassification>(
+        (inputs, signal) => model.classifyTokens!(inputs, { signal, activation: false }),
+        { ...o.batching, maxQueueWaitMs: o.requestTimeoutMs },
+        ctx.lane,
+        ctx.metrics.recordBatch.bind(ctx.metrics),
+      )
+    : null;
+  app.addHook('preClose', async () => {
+    void raw?.drain();
+  });
+  app.addHook('onClose', async () => {
+    await raw?.close();
+  });
 
-      let inputs = normalizeInput(body.input);
+  const handle: PoolingHandler = async (request, reply, body) => {
+    rejectRemoved(body);
+    checkModelName(body.model, o.modelName);
+    checkPriority(body.priority);
+    literal(body.task, 'task', TASKS, 'token_classify');
+    if (body.dimensions !== undefined && body.dimensions !== null) throw badRequest('dimensions is currently not supported', 'dimensions');
+    const encoding = literal(body.encoding_format, 'encoding_format', ENCODING_FORMATS, 'float');
+    const dtype = literal(body.embed_dtype, 'embed_dtype', EMBED_DTYPES, 'float32');
+    const endian = literal(body.endianness, 'endianness', ENDIANNESS, 'native');
+    const side = literal(body.truncation_side, 'truncation_side', SIDES, 'right');
+    const activation = useActivation(body);
+    const batcher = activation ? ctx.pooling : raw;
+    if (!batcher) throw new ApiError(501, 'not_implemented_error', 'this model does not provide token classification', null);
+    const maxModelLen = model.maxContext ?? o.limits.maxItemTokens;
+    const keep = truncationSize(body.truncate_prompt_tokens, maxModelLen);
+
+    let inputs: PoolingInput[];
+    let addSpecial: boolean;
+    if (body.input !== undefined) {
+      inputs = normalizeInput(body.input);
+      addSpecial = body.add_special_tokens ?? true;
       if (model.isTokenId) {
         inputs.forEach((x, i) => {
           if (typeof x === 'string') return;
           const t = x.findIndex((id) => !model.isTokenId!(id));
           if (t >= 0) {
-            const field = Array.isArray(body.input[0]) ? `input[${i}][${t}]` : `input[${t}]`;
+            const field = Array.isArray(body.input![0]) ? `input[${i}][${t}]` : `input[${t}]`;
             throw badRequest(`${field}: token id ${x[t]} is out of vocabulary`, field);
           }
         });
       }
-      const addSpecial = body.add_special_tokens ?? true;
-      const truncate = body.truncate_prompt_tokens ?? null;
-      // Text is tokenized here, once: the exact counts drive limits and batching, and the
-      // model gets ids (no second tokenization in the batch).
-      if (inputs.some((x) => typeof x === 'string')) {
-        if (model.tokenize) {
-          const texts = inputs.filter((x): x is string => typeof x === 'string');
-          let ids: number[][];
-          try {
-            ids = model.tokenize(texts, { addSpecialTokens: addSpecial });
-          } catch (err) {
-            throw badRequest(`cannot tokenize the input: ${(err as Error).message}`, 'input');
-          }
-          let t = 0;
-          inputs = inputs.map((x) => (typeof x === 'string' ? ids[t++]! : x));
-        } else if (!addSpecial || truncate !== null) {
-          const param = truncate !== null ? 'truncate_prompt_tokens' : 'add_special_tokens';
-          throw badRequest(`${param} on text input needs a model that exposes its tokenizer; send token ids instead`, param);
-        }
-      }
-      if (truncate !== null && truncate !== -1) {
-        if (truncate < 1) throw badRequest('truncate_prompt_tokens must be -1 or >= 1', 'truncate_prompt_tokens');
-        // vLLM keeps the last k tokens
-        inputs = inputs.map((x) => (typeof x === 'string' || x.length <= truncate ? x : x.slice(x.length - truncate)));
-      }
-      const costs = checkPoolingInputs(inputs, o.limits, model);
+    } else if (body.messages !== undefined) {
+      inputs = [chatPrompt(model, body)];
+      // the chat template places the special tokens itself
+      addSpecial = body.add_special_tokens ?? false;
+    } else throw badRequest('input is required (or messages, for the chat form)', 'input');
 
-      const outputs = await ctx.guarded(request, reply, (signal) => ctx.pooling!.submit(inputs, costs, signal));
-      const asBase64 = body.encoding_format === 'base64';
-      let tokens = 0;
-      const data = outputs.map((out, index): PoolingResponseData => {
-        tokens += out.tokens.length;
-        return { index, object: 'pooling', data: asBase64 ? base64Floats(out.probs) : out.probs };
-      });
-      const response: PoolingResponse = {
-        id: `pool-${randomUUID().replace(/-/g, '')}`,
-        object: 'list',
-        created: Math.floor(Date.now() / 1000),
-        model: o.modelName,
-        data,
-        usage: { prompt_tokens: tokens, total_tokens: tokens, completion_tokens: 0, prompt_tokens_details: null },
-      };
-      return response;
-    },
+    // Text is tokenized here, once: the exact counts drive limits and batching, truncation
+    // applies to token ids, and the model gets ids (no second tokenization in the batch).
+    if (inputs.some((x) => typeof x === 'string')) {
+      if (model.tokenize) {
+        const texts = inputs.filter((x): x is string => typeof x === 'string');
+        // text too long for the limits by its length alone never reaches the tokenizer (unless it is to be cut to fit)
+        if (keep === null) checkPoolingText(inputs, o.limits, ctx.chains.maxTokenChars);
+        let ids: number[][];
+        try {
+          ids = await tokenizeInSlices((slice) => model.tokenize!(slice, { addSpecialTokens: addSpecial }), texts);
+        } catch (err) {
+          if (isInputError(err)) throw badRequest(err.message, err.path);
+          throw err;
+        }
+        let t = 0;
+        inputs = inputs.map((x) => (typeof x === 'string' ? ids[t++]! : x));
+      } else if (!addSpecial || keep !== null) {
+        const param = keep !== null ? 'truncate_prompt_tokens' : 'add_special_tokens';
+        throw badRequest(`${param} on text input needs a model that exposes its tokenizer; send token ids instead`, param);
+      }
+    }
+    if (keep !== null) inputs = inputs.map((x) => (typeof x === 'string' ? x : truncateIds(x, keep, side)));
+    const costs = checkPoolingInputs(inputs, o.limits, model);
+
+    const outputs = await ctx.guarded(request, reply, (signal) => batcher.submit(inputs, costs, signal));
+    const tag = o.compat.stepTagId;
+    let tokens = 0;
+    const rows = outputs.map((out) => {
+      tokens += out.tokens.length;
+      return tag === undefined ? out.probs : out.probs.filter((_, t) => out.tokens[t] === tag);
+    });
+    const id = responseId('pooling', request);
+    const created = Math.floor(Date.now() / 1000);
+    if (encoding === 'bytes' || encoding === 'bytes_only') {
+      const classes = outputs.find((x) => x.probs.length > 0)?.probs[0]!.length ?? 0;
+      const { body: bytes, items } = encodeBytes(rows, dtype, endian, classes);
+      if (encoding === 'bytes')
+        reply.header('metadata', JSON.stringify({ id, created, model: o.modelName, data: items, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
+      return reply.type('application/octet-stream').send(bytes);
+    }
+    const data = rows.map((r, index): PoolingResponseData => ({
+      index,
+      object: 'pooling',
+      data: encoding === 'base64' ? encodeRows(r, dtype, endian).toString('base64') : r,
+    }));
+    const response: PoolingResponse = {
+      id,
+      object: 'list',
+      created,
+      model: o.modelName,
+      data,
+      usage: { prompt_tokens: tokens, total_tokens: tokens, completion_tokens: 0, prompt_tokens_details: null },
+    };
+    return response;
+  };
+
+  app.post<{ Body: PoolingBody }>('/pooling', { schema: { body: poolingBody }, onRequest: ctx.shedWhenFull('pooling') }, (request, reply) =>
+    handle(request, reply, request.body),
   );
+  return handle;
 }

@@ -1,60 +1,76 @@
-// POST /v1/rerank: one problem, candidate solutions (arrays of steps) → ranked best first.
-import type { FastifyInstance } from 'fastify';
+// POST /rerank, /v1/rerank, /v2/rerank: the Jina/Cohere rerank API as vLLM serves it (and
+// TEI's `texts` form), so LangChain/LlamaIndex rerankers and Cohere/Jina clients rank
+// candidate solutions with a PRM unchanged. Each document is one solution to the query
+// (the problem); `relevance_score` is its chain score as a probability.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { checkChains } from '../limits.js';
+import { badRequest } from '../errors.js';
 import { checkModelName } from './model-name.js';
 import { rerankBody } from '../schemas.js';
 import type { RerankBody } from '../schemas.js';
-import { rank, summarize } from '../summarize.js';
-import type { Aggregation } from '../../kernels/types.js';
-import type { ChainItem } from '../../interfaces.js';
+import { rank } from '../summarize.js';
+import { responseId, useActivation } from '../vllm/request.js';
+import { scoreSolutions } from './solutions.js';
 
 export interface RerankResult {
-  /** Position of the candidate in the request. */
   index: number;
-  /** 1 = best. */
-  rank: number;
-  score: number;
-  firstError: number;
-  stepProbs?: number[];
+  /** Absent when the request said `return_documents: false`. */
+  document?: { text: string };
+  relevance_score: number;
 }
 
 export interface RerankResponse {
+  id: string;
   model: string;
-  aggregate: Aggregation;
+  usage: { prompt_tokens: number; total_tokens: number };
   results: RerankResult[];
-  usage: { tokens: number };
 }
 
-export function registerRerank(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Body: RerankBody }>('/v1/rerank', { schema: { body: rerankBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
-    const body = request.body;
-    const o = ctx.options;
-    checkModelName(body.model, o.modelName);
-    const items: ChainItem[] = body.candidates.map((steps) => ({ problem: body.problem, steps }));
-    const chains = checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains, 'problem');
-    const how = body.aggregate ?? o.defaultAggregate;
-    const threshold = body.errorThreshold ?? o.errorThreshold;
-    const withSteps = body.returnStepProbs ?? true;
+/** TEI's answer: a bare array, best first. */
+export type TeiRerankResponse = Array<{ index: number; score: number; text?: string }>;
 
-    const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
-    const summaries = summarize(
-      scored.map((s) => s.stepProbs),
-      how,
-      threshold,
+export const RERANK_PATHS = ['/rerank', '/v1/rerank', '/v2/rerank'] as const;
+
+export type RerankHandler = (request: FastifyRequest, reply: FastifyReply, body: RerankBody) => Promise<RerankResponse | TeiRerankResponse>;
+
+export function registerRerank(app: FastifyInstance, ctx: ServerContext): RerankHandler {
+  const handle: RerankHandler = async (request, reply, body) => {
+    checkModelName(body.model, ctx.options.modelName);
+    const tei = body.documents === undefined && body.texts !== undefined;
+    const docs = body.documents ?? body.texts;
+    if (docs === undefined) throw badRequest('documents is required', 'documents');
+    const listField = tei ? 'texts' : 'documents';
+    const texts = docs.map((d) => (typeof d === 'string' ? d : d.text));
+    const activation = tei ? !(body.raw_scores ?? false) : useActivation(body);
+    const { scores, tokens } = await scoreSolutions(
+      ctx,
+      request,
+      reply,
+      texts.map((text) => ({ problem: body.query, text })),
+      {
+        field: (i) => `${listField}[${i}]`,
+        problemField: 'query',
+        listField,
+        splitter: body.step_splitter,
+        aggregate: body.aggregate,
+        activation,
+        truncatePromptTokens: body.truncate_prompt_tokens,
+        priority: body.priority,
+      },
     );
-    const order = rank(summaries.map((s) => s.score));
-    const topN = Math.min(body.topN ?? order.length, order.length);
-    const results: RerankResult[] = [];
-    for (let r = 0; r < topN; r++) {
-      const i = order[r]!;
-      const c: RerankResult = { index: i, rank: r + 1, score: summaries[i]!.score, firstError: summaries[i]!.firstError };
-      if (withSteps) c.stepProbs = scored[i]!.stepProbs;
-      results.push(c);
-    }
-    let tokens = 0;
-    for (const s of scored) tokens += s.tokens;
-    const response: RerankResponse = { model: o.modelName, aggregate: how, results, usage: { tokens } };
-    return response;
-  });
+    const order = rank(scores);
+    if (tei) return order.map((index) => (body.return_text ? { index, score: scores[index]!, text: texts[index]! } : { index, score: scores[index]! }));
+    // top_n 0 (vLLM's default) or absent: every document
+    const n = body.top_n ? Math.min(body.top_n, order.length) : order.length;
+    const withText = body.return_documents ?? true;
+    const results = order.slice(0, n).map((index): RerankResult =>
+      withText ? { index, document: { text: texts[index]! }, relevance_score: scores[index]! } : { index, relevance_score: scores[index]! },
+    );
+    return { id: responseId('rerank', request), model: ctx.options.modelName, usage: { prompt_tokens: tokens, total_tokens: tokens }, results };
+  };
+  for (const path of RERANK_PATHS)
+    app.post<{ Body: RerankBody }>(path, { schema: { body: rerankBody }, onRequest: ctx.shedWhenFull('scores') }, (request, reply) =>
+      handle(request, reply, request.body),
+    );
+  return handle;
 }

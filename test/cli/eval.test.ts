@@ -1,10 +1,12 @@
-// `prmkit eval` argument handling, on a tiny ProcessBench directory written by the test.
+// `prmkit eval processbench` argument handling, on a tiny ProcessBench directory written by the test.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScorerSpec } from '../../lib/eval/scorer-spec.js';
-import { runEval } from './helpers.js';
+import { prmkit } from './helpers.js';
+
+const runEval = (argv: string[]) => prmkit(['eval', ...argv]);
 
 const dir = mkdtempSync(join(tmpdir(), 'prmkit-evalcli-'));
 const data = join(dir, 'pb');
@@ -26,7 +28,7 @@ describe('prmkit eval', () => {
   it('prints help (exit 0) and usage without a command (exit 2)', async () => {
     const h = await runEval(['--help']);
     expect(h.code).toBe(0);
-    expect(h.stdout).toMatch(/prmkit eval processbench --data DIR --scorer SPEC/);
+    expect(h.stdout).toContain('prmkit eval processbench --data DIR -m MODEL -t TOKENIZER -f FORMAT');
     expect((await runEval(['processbench', '--help'])).stdout).toMatch(/--tune-on SUBSET/);
     const none = await runEval([]);
     expect(none.code).toBe(2);
@@ -37,19 +39,22 @@ describe('prmkit eval', () => {
     const cases: [string[], RegExp][] = [
       [['nope'], /unknown eval command "nope"/],
       [['processbench', '--scorer', 'oracle'], /--data DIR is required/],
-      [['processbench', '--data', data], /exactly one of --scorer SPEC or --predictions FILE/],
+      [['processbench', '--data', data], /give exactly one of a model \(-m\/-t\/-f, or --vllm URL -t -f\), --scorer NAME or --predictions FILE/],
+      [['processbench', '--data', data, '--scorer', 'oracle', '-m', 'model.onnx', '-t', 'tok', '-f', 'math-shepherd'], /exactly one/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--predictions', 'x.jsonl'], /exactly one/],
-      [['processbench', '--data', data, '--scorer', 'magic'], /unknown scorer "magic"/],
-      [['processbench', '--data', data, '--scorer', 'prm:model.onnx'], /expected prm:<model.onnx>,<tokenizer>,<format>/],
-      [['processbench', '--data', data, '--scorer', 'vllm:not a url,tok,math-shepherd'], /is not a URL/],
+      [['processbench', '--data', data, '--scorer', 'orcle'], /--scorer must be one of 'oracle', 'always-correct' \(did you mean 'oracle'\?\), got "orcle" \(string\)/],
+      [['processbench', '--data', data, '-m', 'model.onnx'], /eval processbench needs --tokenizer/],
+      [['processbench', '--data', data, '--vllm', 'not a url', '-t', 'tok', '-f', 'math-shepherd'], /--vllm must be an http\(s\) URL, got "not a url" \(string\)/],
+      [['processbench', '--data', data, '-m', 'm.onnx', '-t', 'tok', '-f', 'math-shepherd', '--overflow', 'cut'], /--overflow must be one of 'error', 'truncate'/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--threshold', '1.5'], /--threshold must be a number in \[0, 1\]/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--threshold', '0.4', '--tune-on', 'alpha'], /alternatives/],
-      [['processbench', '--data', data, '--scorer', 'oracle', '--batch-size', '0'], /--batch-size must be a positive integer/],
-      [['processbench', '--data', data, '--scorer', 'oracle', '--concurrency', 'many'], /--concurrency must be a positive integer/],
+      [['processbench', '--data', data, '--scorer', 'oracle', '--batch-size', '0'], /--batch-size must be a positive integer, got 0 \(number\)/],
+      [['processbench', '--data', data, '--scorer', 'oracle', '--concurrency', 'many'], /--concurrency must be a positive integer, got "many" \(string\)/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--tune-on', 'gamma'], /--tune-on gamma: no such subset/],
-      [['processbench', '--data', data, '--predictions', 'p.jsonl', '--threshold', '0.3'], /apply to --scorer/],
+      [['processbench', '--data', data, '--predictions', 'p.jsonl', '--threshold', '0.3'], /need a scorer, not --predictions/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--bogus'], /Unknown option '--bogus'/],
       [['prm800k'], /--input FILE.jsonl is required/],
+      [['prm800k', '--input', 'x', '--finish-reasons', 'solution,gave_up'], /--finish-reasons must be one of .* \(did you mean 'give_up'\?\)/],
     ];
     for (const [argv, message] of cases) {
       const r = await runEval(argv);
@@ -66,6 +71,14 @@ describe('prmkit eval', () => {
     const subset = await runEval(['processbench', '--data', data, '--subsets', 'alpha,gamma', '--scorer', 'oracle']);
     expect(subset.code).toBe(1);
     expect(subset.stderr).toMatch(/subset\(s\) not found in .*: gamma \(available: alpha, beta\)/);
+    // output paths are checked before any work, each failure in one line
+    const isDir = await runEval(['processbench', '--data', data, '--scorer', 'oracle', '--json', dir]);
+    expect(isDir.code).toBe(1);
+    expect(isDir.stderr).toBe(`prmkit eval: cannot write report ${dir}: is a directory (EISDIR)\n`);
+    const noDir = join(dir, 'no', 'such', 'p.jsonl');
+    const nowhere = await runEval(['processbench', '--data', data, '--scorer', 'oracle', '--write-predictions', noDir]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toBe(`prmkit eval: cannot create predictions file ${noDir}: no such file or directory (ENOENT)\n`);
     const preds = await runEval(['processbench', '--data', data, '--predictions', join(dir, 'none.jsonl')]);
     expect(preds.code).toBe(1);
     expect(preds.stderr).toMatch(/none.jsonl/);

@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseGeneratorSpec } from '../../lib/eval/generator-spec.js';
+import { createGenerator, parseGeneratorSpec } from '../../lib/eval/generator-spec.js';
 import { ArithmeticGenerator, createArithmeticProblems, solveArithmetic } from '../../lib/search/arithmetic.js';
-import { runEval } from './helpers.js';
+import { prmkit } from './helpers.js';
+
+const runEval = (argv: string[]) => prmkit(['eval', ...argv]);
 
 const dir = mkdtempSync(join(tmpdir(), 'prmkit-labelcli-'));
 
@@ -99,8 +101,8 @@ describe('prmkit eval label', () => {
       [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1'], 2, /--output FILE.jsonl is required/],
       [['label', '--chains', 'c', '--generator', 'magic', '--output', 'x'], 2, /unknown generator "magic"/],
       [['label', '--chains', 'c', '--generator', 'openai:nope,m', '--output', 'x'], 2, /is not a URL/],
-      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--n', '0'], 2, /--n must be a positive integer/],
-      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--temperature=-1'], 2, /--temperature must be a number >= 0/],
+      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--n', '0'], 2, /--n must be a positive integer, got 0 \(number\)/],
+      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--temperature=-1'], 2, /--temperature must be a number in \[0, Infinity\], got -1 \(number\)/],
     ];
     for (const [argv, code, message] of cases) {
       const r = await runEval(argv);
@@ -124,7 +126,25 @@ describe('prmkit eval label', () => {
     expect(parseGeneratorSpec('arithmetic:10,4,2,0.1')).toEqual({ kind: 'arithmetic', count: 10, steps: 4, seed: 2, slipRate: 0.1 });
     expect(parseGeneratorSpec('arithmetic:10,4,2,0,0')).toMatchObject({ slipRate: 0, hardStepRate: 0 });
     expect(() => parseGeneratorSpec('arithmetic:10,x,2')).toThrow(/expected arithmetic/);
-    // the problems a spec builds are the ones the chains were written from
-    expect(() => new ArithmeticGenerator({ problems: createArithmeticProblems(2, { seed: 1, steps: 2 }) })).not.toThrow();
+  });
+
+  it('a generator spec builds the problems its chains were written from', async () => {
+    // with no slips the generator is exact: from every prefix of every problem the same
+    // arguments create, it continues with that problem's own next step
+    const generator = await createGenerator(parseGeneratorSpec('arithmetic:3,2,1,0,0'));
+    const problems = createArithmeticProblems(3, { seed: 1, steps: 2 });
+    for (const p of problems) {
+      const solution = solveArithmetic(p);
+      for (let k = 0; k < solution.length; k++) {
+        const [[next]] = await generator.generate([{ problem: p.problem, steps: solution.slice(0, k), n: 1 }]);
+        expect(next!.text).toBe(solution[k]);
+      }
+    }
+    // a problem of another seed is not one of them
+    const other = createArithmeticProblems(3, { seed: 2, steps: 2 }).find((q) => !problems.some((p) => p.problem === q.problem))!;
+    await expect(generator.generate([{ problem: other.problem, steps: [], n: 1 }])).rejects.toThrow(
+      new RangeError(`ArithmeticGenerator: requests[0].problem is not one of this task's problems: ${JSON.stringify(other.problem.slice(0, 80))}`),
+    );
+    expect(new ArithmeticGenerator({ problems }).name).toBeTypeOf('string');
   });
 });

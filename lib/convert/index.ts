@@ -1,0 +1,161 @@
+// prmkit/convert: a Hugging Face PRM checkpoint folder → an ONNX folder that Prm.load and
+// `prmkit serve` open with no other option. No Python: safetensors are read tensor by tensor
+// and the graph is written from them directly.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { resolveFormat } from '../formats/index.js';
+import type { FormatName } from '../formats/types.js';
+import * as is from '../is.js';
+import { labelIds } from '../prm/head.js';
+import { PrmTokenizer } from '../tokenize/tokenizer.js';
+import { parseConfig } from './config.js';
+import { buildDecoder } from './graph.js';
+import type { ConvertDtype } from './graph.js';
+import { detectHead, isFormatName } from './heads.js';
+import { MANIFEST, MANIFEST_VERSION } from './manifest.js';
+import type { Manifest } from './manifest.js';
+import { OnnxWriter } from './onnx-writer.js';
+import { Checkpoint } from './safetensors.js';
+import { copyTokenizer } from './tokenizer-files.js';
+
+export type { ConvertDtype } from './graph.js';
+export type { Manifest } from './manifest.js';
+export { readManifest, MANIFEST } from './manifest.js';
+export { UnsupportedConfigError, parseConfig } from './config.js';
+export type { DecoderSpec } from './config.js';
+export { Checkpoint } from './safetensors.js';
+export { quantizeBlockwise, dequantize } from './quantize.js';
+
+export const CONVERT_DTYPES: readonly ConvertDtype[] = ['float32', 'float16', 'int8', 'int4'];
+
+export interface ConvertOptions {
+  /** Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer files). */
+  input: string;
+  /** Folder to write; created, and must be empty unless `overwrite`. */
+  output: string;
+  /** Weight type (default float32). float16 halves the files; int8/int4 are block-wise quantized. */
+  dtype?: ConvertDtype;
+  /** past_key_values inputs / present outputs, for prm.session() (default false). */
+  kvCache?: boolean;
+  /** The PRM format (default: detected from the architecture and head). */
+  format?: FormatName;
+  /** Replace the files of an earlier conversion in `output`. */
+  overwrite?: boolean;
+  /** Block size of int8/int4 weights (default 32). */
+  block?: number;
+  /** MatMulNBits accuracy_level (default 4: int8 activations). */
+  accuracyLevel?: number;
+  /** Attention operators: 'gqa' (onnxruntime's fused GroupQueryAttention; default without kvCache) or 'plain'. */
+  attention?: 'gqa' | 'plain';
+  /** onnxruntime's fused RMSNorm operators (default true). */
+  fusedNorms?: boolean;
+  /** Progress lines (e.g. process.stderr.write). */
+  onProgress?: (message: string) => void;
+}
+
+export interface ConvertResult {
+  output: string;
+  manifest: Manifest;
+  /** Bytes of weights read from the checkpoint. */
+  sourceBytes: number;
+  /** Bytes written (graph + external data). */
+  outputBytes: number;
+  /** Largest tensor of the checkpoint, in bytes (conversion memory is a few of these). */
+  largestTensorBytes: number;
+  seconds: number;
+}
+
+const KNOWN = ['input', 'output', 'dtype', 'kvCache', 'format', 'overwrite', 'block', 'accuracyLevel', 'attention', 'fusedNorms', 'onProgress'];
+
+function readConfig(dir: string): Record<string, unknown> {
+  const p = join(dir, 'config.json');
+  if (!existsSync(p)) throw new TypeError(`${dir} has no config.json: is it a Hugging Face checkpoint folder?`);
+  try {
+    return is.object(JSON.parse(readFileSync(p, 'utf8')), 'config.json');
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new TypeError(`${p} is not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  is.knownKeys(is.object(options, 'convert options'), KNOWN, 'convert options');
+  const input = resolve(is.string(options.input, 'input', { nonEmpty: true }));
+  const output = resolve(is.string(options.output, 'output', { nonEmpty: true }));
+  const dtype = options.dtype === undefined ? 'float32' : is.oneOf(options.dtype, 'dtype', CONVERT_DTYPES);
+  const kvCache = options.kvCache === undefined ? false : is.boolean(options.kvCache, 'kvCache');
+  const overwrite = options.overwrite === undefined ? false : is.boolean(options.overwrite, 'overwrite');
+  const fusedNorms = options.fusedNorms === undefined ? true : is.boolean(options.fusedNorms, 'fusedNorms');
+  const block = options.block === undefined ? 32 : is.integer(options.block, 'block', 16, 256);
+  if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
+  const accuracyLevel = options.accuracyLevel === undefined ? 4 : is.integer(options.accuracyLevel, 'accuracyLevel', 0, 4);
+  if (options.format !== undefined && !isFormatName(options.format)) is.oneOf(options.format, 'format', ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow', 'skywork']);
+  const progress = options.onProgress ?? (() => {});
+  if (resolve(input) === resolve(output)) throw new RangeError('output must be another folder than input');
+  if (existsSync(output) && readdirSync(output).length > 0) {
+    if (!overwrite) throw new RangeError(`output ${output} is not empty; pass overwrite (--force) to replace an earlier conversion there`);
+    if (!existsSync(join(output, MANIFEST))) throw new RangeError(`output ${output} holds files that are not a prmkit conversion; refusing to write into it`);
+  }
+  const t0 = performance.now();
+  const spec = parseConfig(readConfig(input));
+  const ck = Checkpoint.open(input);
+  const head = detectHead(spec, ck, options.format);
+  if (!head.format) throw new RangeError(`a ${spec.architecture} checkpoint needs format (--format): one of qwen2.5-math-prm, math-shepherd, rlhflow, skywork`);
+  const format = resolveFormat(head.format);
+  if (head.kind === 'lm-labels' && !format.head.labels) throw new RangeError(`format ${head.format} reads a score head, but the checkpoint is a causal LM; pick a format with LM labels (math-shepherd, rlhflow)`);
+  if (head.kind !== 'lm-labels' && format.head.labels) throw new RangeError(`format ${head.format} reads LM label logits, but the checkpoint has a ${head.kind} head`);
+
+  // while a chain fits in a sliding window, full attention is exact; longer chains are refused
+  const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
+  const attention = options.attention ?? (kvCache ? 'plain' : 'gqa');
+  if (attention !== 'gqa' && attention !== 'plain') is.oneOf(attention, 'attention', ['gqa', 'plain']);
+  if (attention === 'gqa' && kvCache) throw new RangeError("attention 'gqa' cannot be combined with kvCache: KV-cache sessions need the plain attention graph");
+  mkdirSync(output, { recursive: true });
+  const copied = copyTokenizer(input, output);
+  let labels: Manifest['head']['labels'];
+  if (head.kind === 'lm-labels') {
+    const tok = PrmTokenizer.load(output);
+    const ids = labelIds(format.head, tok)!;
+    labels = format.head.labels!.map((text, i) => ({ text, id: ids[i] }));
+  }
+  // written under temporary names, renamed when complete: a failed run never leaves a
+  // folder that looks converted
+  const modelTmp = join(output, 'model.onnx.partial');
+  const writer = new OnnxWriter(modelTmp, join(output, 'model.onnx.data'));
+  let outputs: number;
+  try {
+    progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${kvCache ? ' with a KV cache' : ''}`);
+    ({ outputs } = buildDecoder(writer, spec, ck, head, {
+      dtype, kvCache, fusedNorms, block, accuracyLevel, labelIds: labels?.map((l) => l.id), attention, contextLength,
+      onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
+    }));
+    writer.finish(`prmkit-${spec.family}`, 17, { 'prmkit.format': head.format, 'prmkit.dtype': dtype });
+  } catch (e) {
+    writer.abort();
+    rmSync(modelTmp, { force: true });
+    rmSync(join(output, 'model.onnx.data'), { force: true });
+    throw e;
+  }
+  renameSync(modelTmp, join(output, 'model.onnx'));
+  const manifest: Manifest = {
+    prmkit: MANIFEST_VERSION,
+    format: head.format,
+    model: 'model.onnx',
+    data: 'model.onnx.data',
+    tokenizer: copied[0],
+    dtype,
+    contextLength,
+    head: { kind: head.kind, outputs, ...(labels ? { labels } : {}) },
+    kvCache: kvCache ? { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout: 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out' } : null,
+    decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
+    ...(dtype === 'int8' || dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: dtype === 'int8' ? 8 : 4, block, accuracyLevel } } : {}),
+    fusedNorms,
+    attention,
+    source: { path: input, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
+    converter: 'prmkit convert',
+  };
+  writeFileSync(join(output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  return {
+    output, manifest, sourceBytes: ck.bytes, outputBytes: writer.dataBytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
+  };
+}

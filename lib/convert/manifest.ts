@@ -1,0 +1,76 @@
+// prmkit.json: what a converted folder holds, so `Prm.load({ model: dir })` and
+// `prmkit serve -m dir` need no other option.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FormatName, PrmFormat } from '../formats/types.js';
+import type { Head } from '../kernels/types.js';
+import type { ConvertDtype } from './graph.js';
+import type { HeadKind } from './heads.js';
+import { isFormatName } from './heads.js';
+
+export const MANIFEST = 'prmkit.json';
+export const MANIFEST_VERSION = 1;
+
+export interface Manifest {
+  prmkit: typeof MANIFEST_VERSION;
+  format: FormatName;
+  /** File names inside the folder. */
+  model: string;
+  data: string;
+  tokenizer: string;
+  dtype: ConvertDtype;
+  /** Longest chain the model takes (positions, or a sliding window it must stay inside). */
+  contextLength: number;
+  head: {
+    kind: HeadKind;
+    /** Columns of the `logits` output. */
+    outputs: number;
+    /** LM label texts and their token ids, in column order. */
+    labels?: Array<{ text: string; id: number }>;
+  };
+  /** null without a KV cache. */
+  kvCache: null | { layers: number; kvHeads: number; headDim: number; type: 'float32'; layout: string };
+  decoder: { family: string; hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; intermediate: number; vocab: number };
+  /** How the weights were quantized (int8/int4). */
+  quantization?: { scheme: 'MatMulNBits'; bits: number; block: number; accuracyLevel: number };
+  fusedNorms: boolean;
+  /** 'gqa' graphs read right-padded rows with positions 0..n-1 (no position_ids input). */
+  attention: 'gqa' | 'plain';
+  source: { path: string; architecture: string; modelType: string; bytes: number };
+  converter: string;
+}
+
+/** The manifest of a converted folder, or undefined when `path` is not one. */
+export function readManifest(path: string): Manifest | undefined {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    return undefined;
+  }
+  if (!dir) return undefined;
+  const file = join(path, MANIFEST);
+  if (!existsSync(file)) throw new TypeError(`model: ${path} is a folder without ${MANIFEST}; pass the .onnx file, or convert a checkpoint with \`prmkit convert\``);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new TypeError(`model: ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (m === null || typeof m !== 'object' || m.prmkit !== MANIFEST_VERSION)
+    throw new TypeError(`model: ${file} is not a prmkit ${MANIFEST_VERSION} manifest (prmkit: ${JSON.stringify((m as { prmkit?: unknown } | null)?.prmkit)})`);
+  if (!isFormatName(m.format)) throw new TypeError(`model: ${file} names an unknown format ${JSON.stringify(m.format)}`);
+  if (typeof m.model !== 'string' || !existsSync(join(path, m.model))) throw new TypeError(`model: ${file} names a model file ${JSON.stringify(m.model)} that is missing`);
+  if (!m.head || !Number.isInteger(m.head.outputs)) throw new TypeError(`model: ${file} has no head.outputs`);
+  return m;
+}
+
+/** The kernel head for a converted model: its `logits` columns are the format's classes, in order. */
+export function manifestHead(m: Manifest, format: PrmFormat): Head {
+  const want = format.head.labels ? format.head.labels.length : format.head.outputs;
+  if (want !== m.head.outputs)
+    throw new RangeError(`format ${format.name} reads ${want} classes, but the converted model (${m.format}) gives ${m.head.outputs}; use its format or convert again with --format`);
+  if (m.head.labels && format.head.labels && m.head.labels.some((l, i) => l.text !== format.head.labels![i]))
+    throw new RangeError(`format ${format.name} reads labels ${JSON.stringify(format.head.labels)}, the converted model kept ${JSON.stringify(m.head.labels.map((l) => l.text))}`);
+  return { kind: 'logits', activation: format.head.activation, positive: format.head.positive };
+}

@@ -1,0 +1,64 @@
+// Block-wise symmetric weight quantization in the layout of onnxruntime's com.microsoft
+// MatMulNBits: for a torch Linear weight W [N, K] (out, in), each run of `block` weights
+// along K shares one float scale; codes are unsigned with the zero point in the middle
+// (8 for 4 bits, 128 for 8 bits, the operator's default when no zero points are given) and
+// packed low bits first.
+
+export interface QuantizedWeight {
+  bits: 4 | 8;
+  block: number;
+  N: number;
+  K: number;
+  /** [N, K / block, block * bits / 8] */
+  codes: Uint8Array;
+  /** [N, K / block] */
+  scales: Float32Array;
+}
+
+export function quantizeBlockwise(w: Float32Array, N: number, K: number, bits: 4 | 8, block: number): QuantizedWeight {
+  if (K % block !== 0) throw new RangeError(`quantize: in-features ${K} is not a multiple of the block size ${block}`);
+  const blocks = K / block;
+  const blob = (block * bits) / 8;
+  const codes = new Uint8Array(N * blocks * blob);
+  const scales = new Float32Array(N * blocks);
+  const qmax = bits === 4 ? 7 : 127;
+  const zero = bits === 4 ? 8 : 128;
+  const hi = bits === 4 ? 15 : 255;
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      const base = n * K + b * block;
+      let amax = 0;
+      for (let i = 0; i < block; i++) amax = Math.max(amax, Math.abs(w[base + i]));
+      const scale = Math.fround(amax / qmax);
+      scales[n * blocks + b] = scale;
+      const inv = scale > 0 ? 1 / scale : 0;
+      const out = (n * blocks + b) * blob;
+      for (let i = 0; i < block; i++) {
+        const q = Math.min(hi, Math.max(0, Math.round(w[base + i] * inv) + zero));
+        if (bits === 8) codes[out + i] = q;
+        else if ((i & 1) === 0) codes[out + (i >> 1)] = q;
+        else codes[out + (i >> 1)] |= q << 4;
+      }
+    }
+  }
+  return { bits, block, N, K, codes, scales };
+}
+
+/** The float weights a quantized matrix stands for (W' [N, K]), for measuring its error. */
+export function dequantize(q: QuantizedWeight): Float32Array {
+  const { N, K, block, bits } = q;
+  const blocks = K / block;
+  const blob = (block * bits) / 8;
+  const zero = bits === 4 ? 8 : 128;
+  const w = new Float32Array(N * K);
+  for (let n = 0; n < N; n++)
+    for (let b = 0; b < blocks; b++) {
+      const s = q.scales[n * blocks + b];
+      const at = (n * blocks + b) * blob;
+      for (let i = 0; i < block; i++) {
+        const code = bits === 8 ? q.codes[at + i] : (q.codes[at + (i >> 1)] >> ((i & 1) * 4)) & 15;
+        w[n * K + b * block + i] = (code - zero) * s;
+      }
+    }
+  return w;
+}

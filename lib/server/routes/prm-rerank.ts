@@ -1,0 +1,55 @@
+// POST /v1/prm/rerank, prmkit's own: one problem, candidate solutions (arrays of steps) →
+// ranked best first, with each candidate's step probabilities and first error.
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { checkChains } from '../limits.js';
+import { checkModelName } from './model-name.js';
+import { prmRerankBody } from '../schemas.js';
+import type { PrmRerankBody } from '../schemas.js';
+import { rank } from '../summarize.js';
+import { runChains } from './run-chains.js';
+import type { Aggregation } from '../../kernels/types.js';
+import type { ChainItem } from '../../interfaces.js';
+
+export interface PrmRerankResult {
+  /** Position of the candidate in the request. */
+  index: number;
+  /** 1 = best. */
+  rank: number;
+  score: number;
+  firstError: number;
+  stepProbs?: number[];
+}
+
+export interface PrmRerankResponse {
+  model: string;
+  aggregate: Aggregation;
+  results: PrmRerankResult[];
+  usage: { tokens: number };
+}
+
+export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: PrmRerankBody }>('/v1/prm/rerank', { schema: { body: prmRerankBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
+    const body = request.body;
+    const o = ctx.options;
+    checkModelName(body.model, o.modelName);
+    const items: ChainItem[] = body.candidates.map((steps) => ({ problem: body.problem, steps }));
+    const chains = await checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains, 'problem');
+    const how = body.aggregate ?? o.defaultAggregate;
+    const threshold = body.errorThreshold ?? o.errorThreshold;
+    const withSteps = body.returnStepProbs ?? true;
+
+    const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const order = rank(summaries.map((s) => s.score));
+    const topN = Math.min(body.topN ?? order.length, order.length);
+    const results: PrmRerankResult[] = [];
+    for (let r = 0; r < topN; r++) {
+      const i = order[r]!;
+      const c: PrmRerankResult = { index: i, rank: r + 1, score: summaries[i]!.score, firstError: summaries[i]!.firstError };
+      if (withSteps) c.stepProbs = scored[i]!.stepProbs;
+      results.push(c);
+    }
+    const response: PrmRerankResponse = { model: o.modelName, aggregate: how, results, usage: { tokens } };
+    return response;
+  });
+}

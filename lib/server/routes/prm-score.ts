@@ -1,0 +1,47 @@
+// POST /v1/prm/score, prmkit's own: chains of steps in, per-step probabilities, every aggregate
+// and the first error out.
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { checkChains } from '../limits.js';
+import { checkModelName } from './model-name.js';
+import { prmScoreBody } from '../schemas.js';
+import type { PrmScoreBody } from '../schemas.js';
+import { runChains } from './run-chains.js';
+import type { ChainResult } from '../types.js';
+import type { ChainItem } from '../../interfaces.js';
+
+export interface PrmScoreResponse {
+  model: string;
+  aggregate: string;
+  results: ChainResult[];
+  usage: { tokens: number };
+}
+
+export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: PrmScoreBody }>('/v1/prm/score', { schema: { body: prmScoreBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
+    const body = request.body;
+    const o = ctx.options;
+    checkModelName(body.model, o.modelName);
+    const items: ChainItem[] = body.items.map((it) => (it.id === undefined ? { problem: it.problem, steps: it.steps } : it));
+    const chains = await checkChains(items, 'items', (i) => `items[${i}]`, (i, k) => `items[${i}].steps[${k}]`, o.limits, ctx.chains);
+    const how = body.aggregate ?? o.defaultAggregate;
+    const threshold = body.errorThreshold ?? o.errorThreshold;
+
+    const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const results = scored.map((s, i): ChainResult => {
+      const r: ChainResult = {
+        index: i,
+        stepProbs: s.stepProbs,
+        score: summaries[i]!.score,
+        aggregates: summaries[i]!.aggregates,
+        firstError: summaries[i]!.firstError,
+        tokens: s.tokens,
+        truncated: s.truncated,
+      };
+      if (items[i]!.id !== undefined) r.id = items[i]!.id;
+      return r;
+    });
+    const response: PrmScoreResponse = { model: o.modelName, aggregate: how, results, usage: { tokens } };
+    return response;
+  });
+}

@@ -1,0 +1,296 @@
+// The reward-model APIs RL trainers call. All of them score through the shared dynamic
+// batcher, so trainers that send one sample per request still fill batches:
+// - POST /v1/rewards: dense rewards (step rewards on the policy's tokens) and optionally
+//   GRPO advantages for groups of responses;
+// - POST /get_reward: OpenRLHF's remote reward model ({query, prompts, labels} → {rewards, scores, extra_logs}):
+//   the prompt is cut from the front of the query, and the problem is its last user turn;
+// - POST /worker_value_inference: OpenR's value worker ({input_str} → {input, value}).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { ApiError, badRequest } from '../errors.js';
+import { checkChains } from '../limits.js';
+import { checkModelName } from './model-name.js';
+import { summarize } from '../summarize.js';
+import type { ChainSummary } from '../summarize.js';
+import { isInputError } from '../../errors.js';
+import { splitSteps } from '../../formats/split.js';
+import type { SplitStep } from '../../formats/split.js';
+import { AGGREGATIONS } from '../../kernels/types.js';
+import type { Aggregation } from '../../kernels/types.js';
+import type { ChainItem } from '../../interfaces.js';
+import { denseFromProbs, PLACEMENTS, prepareResponses, STEP_REWARD_KINDS } from '../../rewards/dense.js';
+import type { PreparedResponse, StepRewardKind } from '../../rewards/dense.js';
+import { groupAdvantages } from '../../rewards/advantages.js';
+import type { Placement } from '../../rewards/token-map.js';
+
+const aggregate = { type: 'string', enum: [...AGGREGATIONS] } as const;
+const threshold = { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } as const;
+const splitter = { type: 'string', minLength: 1 } as const;
+
+export const rewardsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: {
+    model: { type: 'string' },
+    items: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['problem'],
+        properties: {
+          problem: { type: 'string' },
+          response: { type: 'string' },
+          steps: { type: 'array', items: { type: 'string' } },
+          tokenOffsets: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 0 } } },
+          id: { type: 'string' },
+        },
+      },
+    },
+    stepReward: { type: 'string', enum: [...STEP_REWARD_KINDS] },
+    placement: { type: 'string', enum: [...PLACEMENTS] },
+    splitter,
+    aggregate,
+    errorThreshold: threshold,
+    /** Sizes of consecutive groups of items (default: all items are one group). */
+    groups: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1 } },
+    advantages: {
+      anyOf: [
+        { type: 'boolean' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            mode: { type: 'string', enum: ['process', 'outcome'] },
+            std: { type: 'string', enum: ['sample', 'population'] },
+            eps: { type: 'number', minimum: 0 },
+          },
+        },
+      ],
+    },
+  },
+} as const;
+
+interface RewardsBody {
+  model?: string;
+  items: Array<{ problem: string; response?: string; steps?: string[]; tokenOffsets?: Array<[number, number]>; id?: string }>;
+  stepReward?: StepRewardKind;
+  placement?: Placement;
+  splitter?: string;
+  aggregate?: Aggregation;
+  errorThreshold?: number;
+  groups?: number[];
+  advantages?: boolean | { mode?: 'process' | 'outcome'; std?: 'sample' | 'population'; eps?: number };
+}
+
+/** OpenRLHF's remote reward model request; unknown fields pass (trainers add their own). */
+export const getRewardBody = {
+  type: 'object',
+  required: ['query'],
+  properties: {
+    query: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
+    prompts: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    labels: {},
+  },
+} as const;
+
+interface GetRewardBody {
+  query: string | string[];
+  prompts?: string | string[];
+  labels?: unknown;
+}
+
+export const valueInferenceBody = {
+  type: 'object',
+  required: ['input_str'],
+  properties: {
+    input_str: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
+  },
+} as const;
+
+/** Texts a decoded policy sequence may end with after its response: not part of the answer. */
+const END_MARKERS = ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<|end_of_text|>', '</s>', '<|end|>'];
+
+// The user turn of the chat templates policies are commonly trained with (ChatML as in
+// Qwen, Llama 3, Mistral's [INST]): a PRM reads the question, not the policy's control tokens.
+const USER_TURNS = [
+  /<\|im_start\|>user\n([\s\S]*?)<\|im_end\|>/g,
+  /<\|start_header_id\|>user<\|end_header_id\|>\n\n([\s\S]*?)<\|eot_id\|>/g,
+  /\[INST\]([\s\S]*?)\[\/INST\]/g,
+];
+
+/** The problem a prompt poses: its last user turn when it is chat-templated, else the prompt itself. */
+export function problemOf(prompt: string): string {
+  for (const re of USER_TURNS) {
+    const turns = [...prompt.matchAll(re)];
+    if (turns.length > 0) return turns[turns.length - 1]![1]!.trim();
+  }
+  return prompt;
+}
+
+function stripEnd(text: string): string {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const t = text.trimEnd();
+    if (t !== text) [text, changed] = [t, true];
+    for (const m of END_MARKERS)
+      if (text.endsWith(m)) [text, changed] = [text.slice(0, -m.length), true];
+  }
+  return text;
+}
+
+/** Scores chains through the batcher and summarizes them by `how`. */
+async function scoreChains(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  items: ChainItem[],
+  itemField: (i: number) => string,
+  listField: string,
+  how: Aggregation,
+  threshold: number,
+): Promise<{ probs: number[][]; summaries: ChainSummary[]; tokens: number }> {
+  const chains = await checkChains(items, listField, itemField, (i, k) => `${itemField(i)}.steps[${k}]`, ctx.options.limits, ctx.chains);
+  const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
+  let tokens = 0;
+  for (const s of scored) tokens += s.tokens;
+  const probs = scored.map((s) => s.stepProbs);
+  return { probs, summaries: summarize(probs, how, threshold), tokens };
+}
+
+/** The caller's input errors (a step not in its response, bad token offsets) as 400s naming the field. */
+function inputErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (isInputError(e)) throw new ApiError(400, 'invalid_request_error', e.message, e.path);
+    if (e instanceof TypeError || e instanceof RangeError) throw badRequest(e.message);
+    throw e;
+  }
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+
+function registerDenseRewards(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: RewardsBody }>('/v1/rewards', { schema: { body: rewardsBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
+    const body = request.body;
+    const o = ctx.options;
+    checkModelName(body.model, o.modelName);
+    const groups = body.groups ?? [body.items.length];
+    if (groups.reduce((a, b) => a + b, 0) !== body.items.length)
+      throw badRequest(`groups add up to ${groups.reduce((a, b) => a + b, 0)} responses but items has ${body.items.length}`, 'groups');
+    const wantAdvantages = body.advantages !== undefined && body.advantages !== false;
+    if (wantAdvantages) {
+      const i = body.items.findIndex((it) => it.tokenOffsets === undefined);
+      if (i >= 0) throw badRequest(`items[${i}] has no tokenOffsets: advantages are per policy token, so every item needs its tokenOffsets`, `items[${i}].tokenOffsets`);
+    }
+    const prepared: PreparedResponse[] = inputErrors(() => prepareResponses(body.items, body.splitter ?? o.compat.stepSplitter, o.model.stepSeparator));
+    prepared.forEach((p, i) => {
+      if (p.steps.length === 0) throw badRequest(`items[${i}] has no steps (its response is empty)`, `items[${i}]`);
+    });
+    const how = body.aggregate ?? o.defaultAggregate;
+    const items = body.items.map((it, i) => ({ problem: it.problem, steps: prepared[i]!.steps.map((s) => s.text) }));
+    const { probs, summaries, tokens } = await scoreChains(ctx, request, reply, items, (i) => `items[${i}]`, 'items', how, body.errorThreshold ?? o.errorThreshold);
+    const dense = inputErrors(() =>
+      prepared.map((p, i) => denseFromProbs(p, probs[i]!, body.stepReward ?? 'prob', body.placement ?? 'end', `items[${i}]`)),
+    );
+    let advantages: Float32Array[] | undefined;
+    if (wantAdvantages) {
+      let at = 0;
+      const grouped = groups.map((n) => dense.slice(at, (at += n)));
+      const opts = typeof body.advantages === 'object' ? body.advantages : {};
+      advantages = (await groupAdvantages(grouped, opts)).flat();
+    }
+    const results = dense.map((d, i) => ({
+      index: i,
+      ...(body.items[i]!.id !== undefined ? { id: body.items[i]!.id } : {}),
+      steps: d.steps.map((s: SplitStep) => ({ text: s.text, start: s.start, end: s.end })),
+      stepProbs: d.stepProbs,
+      stepRewards: d.stepRewards,
+      stepEnds: d.stepEnds,
+      ...(d.tokenRewards ? { tokenRewards: Array.from(d.tokenRewards) } : {}),
+      ...(advantages ? { advantages: Array.from(advantages[i]!) } : {}),
+      score: summaries[i]!.score,
+      firstError: summaries[i]!.firstError,
+      tokens: d.tokens,
+    }));
+    return { model: o.modelName, aggregate: how, results, usage: { tokens } };
+  });
+}
+
+function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: GetRewardBody }>('/get_reward', { schema: { body: getRewardBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
+    const o = ctx.options;
+    const body = request.body;
+    const queries = typeof body.query === 'string' ? [body.query] : body.query;
+    if (body.prompts === undefined) throw badRequest('prompts is required: the prompt is stripped from the front of each query to leave the response', 'prompts');
+    const prompts = typeof body.prompts === 'string' ? [body.prompts] : body.prompts;
+    if (prompts.length !== queries.length)
+      throw badRequest(`prompts has ${prompts.length} entries but query has ${queries.length}`, 'prompts');
+    const field = (i: number) => (typeof body.query === 'string' ? 'query' : `query[${i}]`);
+    const steps = queries.map((q, i) => {
+      const p = prompts[i]!;
+      if (!q.startsWith(p)) throw badRequest(`${field(i)} does not start with its prompt (prompts[${i}]); send the prompt and the full sequence as OpenRLHF does`, field(i));
+      return inputErrors(() => splitSteps(stripEnd(q.slice(p.length)), o.compat.stepSplitter, o.model.stepSeparator)).map((s) => s.text);
+    });
+    // a response with no text gets no steps and reward 0: there is nothing to credit
+    const live = steps.flatMap((s, i) => (s.length > 0 ? [i] : []));
+    const items = live.map((i) => ({ problem: problemOf(prompts[i]!), steps: steps[i]! }));
+    const scored = items.length > 0
+      ? await scoreChains(ctx, request, reply, items, (k) => field(live[k]!), 'query', o.defaultAggregate, o.errorThreshold)
+      : { probs: [], summaries: [] as ChainSummary[], tokens: 0 };
+    const rewards = queries.map(() => 0);
+    const minStep = queries.map(() => 0);
+    const firstError = queries.map(() => -1);
+    live.forEach((i, k) => {
+      rewards[i] = finite(scored.summaries[k]!.score);
+      minStep[i] = finite(scored.summaries[k]!.aggregates.min);
+      firstError[i] = scored.summaries[k]!.firstError;
+    });
+    return {
+      rewards,
+      scores: rewards,
+      extra_logs: { min_step_prob: minStep, first_error: firstError, steps: steps.map((s) => s.length) },
+    };
+  });
+}
+
+/** OpenR's input: the question, a line break, then the answer's steps each ended by the step tag. */
+function openrChain(text: string, separator: string | undefined, splitterFallback: string): ChainItem {
+  const useTag = separator !== undefined && separator.trim().length > 0 && text.includes(separator.trim());
+  const pieces = useTag ? splitSteps(text, separator!.trim()) : splitSteps(text, splitterFallback);
+  if (pieces.length === 0) return { problem: '', steps: [] };
+  const first = pieces[0]!.text;
+  const nl = first.lastIndexOf('\n');
+  const head = nl < 0 ? [] : [first.slice(nl + 1).trim()].filter((s) => s.length > 0);
+  return { problem: nl < 0 ? '' : first.slice(0, nl), steps: nl < 0 ? pieces.map((p) => p.text) : [...head, ...pieces.slice(1).map((p) => p.text)] };
+}
+
+function registerValueInference(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: { input_str: string | string[] } }>(
+    '/worker_value_inference',
+    { schema: { body: valueInferenceBody }, onRequest: ctx.shedWhenFull('scores') },
+    async (request, reply) => {
+      const o = ctx.options;
+      const input = request.body.input_str;
+      const texts = typeof input === 'string' ? [input] : input;
+      const field = (i: number) => (typeof input === 'string' ? 'input_str' : `input_str[${i}]`);
+      const chains = inputErrors(() => texts.map((t) => openrChain(t, o.model.stepSeparator, o.compat.stepSplitter)));
+      const live = chains.flatMap((c, i) => (c.steps.length > 0 ? [i] : []));
+      const scored = live.length > 0
+        ? await scoreChains(ctx, request, reply, live.map((i) => chains[i]!), (k) => field(live[k]!), 'input_str', o.defaultAggregate, o.errorThreshold)
+        : { probs: [] as number[][] };
+      const values: number[][] = texts.map(() => []);
+      live.forEach((i, k) => (values[i] = scored.probs[k]!));
+      return { input, value: typeof input === 'string' ? values[0] : values };
+    },
+  );
+}
+
+export function registerRewards(app: FastifyInstance, ctx: ServerContext): void {
+  registerDenseRewards(app, ctx);
+  registerGetReward(app, ctx);
+  registerValueInference(app, ctx);
+}

@@ -1,0 +1,27 @@
+// Keeping the memory behind a typed array alive for a call that outlives the JS turn.
+//
+// N-API hands out a raw pointer that stays valid only while the buffer is neither detached
+// nor shrunk. A Promise-form call reads that memory on pool threads while JS runs, and JS
+// can transfer the buffer (the backing store moves to a new ArrayBuffer, which may then be
+// collected) or resize a resizable one (its pages are decommitted). With Node's V8 headers
+// at build time, the addon holds a reference to the backing store itself, which survives a
+// transfer and a collection; resizable and growable buffers are refused outright. A build
+// without those headers cannot hold the store, so its Promise form runs on the calling
+// thread (pinning_supported() says which).
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+namespace prm_addon {
+
+struct Pin {
+  std::shared_ptr<void> keep;  // null when nothing needs holding (or this build cannot hold)
+  bool resizable = false;      // a resizable ArrayBuffer or growable SharedArrayBuffer
+};
+
+// `value` is a typed array.
+Pin pin_typed_array(napi_env env, napi_value value);
+bool pinning_supported();
+
+}  // namespace prm_addon

@@ -1,0 +1,195 @@
+// prmkit used the way users use it: `npm pack`, then the tarball installed into a fresh
+// project twice, with the README's install line (scripts on) and with --ignore-scripts (what
+// npm 12 does for dependencies, and what cautious users do now). Only the npm registry and
+// npm's cache are used. From each project: the entry points import, the native cpu
+// backend is in use (the prebuilt binary from the package, not the js fallback), the tiny
+// model scores through Prm.load exactly as in this checkout, and a TypeScript file
+// type-checks against the installed declarations. The package is packed from a copy of
+// this checkout, so the test writes nothing into it.
+import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Prm } from '../../lib/prm/index.js';
+import { createTinyModel } from '../../lib/testing/index.js';
+import { describeWhen, hasCommand, hasNative, NO_NATIVE, repoRoot } from '../helpers/index.js';
+
+const ready = hasNative && hasCommand('npm');
+const why = hasNative ? 'npm is not on PATH' : NO_NATIVE;
+
+// A child npm must not inherit the settings of the `npm test` that runs this file.
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_/i.test(k) || /^PRMKIT_/.test(k) || k === 'ONNXRUNTIME_NODE_INSTALL' || k === 'NODE_OPTIONS') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> & { seconds: number } {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return { ...r, seconds };
+}
+
+const consumerScript = `
+import * as root from 'prmkit';
+import { backends, kernelBackendInfo } from 'prmkit/kernels';
+import { createTinyModel } from 'prmkit/testing';
+const tiny = await createTinyModel({ dir: process.argv[2], output: 'hidden' });
+const prm = await root.Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd' });
+const scores = await prm.score(JSON.parse(process.argv[3]), { aggregate: 'min' });
+await prm.close();
+console.log(JSON.stringify({ backends: backends(), info: kernelBackendInfo(), resolved: import.meta.resolve('prmkit'), scores }));
+`;
+
+const typesCheck = `
+import { Prm, PrmInputError, scoreBatch } from 'prmkit';
+import type { ChainItem, PrmScore, StepScorer } from 'prmkit';
+import { backends, kernelBackendInfo } from 'prmkit/kernels';
+import type { BackendsInfo, KernelBackendInfo } from 'prmkit/kernels';
+import { beamSearch } from 'prmkit/search';
+import type { PrmServer } from 'prmkit/server';
+import { createTinyModel } from 'prmkit/testing';
+import { createArithmeticProblems } from 'prmkit/testing/arithmetic';
+
+const b: BackendsInfo = backends();
+const source: 'env' | 'build' | 'prebuild' | undefined = b.cpu.source;
+const info: KernelBackendInfo = kernelBackendInfo();
+const label: string = info.label;
+
+export async function check(prm: Prm, server: PrmServer | undefined): Promise<number> {
+  const items: ChainItem[] = [{ problem: '1+1?', steps: ['1+1=2'] }];
+  const scored: PrmScore[] = await prm.score(items, { aggregate: 'min' });
+  const scorer: StepScorer = prm;
+  // @ts-expect-error Prm.head is @internal and not in the published declarations
+  void prm.head;
+  // @ts-expect-error score takes chain items, not a string
+  await prm.score('1+1=2');
+  void [scoreBatch, beamSearch, createTinyModel, createArithmeticProblems(1), scorer, server, source, label];
+  return new PrmInputError('items[0]', 'is wrong').path.length + scored[0].score;
+}
+`;
+
+const ITEMS = [
+  { problem: 'What is 2 + 3?', steps: ['2 + 3 = 5', 'The answer is 5'] },
+  { problem: 'What is 4 * 3?', steps: ['4 * 3 = 7', 'So 7', 'The answer is 7'] },
+];
+
+interface ConsumerReport {
+  backends: { cpu: { available: boolean; source?: string; path?: string; simd: string; reason?: string } };
+  info: { backend: string; label: string };
+  resolved: string;
+  scores: { stepProbs: number[]; score: number }[];
+}
+
+describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then npm install)', why, () => {
+  let work = '';
+  let tarball = '';
+  let expected: { stepProbs: number[]; score: number }[] = [];
+  const modelDir = () => join(work, 'model-ref');
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'prmkit-consumer-'));
+    // Packing runs the prepack and prepare scripts (the prebuilt binary, tsc), which write
+    // into the tree being packed; a copy keeps them away from the suites reading dist/ now.
+    const src = join(work, 'src');
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    for (const entry of [...pkg.files, 'package.json', 'tsconfig.json', 'README.md', 'LICENSE', join('build', 'Release', 'prmkit.node')]) {
+      if (existsSync(join(repoRoot, entry))) cpSync(join(repoRoot, entry), join(src, entry), { recursive: true, preserveTimestamps: true });
+    }
+    symlinkSync(join(repoRoot, 'node_modules'), join(src, 'node_modules'));
+    const pack = run('npm', ['pack', '--json', '--pack-destination', work], src, cleanEnv());
+    const [summary] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')));
+    tarball = join(work, summary.filename);
+    console.log(
+      `npm pack: ${summary.filename}, ${summary.entryCount} files, ${(summary.size / 1e6).toFixed(1)} MB packed, ` +
+        `${(summary.unpackedSize / 1e6).toFixed(1)} MB unpacked (${pack.seconds.toFixed(1)} s)`,
+    );
+    expect(summary.files.map((f: { path: string }) => f.path)).toContain(`prebuilds/${process.platform}-${process.arch}/prmkit.napi.glibc.node`);
+    // the reference: this checkout's own Prm on the same tiny model
+    mkdirSync(modelDir());
+    const tiny = await createTinyModel({ dir: modelDir(), output: 'hidden' });
+    const prm = await Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd' });
+    expected = (await prm.score(ITEMS, { aggregate: 'min' })).map(({ stepProbs, score }) => ({ stepProbs, score }));
+    await prm.close();
+  }, 900_000); // packing compiles the addon when its sources changed since the last build
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function install(name: string, args: string[], env: Record<string, string>): { seconds: number; warnings: string[]; dir: string } {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: 'module' }));
+    const r = run('npm', ['install', ...args, tarball, '--prefer-offline', '--no-audit', '--no-fund'], dir, cleanEnv(env));
+    const warnings = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /npm warn/i.test(l));
+    return { seconds: r.seconds, warnings, dir };
+  }
+
+  function useFrom(dir: string): ConsumerReport {
+    writeFileSync(join(dir, 'score.mjs'), consumerScript);
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    const r = run(process.execPath, ['score.mjs', model, JSON.stringify(ITEMS)], dir, cleanEnv());
+    expect(r.stderr).not.toMatch(/PrmkitWarning/);
+    return JSON.parse(r.stdout) as ConsumerReport;
+  }
+
+  function typeCheck(dir: string): void {
+    writeFileSync(join(dir, 'check.ts'), typesCheck);
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          typeRoots: [join(repoRoot, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['check.ts'],
+      }),
+    );
+    run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir, cleanEnv());
+  }
+
+  function checkConsumer(label: string, dir: string, seconds: number, warnings: string[]): void {
+    const report = useFrom(dir);
+    const cpu = report.backends.cpu;
+    console.log(`${label}: installed in ${seconds.toFixed(1)} s; kernels: ${report.info.label}; addon ${cpu.path}`);
+    for (const w of warnings) console.log(`  ${w}`);
+    expect(warnings.filter((w) => /EBADENGINE|Unknown (project|env|cli) config/.test(w))).toEqual([]);
+    expect(report.resolved).toContain(join(dir, 'node_modules', 'prmkit'));
+    expect(cpu.available, cpu.reason).toBe(true);
+    expect(report.info.backend).toBe('cpu');
+    expect(cpu.source).toBe('prebuild');
+    expect(cpu.path!.startsWith(join(dir, 'node_modules', 'prmkit', 'prebuilds'))).toBe(true);
+    expect(report.scores).toHaveLength(ITEMS.length);
+    report.scores.forEach((s, i) => {
+      expect(s.stepProbs).toHaveLength(ITEMS[i].steps.length);
+      s.stepProbs.forEach((p, j) => expect(p).toBeCloseTo(expected[i].stepProbs[j], 6));
+      expect(s.score).toBeCloseTo(expected[i].score, 6);
+    });
+    typeCheck(dir);
+  }
+
+  it("the README's install line (install scripts on)", () => {
+    const { dir, seconds, warnings } = install('scripts', [], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+    checkConsumer('npm install (scripts on, ONNXRUNTIME_NODE_INSTALL=skip)', dir, seconds, warnings);
+  }, 300_000);
+
+  it('npm install --ignore-scripts', () => {
+    const { dir, seconds, warnings } = install('no-scripts', ['--ignore-scripts'], {});
+    checkConsumer('npm install --ignore-scripts', dir, seconds, warnings);
+  }, 300_000);
+});

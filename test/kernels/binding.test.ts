@@ -1,0 +1,73 @@
+// The binding contract (lib/kernels/binding.ts): the loaded addon implements every entry
+// point at the contract's version, and a stale or foreign binary is refused at load with one
+// clear reason instead of failing inside a call.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { BINDING_FUNCTIONS, BINDING_VERSION, bindingMismatch, native } from '../../lib/kernels/native.js';
+import { describeWhen, distDir, hasDist, hasNative, NO_DIST, NO_NATIVE } from '../helpers/index.js';
+
+describeWhen(hasNative, 'the loaded addon', NO_NATIVE, () => {
+  it('reports this contract version and exports every entry point', () => {
+    const b = native().binding as unknown as Record<string, unknown>;
+    expect(b.bindingVersion).toBe(BINDING_VERSION);
+    for (const f of BINDING_FUNCTIONS) expect(typeof b[f], f).toBe('function');
+    expect(bindingMismatch(b)).toBeUndefined();
+  });
+
+  it('takes enums by name: the old integer codes are refused with a TypeError naming the names', () => {
+    const b = native().binding!;
+    const lp = new Float32Array(2), off = Int32Array.from([0, 2]), out = new Float32Array(1);
+    expect(() => b.aggregate(lp, off, 0 as never, out, 0)).toThrow(TypeError);
+    expect(() => b.aggregate(lp, off, 0 as never, out, 0)).toThrow("how must be one of 'prod', 'min', 'last', 'mean', 'geomean'");
+    b.aggregate(Float32Array.from([-1, -3]), off, 'min', out, 0);
+    expect(out[0]).toBe(-3);
+  });
+});
+
+describe('bindingMismatch', () => {
+  const fns = Object.fromEntries(BINDING_FUNCTIONS.map((f) => [f, () => 0]));
+  it('names what is wrong', () => {
+    expect(bindingMismatch({})).toMatch(/not a prmkit addon/);
+    expect(bindingMismatch({ ...fns })).toMatch(/binding contract before 2, this package needs 2\); it is stale/);
+    expect(bindingMismatch({ ...fns, bindingVersion: 1 })).toMatch(/binding contract 1, this package needs 2/);
+    const { cudaTrim: _, ...partial } = fns;
+    expect(bindingMismatch({ ...partial, bindingVersion: BINDING_VERSION })).toMatch(/lacks cudaTrim/);
+    expect(bindingMismatch({ ...fns, bindingVersion: BINDING_VERSION })).toBeUndefined();
+  });
+});
+
+describeWhen(hasDist, 'a stale binary at load (child process on the compiled dist/)', NO_DIST, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prmkit-stale-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is refused with one reason naming the file and the fix; the js backend still runs', () => {
+    // what an addon built before the contract had a version looks like from JS
+    const stale = join(dir, 'stale.cjs');
+    writeFileSync(stale, 'exports.scoreSync = () => {}; exports.info = () => ({ simd: "x", threads: 1, cuda: {} });\n');
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const k = await import(${JSON.stringify(join(distDir, 'kernels', 'index.js'))});
+         let err = null;
+         try { k.scoreBatchSync({ data: new Float32Array(2), dtype: 'float32', dims: [1, 2, 1] }, { offsets: Int32Array.from([0, 1]), positions: Int32Array.from([1]) },
+           { kind: 'logits', activation: 'sigmoid' }, { backend: 'cpu' }); } catch (e) { err = e.message; }
+         const js = k.scoreBatchSync({ data: new Float32Array(2), dtype: 'float32', dims: [1, 2, 1] }, { offsets: Int32Array.from([0, 1]), positions: Int32Array.from([1]) },
+           { kind: 'logits', activation: 'sigmoid' }, { backend: 'js' });
+         console.log(JSON.stringify({ cpu: k.backends().cpu, err, js: [...js.stepLogProbs] }));`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, PRMKIT_NATIVE_PATH: stale } },
+    );
+    const r = JSON.parse(out);
+    expect(r.cpu.available).toBe(false);
+    expect(r.cpu.reason).toContain(`${stale}: it was built from other prmkit sources (binding contract before 2, this package needs 2); it is stale`);
+    expect(r.cpu.reason).toMatch(/npm rebuild prmkit/);
+    expect(r.err).toBe(`prmkit: backend 'cpu' is unavailable: ${r.cpu.reason}`);
+    expect(r.js[0]).toBeCloseTo(Math.log(0.5), 6);
+  });
+});
