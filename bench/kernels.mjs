@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Kernel microbenchmark (npm run bench): the fused score path on native cpu (all threads and
-// one), the js reference and onnxruntime-node running the same math as an ONNX graph, against
+// Kernel microbenchmark (npm run bench): the fused score path on native cpu (all threads,
+// the Promise form, and one thread), the js reference and onnxruntime-node running the same math as an ONNX graph, against
 // this machine's read bandwidth measured in the same run on the same number of bytes.
 //
 // Each iteration uses the next of 8 boundary sets (and the roofline the next of 8 disjoint
@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
-import { backends, scoreBatchSync, toHalf } from '../dist/kernels/index.js';
+import { backends, scoreBatch, scoreBatchSync, toHalf } from '../dist/kernels/index.js';
 import { native } from '../dist/kernels/native.js';
 import { flatRows, headGraph } from './lib/head-graph.mjs';
 import { rng, median } from './lib/random.mjs';
@@ -110,16 +110,18 @@ for (const [B, T, H] of shapes)
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
       });
-      let i1 = 0, i2 = 0, i3 = 0, i4 = 0;
+      let i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0;
       const times = await runSuite([
         ['cpu', () => scoreBatchSync(hidden, sets[i1++ % SETS], head, { backend: 'cpu' })],
+        // the Promise form: private copies of the small arrays, a held buffer, a worker hop
+        ['cpu-async', () => scoreBatch(hidden, sets[i5++ % SETS], head, { backend: 'cpu' }), true],
         ['cpu-1t', () => scoreBatchSync(hidden, sets[i2++ % SETS], head, { backend: 'cpu', threads: 1 })],
         ['js', () => scoreBatchSync(hidden, sets[i3++ % SETS], head, { backend: 'js' })],
         ['ort', () => session.run({ hidden: ortHidden, rows: ortRows[i4++ % SETS] }), true],
       ]);
       await session.release();
       const name = `${B}x${T}x${H} ${dtype} K=${K}`;
-      for (const backend of ['cpu', 'cpu-1t', 'js', 'ort']) {
+      for (const backend of ['cpu', 'cpu-async', 'cpu-1t', 'js', 'ort']) {
         const ms = times[backend];
         const gbps = bytes / (ms / 1000) / 1e9;
         cases.push({ name, dtype, B, T, H, steps: S / B, K, backend, medianMs: +ms.toFixed(4), gbps: +gbps.toFixed(3), rooflineGBps: +readGBps.toFixed(3) });
@@ -129,6 +131,7 @@ for (const [B, T, H] of shapes)
         case: name,
         'MB read': (bytes / 1e6).toFixed(1),
         'cpu ms': cpu.toFixed(3),
+        'async ms': times['cpu-async'].toFixed(3),
         'cpu-1t ms': times['cpu-1t'].toFixed(3),
         'js ms': times.js.toFixed(2),
         'ort ms': times.ort.toFixed(3),

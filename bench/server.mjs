@@ -8,7 +8,10 @@
 //   overload   256 connections, no rate limit, 20 s: the server should shed load with
 //              503 + Retry-After (queue bound: 64 requests, or more queued work than fits the
 //              5 s deadline at the measured throughput) while memory stays bounded, and be
-//              healthy after.
+//              healthy after;
+//   peer       the same server with batching across requests turned off (one request per
+//              model call, what a plain service does), closed loop like the probe: the ratio
+//              is what dynamic batching buys.
 // Prints a table; writes bench/results/server.json. Needs `npm run build:ts` first.
 // `--quick` shortens every phase (a smoke run; it writes to a temporary folder, never over the
 // committed results).
@@ -88,6 +91,23 @@ async function stopServer(proc) {
 }
 
 const { url, child } = await startServer();
+/** The peer: the same server with batching across requests turned off (a batch is one request's 4 chains). */
+let peer;
+// stopped from outside (bench:all's time limit, Ctrl-C): take the server processes along
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    child.kill('SIGTERM');
+    peer?.child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+async function chainsScoredAt(at) {
+  const text = await (await fetch(`${at}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('prmkit_chains_scored_total '));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
 
 async function scrape() {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -138,6 +158,17 @@ async function observe(work) {
   health.sort((a, b) => a - b);
   const q = (p) => health[Math.min(health.length - 1, Math.floor(p * health.length))];
   return { result, samples, health: { count: health.length, p50: q(0.5), p99: q(0.99), max: health[health.length - 1] } };
+}
+
+/** Waits until the server has nothing queued or in flight, so one phase's backlog does not land in the next. */
+async function settle(at = url, limitMs = 120_000) {
+  const t0 = performance.now();
+  for (;;) {
+    const h = await (await fetch(`${at}/health`)).json();
+    if (h.queue.requests === 0 && h.inFlight === 0) return;
+    if (performance.now() - t0 > limitMs) throw new Error(`server at ${at} still busy after ${limitMs} ms: ${JSON.stringify(h)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }
 
 function cannon(opts) {
@@ -204,20 +235,20 @@ function slopePerMinute(samples, key, skip = 10) {
 }
 
 const rows = [];
-/** The peer: the same server with batching across requests turned off (a batch is one request's 4 chains). */
-let peer;
 try {
   // warm-up: first batches compile kernels and fill caches; a burst at high concurrency lets
   // the backbone see its largest batch shapes (onnxruntime's arena grows to the largest
   // shape once), so growth after this point would be a leak, not warm-up
   await cannon({ connections: 4, amount: 100 });
   await cannon({ connections: 64, duration: quick ? 2 : 10 });
+  await settle();
 
   const probeOpts = { connections: 16, duration: SECONDS.probe };
   const probeObs = await observe(() => cannon(probeOpts));
   rows.push(summary('probe', probeOpts, probeObs.result, probeObs));
   const maxRate = probeObs.result['2xx'] / probeObs.result.duration;
 
+  await settle();
   const rate = Math.max(1, Math.floor(maxRate * 0.7));
   const susOpts = { connections: 16, duration: SECONDS.sustained, overallRate: rate };
   const susObs = await observe(() => cannon(susOpts));
@@ -230,6 +261,7 @@ try {
   sustained.rssSecondHalfMb = { min: Math.min(...half), max: Math.max(...half), last: half[half.length - 1] };
   rows.push(sustained);
 
+  await settle();
   const overOpts = { connections: 256, duration: SECONDS.overload };
   const overObs = await observe(() => cannon(overOpts));
   const overload = summary('overload', overOpts, overObs.result, overObs);
@@ -239,16 +271,20 @@ try {
 
   // what a plain "one model call per request" service does on the same machine and load
   peer = await startServer(['--batch-items', '4', '--batch-wait-ms', '0']);
+  await settle();
   await autocannon({ url: peer.url, requests, connections: 4, amount: 100 });
+  await settle(peer.url);
   const peerOpts = { connections: 16, duration: SECONDS.probe };
+  const chainsBefore = await chainsScoredAt(peer.url);
   const peerRes = await autocannon({ url: peer.url, requests, ...peerOpts });
+  const peerChains = (await chainsScoredAt(peer.url)) - chainsBefore;
   await stopServer(peer.child);
   const peerRow = {
     phase: 'peer: no cross-request batching (probe)',
     connections: peerOpts.connections,
     seconds: peerOpts.duration,
     reqPerSec: peerRes['2xx'] / peerRes.duration,
-    chainsPerSec: (peerRes['2xx'] * 4) / peerRes.duration,
+    chainsPerSec: peerChains / peerRes.duration,
     latencyP50Ms: peerRes.latency.p50,
     latencyP99Ms: peerRes.latency.p99,
     ok: peerRes['2xx'],

@@ -1,10 +1,10 @@
 // prmkit: batched process-reward-model inference for Node.js.
 //
-// The root entry point is the scoring core: the kernels, Prm, formats and tokenization, the
-// interfaces the parts meet at, and the input errors they throw. It loads neither Fastify
-// nor the search, evaluation or conversion code; those have their own entry points:
-// prmkit/kernels, prmkit/search, prmkit/server, prmkit/eval, prmkit/convert, prmkit/testing
-// (and prmkit/testing/arithmetic, the verifiable toy task).
+// The root entry point is the scoring core: the kernels, Prm, formats and tokenization,
+// dense rewards for RL, the interfaces the parts meet at, and the input errors they throw.
+// It loads neither Fastify nor the search, evaluation or conversion code; those have their
+// own entry points: prmkit/kernels, prmkit/search, prmkit/server, prmkit/eval,
+// prmkit/convert, prmkit/testing (and prmkit/testing/arithmetic, the verifiable toy task).
 export * from './kernels/index.js';
 export type * from './interfaces.js';
 

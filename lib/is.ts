@@ -136,11 +136,22 @@ function distance(a: string, b: string): number {
 export function nearest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
+  const typed = key.toLowerCase();
   for (const k of known) {
-    const d = distance(key.toLowerCase(), k.toLowerCase());
+    // an abbreviation (`trunc` for `truncate`) is as near as a one-letter typo
+    const d = typed.length >= 3 && k.toLowerCase().startsWith(typed) ? 1 : distance(typed, k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/**
+ * The keys of an options type, listed once as an object so the compiler checks the list: a
+ * key added to the interface but not here (or the reverse) is a type error, never a silently
+ * refused option. `keysOf<PrmLoadOptions>()({ model: true, ... })`.
+ */
+export function keysOf<T>(): (all: { [K in keyof Required<T>]: true }) => readonly (keyof T & string)[] {
+  return (all) => Object.keys(all) as (keyof T & string)[];
 }
 
 /** Refuses keys of an options object that no one reads (`modle`, `agregate`), naming the nearest known key. */

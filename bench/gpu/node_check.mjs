@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { rng } from '../lib/random.mjs';
 
+// this run is the verification of the CUDA kernels, so `auto` is allowed to pick them
+process.env.PRMKIT_AUTO_CUDA ??= '1';
 const k = await import(new URL('../../dist/kernels/index.js', import.meta.url).href);
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'node_check.json';
 const results = [];
@@ -73,7 +75,7 @@ if (info.cuda.available) {
     try { dev.scoreSync(c.boundaries, heads[0]); } catch (e) { threw = /freed/.test(e.message); }
     check(`${dtype} freed handle throws`, threw);
   }
-  // auto picks cuda at and above CUDA_AUTO_MIN_BYTES of boundary rows
+  // with PRMKIT_AUTO_CUDA=1, auto picks cuda at and above CUDA_AUTO_MIN_BYTES of boundary rows
   const H = 4096, T = Math.ceil(k.CUDA_AUTO_MIN_BYTES / (H * 4)) + 1;
   const big = makeCase(9, 1, T, H, 'float32');
   big.boundaries = { offsets: Int32Array.of(0, T), positions: Int32Array.from({ length: T }, (_, i) => i) };

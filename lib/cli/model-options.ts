@@ -1,5 +1,6 @@
 // The model flags every model-using command takes (score, serve, bench, eval processbench),
 // and opening the PRM they name: a local ONNX model, or a remote vLLM server as the backbone.
+import { readManifest } from '../convert/manifest.js';
 import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';
@@ -23,7 +24,8 @@ export const MODEL_OPTIONS = {
 } as const satisfies OptionSpec;
 
 export const MODEL_HELP = `model:
-  -m, --model PATH          the PRM as an .onnx decoder (with --vllm: the served model name, optional)
+  -m, --model PATH          the PRM as an .onnx decoder, or a folder from prmkit convert (then -t/-f
+                            are optional); with --vllm: the served model name, optional
   -t, --tokenizer PATH      tokenizer.json, or the directory holding it
   -f, --format NAME         qwen2.5-math-prm | math-shepherd | rlhflow | skywork
       --head PATH           head weights (.safetensors) when the model outputs last_hidden_state
@@ -57,11 +59,19 @@ export function namesModel(values: Values): boolean {
   return ['model', 'tokenizer', 'format', 'vllm'].some((k) => values[k] !== undefined);
 }
 
+function convertedFolder(model: string | undefined): { dir: string; format: string } | undefined {
+  if (model === undefined) return undefined;
+  const m = readManifest(model);
+  return m ? { dir: model, format: m.format } : undefined;
+}
+
 /** Checks the model flags (no file is opened yet). */
 export function modelSpec(values: Values, command: string): ModelSpec {
+  // a folder written by `prmkit convert` names its own tokenizer and format
+  const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model')) : undefined;
   const common: Omit<PrmConnectOptions, 'vllm'> = {
-    tokenizer: required(values, 'tokenizer', command),
-    format: required(values, 'format', command) as PrmConnectOptions['format'],
+    tokenizer: converted && values['tokenizer'] === undefined ? converted.dir : required(values, 'tokenizer', command),
+    format: (converted && values['format'] === undefined ? converted.format : required(values, 'format', command)) as PrmConnectOptions['format'],
   };
   const name = stringOption(values, 'name');
   if (name !== undefined) common.name = name;

@@ -53,6 +53,32 @@ function checkLine(text: string, kind: OutputKind): Record<string, unknown> | un
 }
 
 /**
+ * The target's stat when it exists (undefined when it can be created), after checking that
+ * it may be written: a missing folder, a directory or a read-only file fail here, in one line.
+ */
+function writableTarget(path: string, what: string): Stats | undefined {
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, `cannot use ${what} ${path}`) ?? err;
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch (e) {
+      throw fileError(e, `cannot create ${what} ${path}`) ?? e;
+    }
+    return undefined;
+  }
+  if (stat.isDirectory()) throw new CliError(`cannot write ${what} ${path}: is a directory (EISDIR)`);
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (e) {
+    throw fileError(e, `cannot write ${what} ${path}`) ?? e;
+  }
+  return stat;
+}
+
+/**
  * Looks at the output target without changing it: which lines are done (each passed to
  * `onLine`), and what must be repaired before appending. Refuses a file that is not made of
  * this kind's lines.
@@ -60,24 +86,8 @@ function checkLine(text: string, kind: OutputKind): Record<string, unknown> | un
 export async function inspectOutput(path: string, io: CliIo, kind: OutputKind, onLine: OnDoneLine, signal?: AbortSignal): Promise<OutputPlan> {
   if (isStdout(path, io)) return { mode: 'stdout', label: path === '-' ? 'stdout' : path };
   const label = path;
-  let stat: Stats;
-  try {
-    stat = statSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, `cannot use output ${path}`) ?? err;
-    try {
-      accessSync(dirname(path), constants.W_OK);
-    } catch (e) {
-      throw fileError(e, `cannot create output ${path}`) ?? e;
-    }
-    return { mode: 'file', path, label, size: 0, keep: 0, newline: false };
-  }
-  if (stat.isDirectory()) throw new CliError(`cannot write output ${path}: is a directory (EISDIR)`);
-  try {
-    accessSync(path, constants.W_OK);
-  } catch (e) {
-    throw fileError(e, `cannot write output ${path}`) ?? e;
-  }
+  const stat = writableTarget(path, 'output');
+  if (!stat) return { mode: 'file', path, label, size: 0, keep: 0, newline: false };
   if (!stat.isFile()) return { mode: 'stream', path, label };
 
   const refuse = (line: number) =>
@@ -171,25 +181,8 @@ export async function closeOutput(sink: Writable, io: CliIo): Promise<void> {
  * its text as what this kind of run writes.
  */
 export async function checkReplaceable(path: string, what: string, ours: (text: string) => boolean): Promise<void> {
-  let stat: Stats;
-  try {
-    stat = statSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, `cannot use ${what} ${path}`) ?? err;
-    try {
-      accessSync(dirname(path), constants.W_OK);
-    } catch (e) {
-      throw fileError(e, `cannot create ${what} ${path}`) ?? e;
-    }
-    return;
-  }
-  if (stat.isDirectory()) throw new CliError(`cannot write ${what} ${path}: is a directory (EISDIR)`);
-  try {
-    accessSync(path, constants.W_OK);
-  } catch (e) {
-    throw fileError(e, `cannot write ${what} ${path}`) ?? e;
-  }
-  if (!stat.isFile() || stat.size === 0) return;
+  const stat = writableTarget(path, what);
+  if (!stat || !stat.isFile() || stat.size === 0) return;
   if (!ours(await readFile(path, 'utf8')))
     throw new CliError(`${what} ${path} exists and is not one prmkit wrote; refusing to replace it (move it away or choose another path)`);
 }

@@ -110,7 +110,8 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     }
     if (b && a.dev === b.dev && a.ino === b.ino) throw new CliError('--input and --output are the same file');
   }
-  const total = showProgress && input !== '-' ? await countLines(input, io.signal) : undefined;
+  // only a regular file can be read twice (a pipe or /dev/stdin would be used up by counting)
+  const total = showProgress && input !== '-' && statSync(input).isFile() ? await countLines(input, io.signal) : undefined;
   const progress = new Progress(io.stderr, { enabled: showProgress, ...(total !== undefined ? { total: Math.max(0, total - done.size) } : {}) });
 
   const prm: Prm = await openModel(spec);

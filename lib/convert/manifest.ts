@@ -70,6 +70,8 @@ export function manifestHead(m: Manifest, format: PrmFormat): Head {
   const want = format.head.labels ? format.head.labels.length : format.head.outputs;
   if (want !== m.head.outputs)
     throw new RangeError(`format ${format.name} reads ${want} classes, but the converted model (${m.format}) gives ${m.head.outputs}; use its format or convert again with --format`);
+  if (Boolean(m.head.labels) !== Boolean(format.head.labels))
+    throw new RangeError(`format ${format.name} reads ${format.head.labels ? 'LM label logits' : 'a score head'}, but the converted model (${m.format}) has a ${m.head.kind} head`);
   if (m.head.labels && format.head.labels && m.head.labels.some((l, i) => l.text !== format.head.labels![i]))
     throw new RangeError(`format ${format.name} reads labels ${JSON.stringify(format.head.labels)}, the converted model kept ${JSON.stringify(m.head.labels.map((l) => l.text))}`);
   return { kind: 'logits', activation: format.head.activation, positive: format.head.positive };

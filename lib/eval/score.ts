@@ -1,7 +1,7 @@
 // Runs any StepScorer over a list of chains in bounded batches and checks what comes back, so
 // a misbehaving scorer fails loudly with the chain it got wrong instead of skewing a metric.
 import { PrmInputError, PrmInputTypeError } from '../errors.js';
-import { invalidType, knownKeys, object, optionalFunction, positiveInt, show, signal } from '../is.js';
+import { invalidType, keysOf, knownKeys, object, optionalFunction, positiveInt, show, signal } from '../is.js';
 import type { ChainItem, StepScorer } from '../interfaces.js';
 
 export interface ScoreChainsOptions {
@@ -14,7 +14,7 @@ export interface ScoreChainsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const SCORE_CHAINS_KEYS: readonly (keyof ScoreChainsOptions)[] = ['batchSize', 'concurrency', 'signal', 'onProgress'];
+export const SCORE_CHAINS_KEYS = keysOf<ScoreChainsOptions>()({ batchSize: true, concurrency: true, signal: true, onProgress: true });
 
 export function checkScorer(scorer: unknown): asserts scorer is StepScorer {
   if (scorer === null || typeof scorer !== 'object' || typeof (scorer as StepScorer).score !== 'function')

@@ -2,18 +2,18 @@
 // between separately tokenized pieces), a Jinja template for the text and a head convention.
 import { Template } from '@huggingface/jinja';
 import { PrmInputError } from '../errors.js';
-import { aggregation, boolean, integer, invalidType, isObject, knownKeys, object, oneOf, string } from '../is.js';
+import { aggregation, boolean, integer, invalidType, isObject, keysOf, knownKeys, object, oneOf, string } from '../is.js';
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { findBoundaries, lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
+import { findBoundaries, lastTokenId, rejectInChain, rejectInSteps } from './errors.js';
 import type { CustomFormat, EncodedChain, FormatHead, PrmFormat } from './types.js';
 
 export const DEFAULT_CUSTOM_TEMPLATE = '{{ problem }}\n{% for s in steps %}{{ s }}{{ separator }}{% endfor %}';
 // Private-use code point: marks where an id separator goes in the rendered text.
 const MARK = '\uE000';
 
-const HEAD_KEYS = ['activation', 'positive', 'outputs', 'labels'] as const;
-const FORMAT_KEYS = ['kind', 'name', 'separator', 'template', 'head', 'aggregation', 'addSpecialTokens'] as const;
+const HEAD_KEYS = keysOf<FormatHead>()({ activation: true, positive: true, outputs: true, labels: true });
+const FORMAT_KEYS = keysOf<CustomFormat>()({ kind: true, name: true, separator: true, template: true, head: true, aggregation: true, addSpecialTokens: true });
 
 export function checkFormatHead(h: unknown, where: string): FormatHead {
   const head = object(h, where, 'an object { activation, positive, outputs, labels? }');
@@ -60,8 +60,7 @@ export function customFormat(spec: CustomFormat): PrmFormat {
         const ids = tok.encode(render(item, tok, text), addSpecial);
         return { ids, positions: findBoundaries(ids, id, item.steps, index, name, text) };
       }
-      rejectInSteps(item.steps, [MARK], index, name);
-      if (item.problem.includes(MARK)) throw new SeparatorInStepError(index, -1, MARK, name);
+      rejectInChain(item, [MARK], index, name);
       const pieces = render(item, tok, MARK).split(MARK);
       if (pieces.length - 1 !== item.steps.length)
         throw new PrmInputError(`items[${index}]`, `gets ${pieces.length - 1} separators from the ${name} template for ${item.steps.length} steps`);

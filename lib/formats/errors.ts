@@ -1,5 +1,6 @@
 // Chains that would be mis-split are refused with the item and the field named, never scored.
 import { PrmInputError, PrmInputTypeError } from '../errors.js';
+import type { ChainItem } from '../interfaces.js';
 import { show } from '../is.js';
 
 /** A step (or the problem) holds the text the format uses to mark steps. */
@@ -33,6 +34,12 @@ export function checkItemShape(item: unknown, index: number): asserts item is { 
 export function rejectInSteps(steps: readonly string[], needles: readonly string[], index: number, format: string): void {
   for (let s = 0; s < steps.length; s++)
     for (const n of needles) if (n.length > 0 && steps[s].includes(n)) throw new SeparatorInStepError(index, s, n, format);
+}
+
+/** Refuses a chain whose steps, then problem, contain any of `needles`. */
+export function rejectInChain(item: ChainItem, needles: readonly string[], index: number, format: string): void {
+  rejectInSteps(item.steps, needles, index, format);
+  for (const n of needles) if (n.length > 0 && item.problem.includes(n)) throw new SeparatorInStepError(index, -1, n, format);
 }
 
 /** Token indices holding `id`; throws (naming the item) unless there is one per step. */

@@ -3,7 +3,7 @@
 // index 0 = correct); the authors take the min.
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { findBoundaries, lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
+import { findBoundaries, lastTokenId, rejectInChain } from './errors.js';
 import type { EncodedChain, PrmFormat } from './types.js';
 
 export const SHEPHERD_TAG = 'ки';
@@ -17,8 +17,7 @@ export const mathShepherd: PrmFormat = {
     const tagId = lastTokenId(tok, ` ${SHEPHERD_TAG}`, 'math-shepherd step tag');
     // any occurrence of the tag could tokenize to the tag id; refuse rather than guess
     const forbidden = [SHEPHERD_TAG, ...tok.specialTokens];
-    rejectInSteps(item.steps, forbidden, index, this.name);
-    for (const f of forbidden) if (item.problem.includes(f)) throw new SeparatorInStepError(index, -1, f, this.name);
+    rejectInChain(item, forbidden, index, this.name);
     const text = `${item.problem} ${item.steps.map((s) => `${s} ${SHEPHERD_TAG}`).join('\n')}`;
     const ids = tok.encode(text, true);
     return { ids, positions: findBoundaries(ids, tagId, item.steps, index, this.name, SHEPHERD_TAG) };

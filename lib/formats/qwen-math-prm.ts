@@ -3,7 +3,7 @@
 // softmax, index 1 = correct; the authors multiply step probabilities.
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { findBoundaries, rejectInSteps, SeparatorInStepError } from './errors.js';
+import { findBoundaries, rejectInChain } from './errors.js';
 import type { EncodedChain, PrmFormat } from './types.js';
 
 export const QWEN_PRM_SYSTEM = 'Please reason step by step, and put your final answer within \\boxed{}.';
@@ -21,9 +21,7 @@ export const qwenMathPrm: PrmFormat = {
     if (sepId === undefined)
       throw new TypeError(`qwen2.5-math-prm: the tokenizer has no ${QWEN_PRM_SEPARATOR} token (the Qwen PRM has it at ${QWEN_PRM_SEPARATOR_ID}; add it with addedTokens)`);
     const forbidden = [QWEN_PRM_SEPARATOR, ...tok.specialTokens];
-    rejectInSteps(item.steps, forbidden, index, this.name);
-    for (const f of forbidden)
-      if (item.problem.includes(f)) throw new SeparatorInStepError(index, -1, f, this.name);
+    rejectInChain(item, forbidden, index, this.name);
     const assistant = item.steps.map((s) => s + QWEN_PRM_SEPARATOR).join('');
     const text = tok.applyChatTemplate([
       { role: 'system', content: QWEN_PRM_SYSTEM },

@@ -6,7 +6,7 @@
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { PrmInputError } from '../errors.js';
-import { lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
+import { lastTokenId, rejectInChain } from './errors.js';
 import type { EncodedChain, PrmFormat } from './types.js';
 import type { ChatMessage } from '../tokenize/tokenizer.js';
 
@@ -34,8 +34,7 @@ export const rlhflow: PrmFormat = {
   encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {
     const plus = lastTokenId(tok, '+', 'rlhflow answer');
     const header = assistantHeader(tok);
-    rejectInSteps(item.steps, tok.specialTokens, index, this.name);
-    for (const f of tok.specialTokens) if (item.problem.includes(f)) throw new SeparatorInStepError(index, -1, f, this.name);
+    rejectInChain(item, tok.specialTokens, index, this.name);
     const messages: ChatMessage[] = [];
     item.steps.forEach((s, k) => {
       messages.push({ role: 'user', content: k === 0 ? `${item.problem} ${s}` : s });

@@ -4,7 +4,7 @@
 // boundary: positions are recorded as the ids are built, then checked.
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { lastTokenId, rejectInSteps, SeparatorInStepError } from './errors.js';
+import { lastTokenId, rejectInChain } from './errors.js';
 import type { EncodedChain, PrmFormat } from './types.js';
 
 export const skywork: PrmFormat = {
@@ -15,8 +15,7 @@ export const skywork: PrmFormat = {
   aggregation: 'mean',
   encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {
     const nl = lastTokenId(tok, '\n', 'skywork step token');
-    rejectInSteps(item.steps, tok.specialTokens, index, this.name);
-    for (const f of tok.specialTokens) if (item.problem.includes(f)) throw new SeparatorInStepError(index, -1, f, this.name);
+    rejectInChain(item, tok.specialTokens, index, this.name);
     const ids = tok.encode(`${tok.bosToken ?? ''}${item.problem}\n`, true);
     const positions: number[] = [];
     for (const step of item.steps) {

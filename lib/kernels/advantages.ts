@@ -6,6 +6,7 @@ import { native } from './native.js';
 import { referenceAdvantageGroups, responseStarts } from './advantages-reference.js';
 import type { AdvantageArrays, AdvantageOptions, ResolvedAdvantageOptions } from './advantages-types.js';
 import { checkOffsets } from './validate.js';
+import { warnIfJsBackend } from './backend.js';
 
 export type * from './advantages-types.js';
 
@@ -110,6 +111,7 @@ function prepare(inputs: AdvantageArrays, options: AdvantageOptions | undefined)
     const b = advantageBinding();
     if (o.backend === 'cpu' && !b.binding) throw new Error(`prmkit: backend 'cpu' is unavailable: ${b.reason}`);
     binding = b.binding;
+    if (!binding) warnIfJsBackend();
   }
   // the native glue checks shapes and indices itself, with the same messages, before any work
   const total = binding ? totalTokens(checkTypes(inputs).tokens) : checkAdvantageArrays(inputs);

@@ -49,11 +49,16 @@ function packageFacts(): PackageFacts {
   }
 }
 
+let libcFamily: string | undefined;
+
 /** glibc or musl on Linux (binaries built against one do not load on the other); '' elsewhere. */
 function libc(): string {
   if (process.platform !== 'linux') return '';
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  // the report is the one place Node states the glibc it runs on (about 20 ms: asked once)
+  libcFamily ??= (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime
+    ? 'glibc'
+    : 'musl';
+  return libcFamily;
 }
 
 /**

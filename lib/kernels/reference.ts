@@ -49,20 +49,12 @@ function stepLogProb(load: Loader, base: number, H: number, head: ResolvedHead, 
   return head.activation === 'sigmoid' ? logSigmoid(zk[0]) : logSoftmaxAt(zk, head.positive);
 }
 
-/** Step log-probs of candidates [b0, b1) into `out`. */
-function stepLogProbsOf(
-  hidden: ResolvedHidden,
-  offsets: Int32Array,
-  positions: Int32Array,
-  head: ResolvedHead,
-  out: Float32Array,
-  b0: number,
-  b1: number,
-): void {
+/** Step log-probs of every candidate into `out`. */
+function stepLogProbsOf(hidden: ResolvedHidden, offsets: Int32Array, positions: Int32Array, head: ResolvedHead, out: Float32Array): void {
   const { T, H } = hidden;
   const load = loader(hidden);
   const z = new Float64Array(Math.max(head.K, 1));
-  for (let b = b0; b < b1; b++)
+  for (let b = 0; b < hidden.B; b++)
     for (let s = offsets[b]; s < offsets[b + 1]; s++) out[s] = stepLogProb(load, (b * T + positions[s]) * H, H, head, z);
 }
 
@@ -73,7 +65,7 @@ export function referenceStepLogProbs(
   head: ResolvedHead,
 ): Float32Array {
   const out = new Float32Array(positions.length);
-  stepLogProbsOf(hidden, offsets, positions, head, out, 0, hidden.B);
+  stepLogProbsOf(hidden, offsets, positions, head, out);
   return out;
 }
 
@@ -81,9 +73,10 @@ export function referenceStepLogProbs(
 const ASYNC_SLICE_ELEMENTS = 1 << 20;
 
 /**
- * The reference on the event loop's thread, but in slices of candidates with a turn of the
- * loop between them, so a Promise caller without the native addon is not blocked for the
- * whole batch (nothing is copied, unlike a worker thread).
+ * The reference on the event loop's thread, but in slices of steps with a turn of the loop
+ * between them, so a Promise caller without the native addon is not blocked for the whole
+ * batch. The boundary rows are copied first (raw, before the Promise is returned): the caller
+ * may rewrite or transfer hidden.data while the slices run, as it may on the native backends.
  */
 export async function referenceStepLogProbsAsync(
   hidden: ResolvedHidden,
@@ -91,17 +84,24 @@ export async function referenceStepLogProbsAsync(
   positions: Int32Array,
   head: ResolvedHead,
 ): Promise<Float32Array> {
-  const out = new Float32Array(positions.length);
-  const rowCost = Math.max(1, head.kind === 'logits' && head.columns ? head.K : hidden.H * Math.max(1, head.K));
-  for (let b0 = 0; b0 < hidden.B; ) {
-    let b1 = b0, budget = ASYNC_SLICE_ELEMENTS;
-    while (b1 < hidden.B && budget > 0) {
-      budget -= Math.max(1, offsets[b1 + 1] - offsets[b1]) * rowCost;
-      b1++;
+  const { T, H } = hidden;
+  const S = positions.length;
+  const rows = hidden.dtype === 'float32' ? new Float32Array(S * H) : new Uint16Array(S * H);
+  for (let b = 0; b < hidden.B; b++)
+    for (let s = offsets[b]; s < offsets[b + 1]; s++) {
+      const base = (b * T + positions[s]) * H;
+      rows.set(hidden.data.subarray(base, base + H), s * H);
     }
-    stepLogProbsOf(hidden, offsets, positions, head, out, b0, b1);
-    b0 = b1;
-    if (b0 < hidden.B) await new Promise((resolve) => setImmediate(resolve));
+  const load = loader({ data: rows, dtype: hidden.dtype, B: 1, T: S, H });
+  const z = new Float64Array(Math.max(head.K, 1));
+  const out = new Float32Array(S);
+  const rowCost = Math.max(1, head.kind === 'logits' && head.columns ? head.K : H * Math.max(1, head.K));
+  const perSlice = Math.max(1, Math.floor(ASYNC_SLICE_ELEMENTS / rowCost));
+  for (let s0 = 0; s0 < S; ) {
+    const s1 = Math.min(S, s0 + perSlice);
+    for (let s = s0; s < s1; s++) out[s] = stepLogProb(load, s * H, H, head, z);
+    s0 = s1;
+    if (s0 < S) await new Promise((resolve) => setImmediate(resolve));
   }
   return out;
 }

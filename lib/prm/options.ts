@@ -1,7 +1,7 @@
 // Load options of a Prm, checked up front so bad input fails before any model is opened.
 import { PAD_SIDES, planChunks } from '../batch/index.js';
 import type { PadSide } from '../batch/index.js';
-import { integer, invalidType, knownKeys, nonNegativeInt, object, oneOf, string } from '../is.js';
+import { integer, invalidType, keysOf, knownKeys, nonNegativeInt, object, oneOf, string } from '../is.js';
 import type { ProviderChoice } from '../backbones/onnx/providers.js';
 import type { VllmClientOptions } from '../backbones/vllm/client.js';
 import type { CustomFormat, FormatName, PrmFormat } from '../formats/types.js';
@@ -59,12 +59,12 @@ export interface PrmConnectOptions extends CommonOptions {
   vllm: VllmClientOptions;
 }
 
-const COMMON_KEYS = ['tokenizer', 'format', 'addedTokens', 'maxContext', 'overflow', 'aggregate', 'name'] as const;
-export const LOAD_KEYS: readonly (keyof PrmLoadOptions)[] = [
-  ...COMMON_KEYS, 'model', 'head', 'output', 'threads', 'workers', 'maxBatchTokens', 'maxOutputBytes', 'maxBatch',
-  'maxPadFraction', 'padding', 'padId', 'executionProvider',
-];
-export const CONNECT_KEYS: readonly (keyof PrmConnectOptions)[] = [...COMMON_KEYS, 'vllm'];
+const COMMON = { tokenizer: true, format: true, addedTokens: true, maxContext: true, overflow: true, aggregate: true, name: true } as const;
+export const LOAD_KEYS = keysOf<PrmLoadOptions>()({
+  ...COMMON, model: true, head: true, output: true, threads: true, workers: true, maxBatchTokens: true, maxOutputBytes: true,
+  maxBatch: true, maxPadFraction: true, padding: true, padId: true, executionProvider: true,
+});
+export const CONNECT_KEYS = keysOf<PrmConnectOptions>()({ ...COMMON, vllm: true });
 
 export function checkCommon(o: unknown): asserts o is CommonOptions {
   const c = object(o, 'options', 'an object { model, tokenizer, format, ... }');

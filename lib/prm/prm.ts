@@ -2,6 +2,7 @@
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
 import { basename, join } from 'node:path';
 import { manifestHead, readManifest } from '../convert/manifest.js';
+import type { Manifest } from '../convert/manifest.js';
 import { OnnxBackbone } from '../backbones/onnx/backbone.js';
 import { planChunks } from '../batch/index.js';
 import { VllmPoolingClient } from '../backbones/vllm/client.js';
@@ -76,6 +77,14 @@ function checkItems(items: unknown, what = 'items'): asserts items is readonly C
   if (!Array.isArray(items)) throw invalidType(what, 'an array of { problem, steps }', items);
 }
 
+/**
+ * A converted model on the cpu runs one chain per call: padding is pure waste there and a
+ * chain of a few hundred tokens already fills the matrix kernels (measured by bench:convert).
+ */
+function defaultMaxBatch(converted: Manifest | undefined, provider: string): number | undefined {
+  return converted && provider === 'cpu' ? 1 : undefined;
+}
+
 export class Prm implements StepScorer {
   readonly name: string;
   readonly format: PrmFormat;
@@ -146,7 +155,7 @@ export class Prm implements StepScorer {
       const padText = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
       const padId = options.padId ?? (padText !== undefined ? c.tokenizer.tokenToId(padText) : undefined) ?? 0;
       const steps = new OnnxSteps(backbone, head, output, width, {
-        maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch, maxPadFraction: options.maxPadFraction, padding, padId,
+        maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch ?? defaultMaxBatch(converted, backbone.info.provider), maxPadFraction: options.maxPadFraction, padding, padId,
       });
       return new Prm({
         ...c,

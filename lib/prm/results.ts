@@ -1,5 +1,5 @@
 // From step log-probabilities (CSR) to the per-chain results callers see.
-import { aggregation, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
+import { aggregation, keysOf, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
 import { aggregate, firstError } from '../kernels/index.js';
 import type { Aggregation } from '../kernels/types.js';
 
@@ -31,9 +31,7 @@ export interface ScoreCall {
   signal?: AbortSignal;
 }
 
-const SCORE_KEYS = ['aggregate', 'errorThreshold', 'signal'] as const;
-
-export const checkSignal = signal;
+const SCORE_KEYS = keysOf<ScoreCallOptions>()({ aggregate: true, errorThreshold: true, signal: true });
 
 /**
  * The options every scoring call takes (plus `extra` keys the caller reads itself, such as
@@ -44,7 +42,7 @@ export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregatio
   knownKeys(object(o, name), [...SCORE_KEYS, ...extra], name);
   const how = o.aggregate === undefined ? dflt : aggregation(o.aggregate, 'aggregate');
   const t = o.errorThreshold === undefined ? 0.5 : threshold(o.errorThreshold, 'errorThreshold');
-  return { how, threshold: t, signal: checkSignal(o.signal) };
+  return { how, threshold: t, signal: signal(o.signal) };
 }
 
 export interface RerankCallOptions extends ScoreCallOptions {

@@ -11,13 +11,13 @@ import { planChunks } from '../batch/index.js';
 import { isInputError, PrmInputError, reroot } from '../errors.js';
 import type { InputError } from '../errors.js';
 import type { ChainItem } from '../interfaces.js';
-import { invalidType, knownKeys, object } from '../is.js';
+import { signal as abortSignal, invalidType, knownKeys, object } from '../is.js';
 import { aggregate, firstError, scoreBatch } from '../kernels/index.js';
 import type { Prm } from './prm.js';
 import { limited } from '../backbones/onnx/steps.js';
 import type { OnnxSteps } from '../backbones/onnx/steps.js';
 import type { KvArray } from '../backbones/onnx/backbone.js';
-import { checkScoreCall, checkSignal } from './results.js';
+import { checkScoreCall } from './results.js';
 import type { PrmScore, ScoreCall, ScoreCallOptions } from './results.js';
 
 export interface SessionScore extends PrmScore {
@@ -85,7 +85,7 @@ function callerPath(e: InputError, g: Group): InputError {
 /** Options objects whose only key is `signal`. */
 function checkSignalOnly(o: unknown, name: string): AbortSignal | undefined {
   knownKeys(object(o, name), ['signal'], name);
-  return checkSignal((o as { signal?: unknown }).signal);
+  return abortSignal((o as { signal?: unknown }).signal);
 }
 
 const EMPTY: KvView = { tensors: [], row: 0, total: 0, start: 0, length: 0 };

@@ -124,12 +124,28 @@ export function denseFromProbs(
   return out;
 }
 
+// Parsing a tokenizer.json takes long enough to matter per batch: the last few stay loaded.
+const loaded = new Map<string, PolicyTokenizer>();
+const KEEP_LOADED = 4;
+
+function loadPolicy(path: string): PolicyTokenizer {
+  let p = loaded.get(path);
+  if (p) {
+    loaded.delete(path);
+  } else {
+    p = PolicyTokenizer.load(path);
+    if (loaded.size >= KEEP_LOADED) loaded.delete(loaded.keys().next().value!);
+  }
+  loaded.set(path, p);
+  return p;
+}
+
 export function checkDenseOptions(options: DenseRewardOptions | undefined) {
   const o = options === undefined ? {} : (object(options, 'options') as DenseRewardOptions);
   knownKeys(o as Record<string, unknown>, OPTION_KEYS);
   let policy: PolicyTokenizer | undefined;
   if (o.policyTokenizer instanceof PolicyTokenizer) policy = o.policyTokenizer;
-  else if (typeof o.policyTokenizer === 'string') policy = PolicyTokenizer.load(o.policyTokenizer);
+  else if (typeof o.policyTokenizer === 'string') policy = loadPolicy(o.policyTokenizer);
   else if (o.policyTokenizer !== undefined) throw new TypeError('options.policyTokenizer must be a path to a tokenizer.json (or its directory) or a PolicyTokenizer');
   return {
     kind: o.stepReward === undefined ? 'prob' : oneOf(o.stepReward, 'options.stepReward', STEP_REWARD_KINDS),

@@ -1,5 +1,6 @@
 // Final-answer extraction and equivalence: what majority and weighted voting group by, and
 // how a task decides whether a chain reached the right result.
+import { string } from '../is.js';
 
 /** Turns a solution's text into its final answer, or undefined when it states none. */
 export interface AnswerExtractor {
@@ -11,7 +12,7 @@ const BOX_COMMANDS = ['\\boxed', '\\fbox'];
 
 /** The content of the last `\boxed{...}` (or `\fbox{...}`), braces balanced; undefined if none closes. */
 export function extractBoxed(text: string): string | undefined {
-  if (typeof text !== 'string') throw new TypeError('text must be a string');
+  string(text, 'text');
   let found: string | undefined;
   let from = 0;
   for (;;) {
@@ -56,7 +57,7 @@ const NUMBER = /(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\/\d+(?
 
 /** The last number in the text (`1,000`, `-2.5` and `3/4` count as one number each). */
 export function extractLastNumber(text: string): string | undefined {
-  if (typeof text !== 'string') throw new TypeError('text must be a string');
+  string(text, 'text');
   const all = text.match(NUMBER);
   return all ? all[all.length - 1].replace(/\s+/g, '') : undefined;
 }
@@ -135,7 +136,7 @@ export function parseNumericAnswer(text: string): Rational | undefined {
  * by this key.
  */
 export function canonicalAnswer(text: string): string {
-  if (typeof text !== 'string') throw new TypeError('answer must be a string');
+  string(text, 'answer');
   const r = parseNumericAnswer(text);
   if (r) return r.d === 1n ? `${r.n}` : `${r.n}/${r.d}`;
   return stripMarkup(text).replace(/\s+/g, '').replace(/\\dfrac|\\tfrac/g, '\\frac').toLowerCase();
@@ -143,7 +144,7 @@ export function canonicalAnswer(text: string): string {
 
 /** Numeric equivalence (1/2 = 0.5, 1,000 = 1000, \frac{1}{2} = 0.5), else normalized string equality. */
 export function answersEqual(a: string, b: string): boolean {
-  if (typeof a !== 'string') throw new TypeError('answersEqual: a must be a string');
-  if (typeof b !== 'string') throw new TypeError('answersEqual: b must be a string');
+  string(a, 'answersEqual: a');
+  string(b, 'answersEqual: b');
   return canonicalAnswer(a) === canonicalAnswer(b);
 }

@@ -45,7 +45,7 @@ function requestField(itemField: (i: number) => string, stepField: (i: number, k
  * Text per tokenizer call between event-loop turns. Tokenizing runs on the event loop; in
  * slices this size a request of any accepted size keeps /health and the other requests moving.
  */
-const SLICE_CHARS = 16_384;
+const SLICE_CHARS = 8192;
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 

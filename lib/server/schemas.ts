@@ -174,6 +174,7 @@ export const rerankBody = {
     return_text: { type: 'boolean' },
     raw_scores: { type: 'boolean' },
     truncate: { type: 'boolean' },
+    max_tokens_per_doc: { type: ['integer', 'null'], minimum: 1 },
   },
 } as const;
 

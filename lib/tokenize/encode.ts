@@ -1,7 +1,7 @@
 // Chains → token ids + boundaries (CSR), the input of every backbone and of the kernels.
 import { PrmInputError } from '../errors.js';
 import { checkItemShape } from '../formats/errors.js';
-import { invalidType, knownKeys, object, oneOf, positiveInt } from '../is.js';
+import { invalidType, keysOf, knownKeys, object, oneOf, positiveInt } from '../is.js';
 import { resolveFormat } from '../formats/index.js';
 import type { FormatSpec, PrmFormat } from '../formats/types.js';
 import type { Boundaries } from '../kernels/types.js';
@@ -34,7 +34,7 @@ export interface EncodedBatch {
 }
 
 export const OVERFLOWS: readonly Overflow[] = ['error', 'truncate'];
-const ENCODE_KEYS = ['format', 'tokenizer', 'maxContext', 'overflow'] as const;
+const ENCODE_KEYS = keysOf<EncodeOptions>()({ format: true, tokenizer: true, maxContext: true, overflow: true });
 
 export function checkMaxContext(v: unknown, name = 'maxContext'): number | undefined {
   return v === undefined ? undefined : positiveInt(v, name);

@@ -83,7 +83,6 @@ void write_runs(float* row, int64_t T, Runs& runs, bool stream) {
       advance();
       row[t] = v;
     }
-    alignas(16) float block[4];
     while (t + 4 <= T) {
       advance();
       if (t + 4 <= to) {
@@ -93,12 +92,13 @@ void write_runs(float* row, int64_t T, Runs& runs, bool stream) {
         for (; t < end; t += 4) _mm_stream_ps(row + t, value);
         continue;
       }
-      const int64_t t0 = t;
+      // a run ends inside this block: its lanes one by one (in registers, not through memory)
+      float lane[4];
       for (int i = 0; i < 4; ++i, ++t) {
         advance();
-        block[i] = v;
+        lane[i] = v;
       }
-      _mm_stream_ps(row + t0, _mm_load_ps(block));
+      _mm_stream_ps(row + t - 4, _mm_setr_ps(lane[0], lane[1], lane[2], lane[3]));
     }
   }
 #else

@@ -18,6 +18,8 @@ enum class AdvantageMode : int32_t {
 };
 enum class StdKind : int32_t { Sample = 0, Population = 1 };
 
+// Plain pointers and sizes only (no allocation, no host-only types), so a device version can
+// take the same view over device memory; only the cpu kernel exists.
 struct AdvantageView {
   const float* step_rewards;        // [S]
   const int32_t* step_offsets;      // [R + 1]: response r owns steps step_offsets[r] .. step_offsets[r+1]-1

@@ -9,7 +9,7 @@ import { COMMANDS, runCli } from '../../lib/cli/run.js';
 import { Prm } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import type { TinyModel } from '../../lib/testing/index.js';
-import { io, when } from './helpers.js';
+import { io, jsonServer, when } from './helpers.js';
 
 let dir: string;
 let tiny: TinyModel;
@@ -140,6 +140,16 @@ describe('prmkit score', () => {
     expect(message).toBeDefined();
     expect(message.split('\r').at(-1)!.replace('\x1b[K', '')).toMatch(/^prmkit score: skipping input line 2: not valid JSON/);
     expect(rows.at(-2)).toBe('prmkit score: scored 2 chains, skipped 1 invalid lines');
+
+    // a failure is printed on a line of its own too, after the bar's last state
+    const failing = io();
+    failing.stderr.isTTY = true;
+    const stdin2 = new PassThrough();
+    stdin2.end(`${JSON.stringify(chains[0])}\nnot json\n`);
+    expect(await runCli(['score', ...model, '--batch-size', '1'], { ...failing, stdin: stdin2 })).toBe(1);
+    const last = failing.stderr.text.split('\n').filter(Boolean);
+    expect(last.at(-2)).toMatch(/^\r1 scored [\s\S]*\x1b\[K$/); // stdin: no total, so no bar
+    expect(last.at(-1)).toMatch(/^prmkit score: input line 2: not valid JSON/);
   });
 
   it('resumes: skips ids already in the output and repairs a cut last line', async () => {
@@ -227,6 +237,41 @@ describe('prmkit serve, bench, eval', () => {
     );
     expect(failure).toBeInstanceOf(TypeError);
     expect((failure as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+  });
+
+  it('serves with a vLLM server as the backbone (--vllm URL)', async () => {
+    // a stand-in vLLM: every token's class probabilities are [0.8, 0.2] ('+' is class 0)
+    let requests = 0;
+    const vllm = await jsonServer((q: { input: number[][] }) => {
+      requests++;
+      const data = q.input.map((ids, index) => ({ index, object: 'pooling', data: ids.map(() => [0.8, 0.2]) }));
+      const tokens = q.input.reduce((a, ids) => a + ids.length, 0);
+      return { id: 'p', object: 'list', created: 0, model: 'tiny', data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+    });
+    const stop = new AbortController();
+    const c = io({ signal: stop.signal });
+    try {
+      const upstream = vllm.url;
+      const running = runCli(['serve', '--vllm', upstream, '-t', tiny.tokenizer, '-f', 'math-shepherd', '--port', '0'], c);
+      await when(c.stderr, 'wrote', () => / on http:\/\//.test(c.stderr.text));
+      expect(c.stderr.text).toContain('(vllm');
+      const url = /on (http:\/\/\S+)/.exec(c.stderr.text)![1]!;
+      const res = await fetch(`${url}/v1/prm/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ problem: chains[0]!.problem, steps: chains[0]!.steps }] }),
+      });
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.results[0].stepProbs).toHaveLength(2);
+      for (const p of body.results[0].stepProbs) expect(p).toBeCloseTo(0.8, 6);
+      expect(requests).toBeGreaterThan(0);
+      stop.abort();
+      expect(await running).toBe(0);
+    } finally {
+      stop.abort();
+      await vllm.close();
+    }
   });
 
   it('benchmarks and writes JSON', async () => {

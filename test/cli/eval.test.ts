@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScorerSpec } from '../../lib/eval/scorer-spec.js';
-import { prmkit } from './helpers.js';
+import { runCli } from '../../lib/cli/run.js';
+import { io, prmkit } from './helpers.js';
 
 const runEval = (argv: string[]) => prmkit(['eval', ...argv]);
 
@@ -44,6 +45,7 @@ describe('prmkit eval', () => {
       [['processbench', '--data', data, '--scorer', 'oracle', '--predictions', 'x.jsonl'], /exactly one/],
       [['processbench', '--data', data, '--scorer', 'orcle'], /--scorer must be one of 'oracle', 'always-correct' \(did you mean 'oracle'\?\), got "orcle" \(string\)/],
       [['processbench', '--data', data, '-m', 'model.onnx'], /eval processbench needs --tokenizer/],
+      [['processbench', '--data', data, '--scorer', 'prm:m.onnx,tok,math-shepherd'], /name the model with -m MODEL -t TOKENIZER -f FORMAT/],
       [['processbench', '--data', data, '--vllm', 'not a url', '-t', 'tok', '-f', 'math-shepherd'], /--vllm must be an http\(s\) URL, got "not a url" \(string\)/],
       [['processbench', '--data', data, '-m', 'm.onnx', '-t', 'tok', '-f', 'math-shepherd', '--overflow', 'cut'], /--overflow must be one of 'error', 'truncate'/],
       [['processbench', '--data', data, '--scorer', 'oracle', '--threshold', '1.5'], /--threshold must be a number in \[0, 1\]/],
@@ -110,6 +112,12 @@ describe('prmkit eval', () => {
     const report = JSON.parse(readFileSync(out, 'utf8'));
     expect(report.averageF1).toBeCloseTo((200 / 3 + 100) / 2, 3);
     expect(report.source).toBe(`predictions ${file}`);
+  });
+
+  it('a stop signal before the work is an interruption (exit 130), not a failure', async () => {
+    const c = io({ signal: AbortSignal.abort() });
+    expect(await runCli(['eval', 'processbench', '--data', data, '--scorer', 'oracle'], c)).toBe(130);
+    expect(c.stderr.text).toBe('prmkit eval processbench: interrupted; pass --scores FILE to keep finished scores across runs\n');
   });
 
   it('first-drop takes an optional ratio', async () => {

@@ -201,6 +201,10 @@ describe('eval processbench with a model', () => {
       expect(report.subsets[0].erroneous).toMatchObject({ total: erroneous.length, hits });
       expect(report.subsets[0].correct.hits).toBe(records.filter((r, i) => r.label < 0 && predicted[i] === -1).length);
       expect(report.source).toBe(`model ${truncating.name}`);
+      // the scores name their model: another scorer never reuses them
+      const other = await prmkit(['eval', 'processbench', '--data', data(), '--scorer', 'oracle', '--scores', scores]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toBe(`prmkit eval: scores ${scores} hold step probabilities from ${truncating.name}, not oracle; choose another --scores file\n`);
     } finally {
       await truncating.close();
     }

@@ -68,3 +68,16 @@ export function when(emitter: NodeJS.EventEmitter, event: string, ready: () => b
     emitter.on(event, check);
   });
 }
+
+/** A local HTTP server answering every JSON POST with `answer(body)`: a stand-in upstream. */
+export async function jsonServer(answer: (body: any) => unknown): Promise<{ url: string; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(JSON.parse(body)))));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

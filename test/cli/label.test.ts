@@ -1,14 +1,13 @@
 // `prmkit eval label`: Math-Shepherd labelling from the command line, resumable, with the
 // arithmetic task's generator and with an OpenAI-compatible completions server.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGenerator, parseGeneratorSpec } from '../../lib/eval/generator-spec.js';
 import { ArithmeticGenerator, createArithmeticProblems, solveArithmetic } from '../../lib/search/arithmetic.js';
-import { prmkit } from './helpers.js';
+import { runCli } from '../../lib/cli/run.js';
+import { io, jsonServer, prmkit } from './helpers.js';
 
 const runEval = (argv: string[]) => prmkit(['eval', ...argv]);
 
@@ -53,23 +52,15 @@ describe('prmkit eval label', () => {
 
   it('labels through an OpenAI-compatible completions server', async () => {
     let posts = 0;
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        posts++;
-        const q = JSON.parse(body) as { prompt: string | string[]; n: number; model: string };
-        const prompts = Array.isArray(q.prompt) ? q.prompt : [q.prompt];
-        const choices = prompts.flatMap((_, p) =>
-          Array.from({ length: q.n }, (_, j) => ({ index: p * q.n + j, text: ' So the answer is \\boxed{42}.', finish_reason: 'stop', stop_reason: null })),
-        );
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ id: 'cmpl-1', object: 'text_completion', model: q.model, choices, usage: { prompt_tokens: 10, completion_tokens: 9 * choices.length, total_tokens: 10 + 9 * choices.length } }),
-        );
-      });
+    const server = await jsonServer((q: { prompt: string | string[]; n: number; model: string }) => {
+      posts++;
+      const prompts = Array.isArray(q.prompt) ? q.prompt : [q.prompt];
+      const choices = prompts.flatMap((_, p) =>
+        Array.from({ length: q.n }, (_, j) => ({ index: p * q.n + j, text: ' So the answer is \\boxed{42}.', finish_reason: 'stop', stop_reason: null })),
+      );
+      return { id: 'cmpl-1', object: 'text_completion', model: q.model, choices, usage: { prompt_tokens: 10, completion_tokens: 9 * choices.length, total_tokens: 10 + 9 * choices.length } };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const base = `${server.url}/v1`;
     try {
       const chains = join(dir, 'open.jsonl');
       writeFileSync(
@@ -90,7 +81,7 @@ describe('prmkit eval label', () => {
       // 3 prefixes x n = 3 completions, 9 tokens each by the server's usage
       expect(r.stdout).toMatch(/completions\s+9\ngenerated tokens\s+81/);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 
@@ -102,7 +93,7 @@ describe('prmkit eval label', () => {
       [['label', '--chains', 'c', '--generator', 'magic', '--output', 'x'], 2, /unknown generator "magic"/],
       [['label', '--chains', 'c', '--generator', 'openai:nope,m', '--output', 'x'], 2, /is not a URL/],
       [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--n', '0'], 2, /--n must be a positive integer, got 0 \(number\)/],
-      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--temperature=-1'], 2, /--temperature must be a number in \[0, Infinity\], got -1 \(number\)/],
+      [['label', '--chains', 'c', '--generator', 'arithmetic:1,1,1', '--output', 'x', '--temperature=-1'], 2, /--temperature must be a number >= 0, got -1 \(number\)/],
     ];
     for (const [argv, code, message] of cases) {
       const r = await runEval(argv);
@@ -114,6 +105,15 @@ describe('prmkit eval label', () => {
     const r = await runEval(['label', '--chains', bad, '--generator', 'arithmetic:1,1,1', '--output', join(dir, 'o.jsonl')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/nogold.jsonl:1: chain z has no goldAnswer/);
+  });
+
+  it('a stop signal is an interruption (exit 130) that keeps the labels written so far', async () => {
+    const chains = join(dir, 'stop.jsonl');
+    writeFileSync(chains, JSON.stringify({ id: 'a', problem: 'p', steps: ['s'], goldAnswer: '1' }) + '\n');
+    const out = join(dir, 'stop-labels.jsonl');
+    const c = io({ signal: AbortSignal.abort() });
+    expect(await runCli(['eval', 'label', '--chains', chains, '--generator', 'arithmetic:1,1,1', '--output', out], c)).toBe(130);
+    expect(c.stderr.text).toBe(`prmkit eval label: interrupted; the labels finished so far are in ${out}, rerun the same command to go on\n`);
   });
 
   it('parses generator specs', () => {

@@ -124,13 +124,13 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  function install(name: string, args: string[], env: Record<string, string>): { seconds: number; warnings: string[]; dir: string } {
+  function install(name: string, args: string[], env: Record<string, string>): { seconds: number; warnings: string[]; dir: string; log: string } {
     const dir = join(work, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: 'module' }));
     const r = run('npm', ['install', ...args, tarball, '--prefer-offline', '--no-audit', '--no-fund'], dir, cleanEnv(env));
     const warnings = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /npm warn/i.test(l));
-    return { seconds: r.seconds, warnings, dir };
+    return { seconds: r.seconds, warnings, dir, log: `${r.stdout}\n${r.stderr}` };
   }
 
   function useFrom(dir: string): ConsumerReport {
@@ -184,8 +184,12 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
   }
 
   it("the README's install line (install scripts on)", () => {
-    const { dir, seconds, warnings } = install('scripts', [], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+    // --foreground-scripts only shows the dependencies' install output, hidden by default
+    const { dir, seconds, warnings, log } = install('scripts', ['--foreground-scripts'], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
     checkConsumer('npm install (scripts on, ONNXRUNTIME_NODE_INSTALL=skip)', dir, seconds, warnings);
+    // prmkit's install script ran and found the prebuilt binary: it compiled nothing
+    expect(log).toContain('prmkit: using the prebuilt addon prebuilds/');
+    expect(existsSync(join(dir, 'node_modules', 'prmkit', 'build'))).toBe(false);
   }, 300_000);
 
   it('npm install --ignore-scripts', () => {

@@ -28,6 +28,33 @@ describeWhen(hasNative, 'the loaded addon', NO_NATIVE, () => {
   });
 });
 
+describeWhen(hasNative, 'the raw binding reads SharedArrayBuffer-backed arrays in place', NO_NATIVE, () => {
+  it('with the results of ordinary arrays (it used to throw a bare "Invalid argument")', () => {
+    const b = native().binding!;
+    const shared = <T extends Float32Array | Int32Array>(a: T): T => {
+      const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+      s.set(a as never);
+      return s;
+    };
+    const data = Float32Array.from({ length: 2 * 4 * 3 }, (_, i) => Math.sin(i));
+    const args = (sab: boolean) => {
+      const w = sab ? shared : <T>(a: T) => a;
+      return {
+        data: w(data), dtype: 'float32' as const, B: 2, T: 4, H: 3, offsets: w(Int32Array.from([0, 2, 3])), positions: w(Int32Array.from([0, 3, 1])),
+        threads: 0, backend: 'cpu' as const, head: { kind: 'linear' as const, activation: 'softmax' as const, positive: 1, outputs: 2, weight: w(Float32Array.from([1, 2, 3, -1, 0, 2])) },
+        threshold: 0.5, stepLogProbs: w(new Float32Array(3)), aggregates: { mean: w(new Float32Array(2)) }, firstError: w(new Int32Array(2)),
+      };
+    };
+    const plain = args(false), sab = args(true);
+    b.scoreSync(plain);
+    b.scoreSync(sab);
+    expect(sab.stepLogProbs.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect([...sab.stepLogProbs]).toEqual([...plain.stepLogProbs]);
+    expect([...sab.aggregates.mean]).toEqual([...plain.aggregates.mean]);
+    expect(Number.isFinite(plain.stepLogProbs[0])).toBe(true);
+  });
+});
+
 describe('bindingMismatch', () => {
   const fns = Object.fromEntries(BINDING_FUNCTIONS.map((f) => [f, () => 0]));
   it('names what is wrong', () => {

@@ -60,7 +60,7 @@ describeWhen(hasDist, 'fallback chain (runs the compiled dist/)', NO_DIST, () =>
     expect(cpu.reason).toMatch(/failed to load/);
   });
 
-  it('the portable kernels (PRMKIT_SIMD=scalar) match the reference too', () => {
+  it.skipIf(!hasNative)('the portable kernels (PRMKIT_SIMD=scalar) match the reference too', () => {
     const out = runScript(
       `
       const k = await import(${JSON.stringify(dist)});

@@ -58,10 +58,10 @@ const cases = {
   // hidden.data's buffer is transferred away and the new owner collected while the call runs
   async 'transfer-hidden'() {
     const out = {};
-    for (const dtype of ['float32', 'bfloat16']) {
+    for (const [dtype, backend] of [['float32', 'cpu'], ['bfloat16', 'cpu'], ['float16', 'js']]) {
       const c = bigCase(32, 256, 1024, dtype);
-      const expected = k.scoreBatchSync(clone(c).hidden, c.boundaries, c.head, { backend: 'cpu' });
-      const p = k.scoreBatch(c.hidden, c.boundaries, c.head, { backend: 'cpu' });
+      const expected = k.scoreBatchSync(clone(c).hidden, c.boundaries, c.head, { backend });
+      const p = k.scoreBatch(c.hidden, c.boundaries, c.head, { backend });
       let moved = transfer(c.hidden.data.buffer);
       moved = null;
       for (let i = 0; i < 3; i++) {
@@ -70,7 +70,7 @@ const cases = {
         await new Promise((r) => setTimeout(r, 1));
       }
       const r = await p;
-      out[dtype] = { detached: c.hidden.data.length === 0, same: same(r.stepLogProbs, expected.stepLogProbs), moved };
+      out[`${dtype} ${backend}`] = { detached: c.hidden.data.length === 0, same: same(r.stepLogProbs, expected.stepLogProbs), moved };
     }
     return out;
   },
@@ -187,7 +187,7 @@ const cases = {
     let rawLoad = 'loaded';
     try {
       const { createRequire } = await import('node:module');
-      createRequire(import.meta.url)(join(dist, '..', '..', 'build', 'Release', 'prmkit.node'));
+      createRequire(import.meta.url)(process.env.PRMKIT_NATIVE_PATH ?? join(dist, '..', '..', 'build', 'Release', 'prmkit.node'));
     } catch (e) {
       rawLoad = `${e.constructor.name}: ${e.message}`;
     }

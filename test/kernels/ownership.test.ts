@@ -9,10 +9,12 @@ import { describe, expect, it } from 'vitest';
 
 import { firstError, scoreBatch, scoreBatchSync } from '../../lib/kernels/index.js';
 import { kernelEnvError } from '../../lib/kernels/env.js';
+import { native } from '../../lib/kernels/native.js';
 import type { Boundaries, Head } from '../../lib/kernels/types.js';
 import { describeWhen, hasDist, hasNative, itWhen, NO_DIST, NO_NATIVE, repoRoot } from '../helpers/index.js';
 import { linearHead, randomCase } from './fixtures.js';
 
+const pinned = hasNative && native().binding!.info().pinned;
 const SHRINK_ERROR = /^TypeError: hidden\.data must not be on a resizable ArrayBuffer or growable SharedArrayBuffer/;
 
 function hostile(name: string, env: Record<string, string> = {}) {
@@ -33,14 +35,16 @@ describeWhen(hasDist && hasNative, 'inputs changed during a call (child processe
 
   it("hidden.data's buffer transferred and collected during the call: same result, no crash", () => {
     const r = hostile('transfer-hidden');
-    for (const dtype of ['float32', 'bfloat16']) expect(r[dtype]).toEqual({ detached: true, same: true, moved: null });
+    for (const run of ['float32 cpu', 'bfloat16 cpu', 'float16 js']) expect(r[run], run).toEqual({ detached: true, same: true, moved: null });
   });
 
   it('resizable buffers are refused with the same TypeError on cpu, js and the raw binding', () => {
     const r = hostile('resizable');
     expect(r.cpu).toMatch(SHRINK_ERROR);
     expect(r.js).toBe(r.cpu);
-    expect(r.raw).toBe(r.cpu);
+    // a build that cannot hold buffers runs every call inline, where a resize cannot interleave
+    if (pinned) expect(r.raw).toBe(r.cpu);
+    else expect(r.raw).toBe('accepted');
   });
 
   it('raw binding: getters that transfer or swap arrays after others were read give a clean error', () => {

@@ -154,6 +154,37 @@ describe('formats without shared data (tiny tokenizer)', async () => {
     expect(() => PrmTokenizer.load('/nonexistent/tokenizer.json')).toThrow(/does not exist/);
   });
 
+  it('every family refuses its marks in a step or in the problem, naming where', () => {
+    const marks: Record<string, string> = {
+      'qwen2.5-math-prm': '<extra_0>',
+      'math-shepherd': 'ки',
+      rlhflow: '<|im_start|>',
+      skywork: '<|im_end|>',
+    };
+    for (const [format, mark] of Object.entries(marks)) {
+      const f = format as 'skywork';
+      const inStep = (() => {
+        try {
+          encodeChains([{ problem: 'q', steps: ['fine'] }, { problem: 'q', steps: ['ok', `bad ${mark} step`] }], { format: f, tokenizer: tok });
+        } catch (e) {
+          return e as SeparatorInStepError;
+        }
+      })();
+      expect(inStep, format).toBeInstanceOf(SeparatorInStepError);
+      expect([inStep!.path, inStep!.step, inStep!.separator], format).toEqual(['items[1].steps[1]', 1, mark]);
+      expect(inStep!.message).toMatch(/remove or replace it in the step text$/);
+      const inProblem = (() => {
+        try {
+          encodeChains([{ problem: `a ${mark} problem`, steps: ['fine'] }], { format: f, tokenizer: tok });
+        } catch (e) {
+          return e as SeparatorInStepError;
+        }
+      })();
+      expect([inProblem!.path, inProblem!.step], format).toEqual(['items[0].problem', -1]);
+      expect(inProblem!.message).toMatch(/remove or replace it in the problem$/);
+    }
+  });
+
   it('an empty chain has no boundaries; a problem containing the separator is refused', () => {
     const enc = encodeChains([{ problem: 'q', steps: [] }], { format: 'qwen2.5-math-prm', tokenizer: tok });
     expect(Array.from(enc.boundaries.offsets)).toEqual([0, 0]);

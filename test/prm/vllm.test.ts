@@ -157,7 +157,10 @@ describe('vLLM /pooling backbone', () => {
     mode = 'tokens';
     const dead = await Prm.connect({ vllm: { url: 'http://127.0.0.1:9', timeoutMs: 2000 }, tokenizer: tok, format: 'qwen2.5-math-prm' });
     await expect(dead.score(chains(1, 1))).rejects.toThrow(/POST http:\/\/127\.0\.0\.1:9\/pooling failed/);
-    await expect(Prm.connect({ vllm: { url: 'ftp://x' }, tokenizer: tok, format: 'qwen2.5-math-prm' })).rejects.toThrow(TypeError);
+    // a string that is no http(s) URL is a bad value (RangeError), not a bad kind; unknown keys name the nearest
+    await expect(Prm.connect({ vllm: { url: 'ftp://x' }, tokenizer: tok, format: 'qwen2.5-math-prm' })).rejects.toThrow(/vllm\.url must be an http\(s\) URL, got "ftp:\/\/x"/);
+    await expect(Prm.connect({ vllm: { url, maxbatch: 3 } as never, tokenizer: tok, format: 'qwen2.5-math-prm' })).rejects.toThrow(/vllm\.maxbatch is not an option; did you mean 'maxBatch'/);
+    await expect(Prm.connect({ vllm: { url, timeoutMs: '5' } as never, tokenizer: tok, format: 'qwen2.5-math-prm' })).rejects.toThrow(TypeError);
   });
 
   it('classifyTokens returns [T][K] probabilities per input, locally and remotely', async () => {

@@ -87,6 +87,27 @@ function definition(c: AdvantageArrays, mode: 'process' | 'outcome', std: 'sampl
   return Float64Array.from(out);
 }
 
+/** The definition for the first response of every group only (whole-batch definition would be slow on large cases). */
+function definitionFirstResponses(c: AdvantageArrays, mode: 'process' | 'outcome', std: 'sample' | 'population', eps: number): Array<[number, Float64Array]> {
+  const out: Array<[number, Float64Array]> = [];
+  for (let g = 0; g + 1 < c.responseOffsets.length; g++) {
+    const r0 = c.responseOffsets[g];
+    const r1 = c.responseOffsets[g + 1];
+    const one: AdvantageArrays = {
+      // the group alone, renumbered from 0
+      stepRewards: c.stepRewards.subarray(c.stepOffsets[r0], c.stepOffsets[r1]),
+      stepOffsets: Int32Array.from(c.stepOffsets.subarray(r0, r1 + 1), (v) => v - c.stepOffsets[r0]),
+      responseOffsets: Int32Array.of(0, r1 - r0),
+      stepEnds: c.stepEnds.subarray(c.stepOffsets[r0], c.stepOffsets[r1]),
+      responseTokens: c.responseTokens.subarray(r0, r1),
+    };
+    // every token of the group is defined, but only the first response is kept
+    const all = definition({ ...one, responseTokens: Int32Array.from(one.responseTokens, (t, i) => (i === 0 ? t : 0)), stepOffsets: one.stepOffsets, stepEnds: one.stepEnds }, mode, std, eps);
+    out.push([r0, all]);
+  }
+  return out;
+}
+
 function expectMatches(actual: Float32Array, expected: Float64Array, what: string) {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
@@ -131,6 +152,32 @@ describeWhen(native, 'grpoAdvantages on the native cpu backend', NO_NATIVE, () =
         expectMatches(await grpoAdvantages(c, { ...o, backend: 'cpu' }), ref, 'async');
         expectMatches(grpoAdvantagesSync(c, { ...o, backend: 'cpu', threads: 1 }), ref, 'one thread');
       });
+
+  // outputs of 4 MiB and more go out with streaming stores in native code: odd response
+  // lengths put every response start at another alignment
+  it('large outputs (the streaming-store path) match the js backend and the definition', () => {
+    const c = randomCase(21, 40, 9, 40, 20011);
+    const total = c.responseTokens.reduce((a, b) => a + b, 0);
+    expect(total * 4).toBeGreaterThan(4 << 20);
+    for (const o of variants) {
+      const js = grpoAdvantagesSync(c, { ...o, backend: 'js' });
+      for (const threads of [0, 1]) {
+        const cpu = grpoAdvantagesSync(c, { ...o, backend: 'cpu', threads });
+        for (let i = 0; i < total; i++) {
+          const ok = Number.isNaN(js[i]) ? Number.isNaN(cpu[i]) : Math.abs(cpu[i] - js[i]) <= 2e-5 * (1 + Math.abs(js[i]));
+          if (!ok) expect.fail(`${label(o)} threads ${threads} [${i}]: ${cpu[i]} vs ${js[i]}`);
+        }
+      }
+      // and the definition itself, on every group's first response
+      const sub: AdvantageArrays = {
+        stepRewards: c.stepRewards, stepOffsets: c.stepOffsets, responseOffsets: c.responseOffsets, stepEnds: c.stepEnds, responseTokens: c.responseTokens,
+      };
+      const starts = [0];
+      for (const t of c.responseTokens) starts.push(starts[starts.length - 1] + t);
+      const ref = definitionFirstResponses(sub, o.mode!, o.std!, o.eps ?? ADVANTAGE_EPS);
+      for (const [r, values] of ref) expectMatches(js.subarray(starts[r], starts[r + 1]), values, `${label(o)} response ${r}`);
+    }
+  });
 
   it('the Promise form gives what the Sync form gives on a bench-sized batch', async () => {
     const c = randomCase(9, 256, 16, 24, 1024);

@@ -4,6 +4,7 @@
 // is checked against numbers computed here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../lib/server/index.js';
+import { problemOf } from '../../lib/server/routes/rewards.js';
 import type { PrmServer } from '../../lib/server/index.js';
 import { grpoAdvantagesSync } from '../../lib/kernels/index.js';
 import { PolicyTokenizer } from '../../lib/rewards/index.js';
@@ -129,6 +130,13 @@ describe('POST /get_reward (OpenRLHF remote reward model)', () => {
     expect(r.body.extra_logs.min_step_prob[0]).toBeCloseTo(Math.min(...probs), 6);
     expect(r.body.extra_logs.first_error[0]).toBe(probs.findIndex((p) => p < 0.5));
     expect(r.body.extra_logs.steps).toEqual([2]);
+  });
+
+  it('reads the problem out of the chat templates policies use', () => {
+    expect(problemOf('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nFirst?<|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n<|im_start|>user\n What is 7 * 6? <|im_end|>\n<|im_start|>assistant\n')).toBe('What is 7 * 6?');
+    expect(problemOf('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 7 * 6?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n')).toBe('What is 7 * 6?');
+    expect(problemOf('<s>[INST] What is 7 * 6? [/INST]')).toBe('What is 7 * 6?');
+    expect(problemOf('Question: what is 7 * 6?\nAnswer:')).toBe('Question: what is 7 * 6?\nAnswer:');
   });
 
   it('a prompt without a chat template is the problem as it is', async () => {

@@ -178,6 +178,21 @@ describe('dense rewards', () => {
     await expect(denseRewards(fakePrm, [{ problem: 'p', response: 'abc' }], { policyTokeniser: qwenDir } as never)).rejects.toThrow(/did you mean 'policyTokenizer'/);
   });
 
+  it('a text the policy normalizer would change is refused with a pointer to tokenOffsets', async () => {
+    // Qwen2.5 normalizes to NFC: a decomposed é does not tokenize back to its own bytes
+    const response = 'caf\u0065\u0301 au lait';
+    await expect(denseRewards(fakePrm, [{ problem: 'p', response }], { policyTokenizer: qwen })).rejects.toThrow(/items\[0\]\.response does not tokenize back to itself.*tokenOffsets/);
+    const [ok] = await denseRewards(fakePrm, [{ problem: 'p', response }], { policyTokenizer: llama });
+    expect(ok.stepEnds).toEqual([ok.tokens - 1]);
+  });
+
+  it('a tokenizer path is loaded once and reused', async () => {
+    const a = await denseRewards(fakePrm, [{ problem: 'p', response }], { policyTokenizer: llamaDir });
+    const b = await denseRewards(fakePrm, [{ problem: 'p', response }], { policyTokenizer: llamaDir });
+    expect(a[0].stepEnds).toEqual(b[0].stepEnds);
+    expect(a[0].tokens).toBe(llama.spans(response).ids.length);
+  });
+
   it('stepEndTokens picks the last token starting at or before the character', () => {
     const spans = { starts: Int32Array.of(0, 3, 3, 5), ends: Int32Array.of(3, 5, 5, 9) };
     expect(Array.from(stepEndTokens([{ text: 'x', start: 0, end: 3 }, { text: 'y', start: 3, end: 4 }, { text: 'z', start: 5, end: 9 }], spans, 'r'))).toEqual([0, 2, 3]);

@@ -408,12 +408,19 @@ describe('graceful shutdown', () => {
     expect(s.model.closed).toBe(true);
   });
 
-  it('checks its options before starting', () => {
+  it('checks its options before starting', async () => {
     const model = new FakeModel();
     expect(() => createServer({ model, batching: { maxWaitMs: -1 } })).toThrow(RangeError);
     expect(() => createServer({ model, limits: { maxItems: 0 } })).toThrow(/maxItems/);
     expect(() => createServer({ model, limits: { maxRequestTokens: 10, maxItemTokens: 20 } })).toThrow(/maxItemTokens/);
     expect(() => createServer({ model, defaultAggregate: 'median' as never })).toThrow(RangeError);
     expect(() => createServer({ model: {} as never })).toThrow(TypeError);
+    // the fake model has no step tag: STEP pooling needs one named
+    expect(() => createServer({ model, pooling: 'step' })).toThrow(/needs a step-tag token.*stepTagId/);
+    expect(() => createServer({ model, pooling: 'each' as never })).toThrow(/options\.pooling must be one of 'step', 'all'/);
+    expect(() => createServer({ model, stepSplitter: '' })).toThrow(RangeError);
+    const tagged = createServer({ model, pooling: 'step', stepTagId: 7 });
+    expect(tagged.context.options.compat).toEqual({ pooling: 'step', stepTagId: 7, stepSplitter: 'auto' });
+    await tagged.close();
   });
 });

@@ -9,7 +9,7 @@ import type { ServerOptions } from '../../lib/server/types.js';
 import { PrmInputError } from '../../lib/errors.js';
 import type { ChainItem } from '../../lib/interfaces.js';
 import { FakeModel, fakeTokens } from './fake-model.js';
-import { get, postJson } from './http.js';
+import { get, postJson, until } from './http.js';
 import { rawConnect, requestHead, trickle } from './raw.js';
 
 /** The fake charges a token per 4 characters at most, and says so. */
@@ -38,8 +38,8 @@ class SlowTokenizer extends FakeModel {
   override countTokens(items: ChainItem[]): number[] {
     let chars = 0;
     for (const it of items) chars += it.problem.length + it.steps.reduce((a, s) => a + s.length, 0);
-    const until = performance.now() + chars / 8192;
-    while (performance.now() < until);
+    const end = performance.now() + chars / 8192;
+    while (performance.now() < end);
     return super.countTokens(items);
   }
 }
@@ -259,10 +259,10 @@ describe('slow clients are ended', () => {
 describe('the connection cap', () => {
   it('a request on a connection over the cap gets 503 in JSON and is closed; freed slots serve again', async () => {
     const { port, url } = await serve({ model: new FakeModel(), maxConnections: 2 });
+    // two kept-alive connections the server has answered on (so it has surely counted them)
     const idle = [rawConnect(port), rawConnect(port)];
-    await Promise.all(idle.map((c) => new Promise((r) => c.socket.once('connect', r))));
-    // the server counts a connection when it accepts it
-    await new Promise((r) => setTimeout(r, 50));
+    for (const c of idle) c.write(requestHead('GET', '/health', {}));
+    expect((await Promise.all(idle.map((c) => c.reply))).map((r) => r.status)).toEqual([200, 200]);
     const over = rawConnect(port);
     over.write(requestHead('GET', '/health', {}));
     const reply = await over.reply;
@@ -272,8 +272,8 @@ describe('the connection cap', () => {
     expect(reply.body.error.message).toMatch(/too many open connections \(the server takes 2\)/);
     for (const c of idle) c.socket.destroy();
     await Promise.all(idle.map((c) => c.ended));
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await get(url, '/health')).status).toBe(200);
+    // once the server has seen them close, a new connection is served again
+    await until(async () => (await fetch(url + '/health', { headers: { connection: 'close' } })).status === 200, 'a freed connection slot');
   });
 });
 

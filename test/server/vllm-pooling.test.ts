@@ -315,6 +315,14 @@ describe('vLLM /pooling for a PRM (STEP and ALL poolers)', () => {
     expect(over.status).toBe(400);
     expect(over.body.error.type).toBe('BadRequestError');
     expect(over.body.error.message).toBe('truncate_prompt_tokens value is greater than max_model_len. Please request a smaller truncation size.');
+    // an input past max_model_len without truncation: vLLM's 400
+    const long = await postJson(allUrl, '/pooling', { input: [Array.from({ length: 600 }, () => ids[5]!)] });
+    expect(long.status).toBe(400);
+    expect(long.body.error.type).toBe('BadRequestError');
+    expect(long.body.error.message).toContain("This model's maximum context length is 512 tokens. However, you requested 600 tokens");
+    const cut = await postJson(allUrl, '/pooling', { input: [Array.from({ length: 600 }, () => ids[5]!)], truncate_prompt_tokens: -1 });
+    expect(cut.status).toBe(200);
+    expect(cut.body.usage.prompt_tokens).toBe(512);
   });
 
   it('answers bad parameters as vLLM does: 400, literal_error, the value named', async () => {

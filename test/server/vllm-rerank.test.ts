@@ -29,7 +29,7 @@ const NAME = 'qwen-prm';
 
 beforeAll(async () => {
   const m = await tiny({ output: 'logits', format: 'qwen2.5-math-prm', layers: 2, hidden: 32, seed: 3 });
-  prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', threads: 1 });
+  prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', threads: 1, maxContext: 400 });
   server = createServer({ model: prmServerModel(prm), modelName: NAME, closeModel: false, batching: { maxWaitMs: 1 } });
   lines = createServer({ model: prmServerModel(prm), modelName: NAME, stepSplitter: 'lines', closeModel: false, batching: { maxWaitMs: 1 } });
   ({ url } = await server.listen());
@@ -131,6 +131,20 @@ describe('Jina/Cohere rerank', () => {
     const cut = await postJson(url, '/v1/rerank', { query: QUERY, documents: ['x'], truncate_prompt_tokens: 5 });
     expect(cut.status).toBe(400);
     expect(cut.body.error.param).toBe('truncate_prompt_tokens');
+    // budgets that cut nothing are fine; past max_model_len is vLLM's 400
+    expect((await postJson(url, '/v1/rerank', { query: QUERY, documents: ['x'], truncate_prompt_tokens: -1 })).status).toBe(200);
+    expect((await postJson(url, '/v1/rerank', { query: QUERY, documents: ['x'], max_tokens_per_doc: 4096 })).status).toBe(200);
+    const perDoc = await postJson(url, '/v1/rerank', { query: QUERY, documents: ['x'], max_tokens_per_doc: 10 });
+    expect(perDoc.body.error.param).toBe('max_tokens_per_doc');
+    const over = await postJson(url, '/score', { queries: QUERY, documents: ['x'], truncate_prompt_tokens: 401 });
+    expect(over.status).toBe(400);
+    expect(over.body.error.message).toContain('Please request a smaller truncation size.');
+    // a query past the model's context, as test_rerank_api_max_model_len sends it
+    const long = await postJson(url, '/rerank', { model: NAME, query: 'What is the capital of France?'.repeat(20), documents: ['a', 'b'] });
+    expect(long.status).toBe(400);
+    expect(long.body.error.type).toBe('BadRequestError');
+    expect(long.body.error.message).toContain('Please reduce the length of the input prompt');
+    expect(long.body.error.param).toBe('documents[0]');
     // a problem holding the step tag would be mis-split: refused, naming the query
     const tag = await postJson(url, '/v1/rerank', { query: 'a <extra_0> b', documents: ['x'] });
     expect(tag.status).toBe(400);
@@ -158,7 +172,7 @@ describe('vLLM /score', () => {
     expect(r.body.usage.completion_tokens).toBe(0);
   });
 
-  it('queries + documents (N:N), data_1 + data_2, and a single pair', async () => {
+  it('queries + documents (N:N), queries + items, data_1 + data_2, and a single pair', async () => {
     const q2 = 'What is 2 + 2?';
     const docs = [DOCUMENTS[0]!, '2 + 2 = 4.\n\nThe answer is 4.'];
     const want = [(await expected(QUERY, [docs[0]!]))[0]!, (await expected(q2, [docs[1]!]))[0]!];
@@ -167,6 +181,11 @@ describe('vLLM /score', () => {
       expect(nn.body.data.map((d: { score: number }) => d.score)).toEqual(want.map((w) => expect.closeTo(w, 5)));
       const data = await postJson(url, path, { data_1: [QUERY, q2], data_2: docs });
       expect(data.body.data.map((d: { score: number }) => d.score)).toEqual(want.map((w) => expect.closeTo(w, 5)));
+      const items = await postJson(url, path, { queries: [QUERY, q2], items: docs });
+      expect(items.body.data.map((d: { score: number }) => d.score)).toEqual(want.map((w) => expect.closeTo(w, 5)));
+      const single = await postJson(url, path, { queries: QUERY, documents: docs[0] });
+      expect(single.body.data).toHaveLength(1);
+      expect(single.body.data[0].score).toBeCloseTo(want[0]!, 5);
     }
     const one = await postJson(url, '/v1/score', { text_1: q2, text_2: docs[1] });
     expect(one.body.data).toHaveLength(1);

@@ -1,12 +1,19 @@
 // An ONNX decoder served by a small pool of worker threads: onnxruntime's run() occupies
 // its thread for the whole forward pass, so it never runs on the event loop. Requests go to
-// the least busy worker; tensors travel as transferred ArrayBuffers.
+// the least busy worker; tensors travel as transferred ArrayBuffers. An idle worker does not
+// keep the process alive (a script that forgets close() still exits once its work is done);
+// a worker with work in flight does.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { DoneMessage, FromWorker, KvArray, ReadyMessage, RunMessage, WorkerInit } from './protocol.js';
 import { ortEntry, probeProviders } from './providers.js';
 import type { ProviderChoice, ProviderName } from './providers.js';
-import { WORKER_SOURCE } from './worker-source.js';
+
+export type { KvArray } from './protocol.js';
+
+/** The worker's file: the same .mjs beside this module in lib/ and in dist/. */
+const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
 export interface OnnxBackboneOptions {
   /** Worker threads, each with its own session (default 1). */
@@ -32,9 +39,6 @@ export interface ForwardRequest {
   /** Also return the `present.*` tensors. */
   present?: boolean;
 }
-
-/** Keys/values: float32, or float16 as raw bits (the model's past_key_values type). */
-export type KvArray = Float32Array | Uint16Array;
 
 export interface ForwardResult {
   /** float32, or float16 bits (`dtype`). */
@@ -65,9 +69,43 @@ interface Pending {
 }
 
 class Slot {
-  busy = 0;
   readonly pending = new Map<number, Pending>();
   constructor(readonly worker: Worker) {}
+  get busy(): number {
+    return this.pending.size;
+  }
+  add(id: number, p: Pending): void {
+    if (this.pending.size === 0) this.worker.ref();
+    this.pending.set(id, p);
+  }
+  take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+    return p;
+  }
+  failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.worker.unref();
+  }
+}
+
+function infoFrom(m: ReadyMessage): BackboneInfo {
+  const info: BackboneInfo = {
+    inputNames: m.inputNames, outputNames: m.outputNames, provider: m.provider, providerNote: m.providerNote, layers: m.layers,
+    threadIds: [m.threadId], kvType: m.kvType,
+  };
+  const shape = m.kvShape;
+  if (shape && typeof shape[1] === 'number' && typeof shape[3] === 'number') {
+    info.kvHeads = shape[1];
+    info.headDim = shape[3];
+  }
+  return info;
+}
+
+function resultOf(m: DoneMessage): ForwardResult {
+  return { data: m.data, dtype: m.dtype, dims: m.dims, present: m.present };
 }
 
 function checkForward(r: ForwardRequest, info: BackboneInfo): string | undefined {
@@ -105,32 +143,24 @@ export class OnnxBackbone {
     const choice = options.executionProvider ?? 'auto';
     if (!['auto', 'cpu', 'cuda'].includes(choice)) throw new RangeError(`executionProvider must be 'auto', 'cpu' or 'cuda', got '${String(choice)}'`);
     const probe = probeProviders(choice);
-    const data = { ortPath: ortEntry(), modelPath, threads, providers: probe.providers, providerNote: probe.note };
+    const init: WorkerInit = { ortPath: ortEntry(), modelPath, threads, providers: probe.providers, providerNote: probe.note };
     const slots: Slot[] = [];
     const ready: Promise<BackboneInfo>[] = [];
     for (let w = 0; w < workers; w++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+      const worker = new Worker(WORKER_URL, { workerData: init });
       const slot = new Slot(worker);
       slots.push(slot);
       ready.push(
         new Promise<BackboneInfo>((resolve, reject) => {
-          const onMessage = (m: { type: string; message?: string } & BackboneInfo & { kvShape?: (number | null)[] | null }) => {
+          const onMessage = (m: FromWorker) => {
             if (m.type === 'ready') {
               worker.off('message', onMessage);
-              const info: BackboneInfo = {
-                inputNames: m.inputNames, outputNames: m.outputNames, provider: m.provider, providerNote: m.providerNote, layers: m.layers,
-                threadIds: [(m as unknown as { threadId: number }).threadId],
-                kvType: m.kvType === 'float16' ? 'float16' : 'float32',
-              };
-              if (m.kvShape && typeof m.kvShape[1] === 'number' && typeof m.kvShape[3] === 'number') {
-                info.kvHeads = m.kvShape[1];
-                info.headDim = m.kvShape[3];
-              }
-              resolve(info);
+              resolve(infoFrom(m));
             } else if (m.type === 'error') reject(new Error(`onnx backbone: ${m.message}`));
           };
           worker.on('message', onMessage);
           worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`onnx backbone: worker exited with code ${code} while opening ${modelPath}`)));
         }),
       );
     }
@@ -142,27 +172,24 @@ export class OnnxBackbone {
       throw e;
     }
     const backbone = new OnnxBackbone(slots, { ...infos[0], threadIds: infos.map((i) => i.threadIds[0]) }, modelPath);
-    for (const slot of slots) backbone.listen(slot);
+    for (const slot of slots) {
+      backbone.listen(slot);
+      slot.worker.unref();
+    }
     return backbone;
   }
 
   private listen(slot: Slot): void {
-    slot.worker.on('message', (m: { type: string; id?: number; message?: string } & ForwardResult) => {
-      const p = m.id !== undefined ? slot.pending.get(m.id) : undefined;
+    slot.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready' || m.id === undefined) return;
+      const p = slot.take(m.id);
       if (!p) return;
-      slot.pending.delete(m.id!);
-      slot.busy--;
-      if (m.type === 'done') p.resolve({ data: m.data, dtype: m.dtype, dims: m.dims, present: m.present });
+      if (m.type === 'done') p.resolve(resultOf(m));
       else p.reject(new Error(`onnx backbone: ${m.message}`));
     });
-    const failAll = (err: Error) => {
-      for (const p of slot.pending.values()) p.reject(err);
-      slot.pending.clear();
-      slot.busy = 0;
-    };
-    slot.worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
+    slot.worker.on('error', (e) => slot.failAll(e instanceof Error ? e : new Error(String(e))));
     slot.worker.on('exit', (code) => {
-      if (!this.closed) failAll(new Error(`onnx backbone: worker exited with code ${code}`));
+      if (!this.closed) slot.failAll(new Error(`onnx backbone: worker exited with code ${code}`));
     });
   }
 
@@ -180,26 +207,20 @@ export class OnnxBackbone {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     return new Promise<ForwardResult>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.busy++;
+      slot.add(id, { resolve, reject });
       // each buffer once (views may share one); shared memory cannot be transferred
       const transfer = [...new Set([req.ids, req.mask, req.positions, ...(req.past ?? [])].map((a) => a.buffer))].filter(
         (b): b is ArrayBuffer => b instanceof ArrayBuffer,
       );
-      slot.worker.postMessage(
-        { type: 'run', id, ...req, kvHeads: this.info.kvHeads ?? 0, headDim: this.info.headDim ?? 0 },
-        transfer,
-      );
+      const msg: RunMessage = { type: 'run', id, ...req, kvHeads: this.info.kvHeads ?? 0, headDim: this.info.headDim ?? 0 };
+      slot.worker.postMessage(msg, transfer);
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.slots) {
-      for (const p of s.pending.values()) p.reject(new Error('onnx backbone closed'));
-      s.pending.clear();
-    }
+    for (const s of this.slots) s.failAll(new Error('onnx backbone closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -2,6 +2,7 @@
 // (ALL pooler) or per-step (STEP pooler) class outputs out. prmkit tokenizes locally and
 // sends ids, so the boundaries found by the format line up with the rows the server returns.
 // Answers are asked for in base64 float32 little-endian: a fraction of the JSON rows' size.
+import * as is from '../../is.js';
 import type { ErrorResponse, PoolingCompletionRequest, PoolingResponse } from './protocol.js';
 
 /** One input's answer: the rows flattened (float32), `width` when the server sent JSON rows. */
@@ -46,6 +47,8 @@ export interface VllmClientOptions {
   fetch?: typeof fetch;
 }
 
+const VLLM_KEYS: readonly (keyof VllmClientOptions)[] = ['url', 'model', 'apiKey', 'maxBatch', 'concurrency', 'timeoutMs', 'fetch'];
+
 export class VllmPoolingClient {
   readonly url: string;
   readonly model?: string;
@@ -56,26 +59,22 @@ export class VllmPoolingClient {
   private readonly fetchFn: typeof fetch;
 
   constructor(o: VllmClientOptions) {
-    if (o === null || typeof o !== 'object') throw new TypeError('vllm options must be { url, model? }');
+    is.knownKeys(is.object(o, 'vllm', 'an object { url, model?, ... }'), VLLM_KEYS, 'vllm');
+    const url = is.string(o.url, 'vllm.url', { nonEmpty: true });
     let u: URL;
     try {
-      u = new URL(o.url);
+      u = new URL(url);
     } catch {
-      throw new TypeError(`vllm.url must be an http(s) URL, got ${JSON.stringify(o.url)}`);
+      throw is.invalidRange('vllm.url', 'an http(s) URL', url);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`vllm.url must be http(s), got ${u.protocol}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw is.invalidRange('vllm.url', 'an http(s) URL', url);
     this.url = u.href.replace(/\/+$/, '');
-    if (o.model !== undefined && typeof o.model !== 'string') throw new TypeError('vllm.model must be a string');
-    this.model = o.model;
-    this.apiKey = o.apiKey;
-    const int = (v: unknown, name: string, d: number) => {
-      if (v === undefined) return d;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`vllm.${name} must be a positive integer, got ${String(v)}`);
-      return v;
-    };
-    this.maxBatch = int(o.maxBatch, 'maxBatch', 32);
-    this.concurrency = int(o.concurrency, 'concurrency', 4);
-    this.timeoutMs = int(o.timeoutMs, 'timeoutMs', 120_000);
+    this.model = o.model === undefined ? undefined : is.string(o.model, 'vllm.model');
+    this.apiKey = o.apiKey === undefined ? undefined : is.string(o.apiKey, 'vllm.apiKey');
+    this.maxBatch = o.maxBatch === undefined ? 32 : is.positiveInt(o.maxBatch, 'vllm.maxBatch');
+    this.concurrency = o.concurrency === undefined ? 4 : is.positiveInt(o.concurrency, 'vllm.concurrency');
+    this.timeoutMs = o.timeoutMs === undefined ? 120_000 : is.positiveInt(o.timeoutMs, 'vllm.timeoutMs');
+    if (o.fetch !== undefined && typeof o.fetch !== 'function') throw is.invalidType('vllm.fetch', 'a fetch function', o.fetch);
     this.fetchFn = o.fetch ?? fetch;
   }
 

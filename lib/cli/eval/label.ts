@@ -75,21 +75,32 @@ export async function labelCommand(argv: string[], io: CliIo): Promise<number> {
   const chains = await readChains(chainsFile, limit);
   const generator = await createGenerator(spec);
   const progress = new Progress(io.stderr, { enabled: showProgress && chains.length > 0, total: chains.length, label: 'chains labelled' });
-  const { labels, cost } = await labelSteps(chains, {
-    generator,
-    output,
-    ifExists: values['overwrite'] ? 'overwrite' : 'resume',
-    ...(n ? { n } : {}),
-    ...(maxRolloutSteps ? { maxRolloutSteps } : {}),
-    ...(chainsPerBatch ? { chainsPerBatch } : {}),
-    generation: {
-      ...(temperature !== undefined ? { temperature } : {}),
-      ...(maxTokens ? { maxTokens } : {}),
-      ...(seed !== undefined ? { seed } : {}),
-    },
-    onProgress: (done: number) => progress.update(done),
-  });
+  let run: Awaited<ReturnType<typeof labelSteps>>;
+  try {
+    run = await labelSteps(chains, {
+      generator,
+      output,
+      ifExists: values['overwrite'] ? 'overwrite' : 'resume',
+      ...(n ? { n } : {}),
+      ...(maxRolloutSteps ? { maxRolloutSteps } : {}),
+      ...(chainsPerBatch ? { chainsPerBatch } : {}),
+      generation: {
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(maxTokens ? { maxTokens } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+      },
+      onProgress: (done: number) => progress.update(done),
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+  } catch (err) {
+    // ends the bar's line, so no message is printed onto it
+    progress.finish();
+    if (!io.signal?.aborted) throw err;
+    await progress.note(`prmkit eval label: interrupted; the labels finished so far are in ${output}, rerun the same command to go on`);
+    return 130;
+  }
   progress.finish();
+  const { labels, cost } = run;
   const prefixes = labels.reduce((a, l) => a + l.steps.length, 0);
   const good = labels.reduce((a, l) => a + l.hardLabels.filter(Boolean).length, 0);
   await write(

@@ -85,6 +85,9 @@ export async function processbenchCommand(argv: string[], io: CliIo): Promise<nu
   const data = stringOption(values, 'data');
   if (!data) throw new UsageError('--data DIR is required');
   const predictionsFile = stringOption(values, 'predictions');
+  const scorerText = stringOption(values, 'scorer');
+  if (scorerText?.startsWith('prm:') || scorerText?.startsWith('vllm:'))
+    throw new UsageError(`--scorer names a reference scorer only; name the model with -m MODEL -t TOKENIZER -f FORMAT (or --vllm URL -t TOKENIZER -f FORMAT), as for every command`);
   const reference = oneOfOption(values, 'scorer', ['oracle', 'always-correct'] as const);
   const sources = [namesModel(values), reference !== undefined, predictionsFile !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError('give exactly one of a model (-m/-t/-f, or --vllm URL -t -f), --scorer NAME or --predictions FILE');
@@ -111,6 +114,7 @@ export async function processbenchCommand(argv: string[], io: CliIo): Promise<nu
   if (json !== undefined && json !== '-') await checkReplaceable(json, 'report', isReport);
   if (writePredictions !== undefined) await checkReplaceable(writePredictions, 'predictions file', jsonLinesOf(PREDICTIONS_OUTPUT));
   const known = new Map<string, number[]>();
+  const scoredBy = new Set<string>();
   let scoresPlan: OutputPlan | undefined;
   if (scoresFile !== undefined) {
     scoresPlan = await inspectOutput(
@@ -121,6 +125,7 @@ export async function processbenchCommand(argv: string[], io: CliIo): Promise<nu
         const p = scoresFromLine(o);
         if (!p) throw new CliError(`${scoresFile} line ${line}: stepProbs must be an array of probabilities`);
         known.set(o['id'] as string, p);
+        if (typeof o['model'] === 'string') scoredBy.add(o['model']);
       },
       io.signal,
     );
@@ -145,6 +150,11 @@ export async function processbenchCommand(argv: string[], io: CliIo): Promise<nu
     } else {
       inner = reference === 'oracle' ? new OracleScorer(labelled) : new AlwaysCorrectScorer();
       source = `scorer ${reference}`;
+    }
+    const other = [...scoredBy].find((m) => m !== inner.name);
+    if (other !== undefined) {
+      await close();
+      throw new CliError(`scores ${scoresFile} hold step probabilities from ${other}, not ${inner.name}; choose another --scores file`);
     }
     const sink = scoresPlan ? openOutput(scoresPlan, io) : undefined;
     const scorer = new RecordingScorer(inner, known, sink, `scores ${scoresFile}`);

@@ -4,6 +4,7 @@
 //  - chains cut by the context (--overflow truncate) padded to their step count with NaN:
 //    a step the model never saw is not called wrong by any detector;
 //  - a chain the model refuses named by its ProcessBench id.
+// Each line names the model that scored it: scores of another model are never reused.
 import type { Writable } from 'node:stream';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { CliError, fileError, write } from '../io.js';
@@ -63,7 +64,7 @@ export class RecordingScorer implements StepScorer {
         probs = probs.concat(Array.from({ length: Math.max(0, steps - probs.length) }, () => NaN));
       }
       out[i] = { stepProbs: probs };
-      text += JSON.stringify({ id: items[i]!.id, stepProbs: probs.map((p) => (Number.isNaN(p) ? null : p)), truncated: probs.length > r.stepProbs.length }) + '\n';
+      text += JSON.stringify({ id: items[i]!.id, model: this.name, stepProbs: probs.map((p) => (Number.isNaN(p) ? null : p)), truncated: probs.length > r.stepProbs.length }) + '\n';
     });
     if (this.sink && text) {
       try {

@@ -2,7 +2,7 @@
 // step (or the labeler's own step); supervision stops at the first step labelled wrong, since
 // nothing after a wrong step can be "still correct".
 import type { ChainItem } from '../../interfaces.js';
-import { boolean, invalidType, knownKeys, object, oneOf } from '../../is.js';
+import { boolean, invalidType, keysOf, knownKeys, object, oneOf } from '../../is.js';
 import { PRM800K_FINISH_REASONS } from './types.js';
 import type { Prm800kFinishReason, Prm800kHumanCompletion, Prm800kRating, Prm800kRecord } from './types.js';
 
@@ -46,7 +46,7 @@ function humanText(h: Prm800kHumanCompletion): string {
   return typeof h === 'string' ? h : h.text;
 }
 
-export const CHAIN_OPTION_KEYS: readonly (keyof Prm800kChainOptions)[] = ['neutralIsCorrect', 'humanSteps', 'alternatives', 'finishReasons', 'skipControlQuestions'];
+export const CHAIN_OPTION_KEYS = keysOf<Prm800kChainOptions>()({ neutralIsCorrect: true, humanSteps: true, alternatives: true, finishReasons: true, skipControlQuestions: true });
 
 /** The chain options, and `extra` keys the caller reads itself (a reader's `limit`). */
 export function checkChainOptions(o: Prm800kChainOptions, extra: readonly string[] = []): Required<Prm800kChainOptions> {

@@ -3,8 +3,8 @@
 import type { StepScorer } from '../../interfaces.js';
 import { createDetector } from '../detectors.js';
 import type { DetectorSpec } from '../detectors.js';
-import { invalidRange, knownKeys, object, string } from '../../is.js';
-import { checkScorer, SCORE_CHAINS_KEYS, scoreChains } from '../score.js';
+import { invalidRange, keysOf, knownKeys, object, string } from '../../is.js';
+import { checkScorer, scoreChains } from '../score.js';
 import { computeMetrics } from './metrics.js';
 import type { ProcessBenchMetrics } from './metrics.js';
 import type { ProcessBenchSubset } from './read.js';
@@ -46,8 +46,10 @@ export interface ProcessBenchRun extends ProcessBenchResult {
   stepProbs: Map<string, number[]>;
 }
 
-const DECISION_KEYS: readonly (keyof DecisionOptions)[] = ['detector', 'tuneOn'];
-const EVALUATE_KEYS: readonly string[] = [...DECISION_KEYS, 'scorer', ...SCORE_CHAINS_KEYS];
+const DECISION_KEYS = keysOf<DecisionOptions>()({ detector: true, tuneOn: true });
+const EVALUATE_KEYS = keysOf<EvaluateOptions>()({
+  detector: true, tuneOn: true, scorer: true, batchSize: true, concurrency: true, signal: true, onProgress: true,
+});
 
 function checkDecision(subsets: readonly ProcessBenchSubset[], options: DecisionOptions, known: readonly string[] = DECISION_KEYS): DetectorSpec {
   if (!Array.isArray(subsets) || subsets.length === 0) throw invalidRange('subsets', 'a non-empty array of ProcessBench subsets', subsets);

@@ -1,6 +1,7 @@
 // ProcessBench's metric: per subset, accuracy on erroneous samples (prediction == label), accuracy
 // on correct samples (prediction == -1), and F1 = their harmonic mean; then the mean F1 over
 // subsets. All values are percentages, as in the paper's tables.
+import { show } from '../../is.js';
 import type { ProcessBenchRecord, ProcessBenchSubset } from './read.js';
 
 export interface SubsetMetrics {
@@ -61,7 +62,7 @@ export function subsetMetrics(subset: string, records: readonly ProcessBenchReco
 
 function checkPrediction(id: string, p: unknown, steps: number): number {
   if (typeof p !== 'number' || !Number.isInteger(p))
-    throw new TypeError(`prediction for id ${id} must be an integer (-1 for "no error"), got ${JSON.stringify(p)}`);
+    throw new TypeError(`prediction for id ${id} must be an integer (-1 for "no error"), got ${show(p)}`);
   if (p < -1 || p >= steps)
     throw new RangeError(`prediction ${p} for id ${id} is outside -1..${steps - 1} (the chain has ${steps} steps)`);
   return p;

@@ -1,5 +1,6 @@
 // Predictions files: JSON Lines of { "id": string, "prediction": integer } (-1 = no error), so
 // that any system's output can be scored without running a scorer here.
+import { show } from '../../is.js';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { isRecord, readJsonLines } from '../jsonl.js';
@@ -17,9 +18,9 @@ export function predictionsFromLines(lines: Iterable<JsonLine>, source = 'predic
     const at = `${source}:${line}`;
     if (!isRecord(value)) throw new TypeError(`${at}: expected an object { "id", "prediction" }`);
     const { id, prediction } = value;
-    if (typeof id !== 'string' || !id) throw new TypeError(`${at}: "id" must be a non-empty string, got ${JSON.stringify(id)}`);
+    if (typeof id !== 'string' || !id) throw new TypeError(`${at}: "id" must be a non-empty string, got ${show(id)}`);
     if (typeof prediction !== 'number' || !Number.isInteger(prediction))
-      throw new TypeError(`${at}: "prediction" for id ${id} must be an integer (-1 for no error), got ${JSON.stringify(prediction)}`);
+      throw new TypeError(`${at}: "prediction" for id ${id} must be an integer (-1 for no error), got ${show(prediction)}`);
     if (out.has(id)) throw new TypeError(`${at}: duplicate prediction for id ${id}`);
     out.set(id, prediction);
   }

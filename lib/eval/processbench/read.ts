@@ -1,7 +1,7 @@
 // ProcessBench (Zheng et al. 2024) on disk: one JSON array per subset (gsm8k.json, math.json,
 // olympiadbench.json, omnimath.json), records {id, generator, problem, steps, final_answer_correct,
 // label}, where label is the index of the earliest wrong step and -1 when every step is right.
-import { invalidType, knownKeys, object, positiveInt } from '../../is.js';
+import { invalidType, knownKeys, object, positiveInt, show } from '../../is.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isRecord } from '../jsonl.js';
@@ -48,7 +48,7 @@ export function parseProcessBenchSubset(name: string, data: unknown): ProcessBen
     if (!Array.isArray(steps) || !steps.every((s) => typeof s === 'string'))
       throw new TypeError(`${at}: steps must be an array of strings`);
     if (typeof label !== 'number' || !Number.isInteger(label))
-      throw new TypeError(`${at}: label must be an integer, got ${JSON.stringify(label)}`);
+      throw new TypeError(`${at}: label must be an integer, got ${show(label)}`);
     if (label < -1 || label >= steps.length)
       throw new RangeError(`${at}: label ${label} is outside -1..${steps.length - 1} (the chain has ${steps.length} steps)`);
     if (generator !== undefined && typeof generator !== 'string') throw new TypeError(`${at}: generator must be a string`);

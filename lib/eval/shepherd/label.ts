@@ -2,7 +2,7 @@
 // continue from it can still reach the gold answer. For every prefix steps[0..i], N rollouts
 // from a Generator; hard label = any rollout correct, soft label = fraction correct.
 import { PrmInputError, PrmInputTypeError } from '../../errors.js';
-import { invalidType, knownKeys, object, oneOf, optionalFunction, positiveInt, show, signal, string } from '../../is.js';
+import { invalidType, keysOf, knownKeys, object, oneOf, optionalFunction, positiveInt, show, signal, string } from '../../is.js';
 import type { GenerateOptions, Generator } from '../../interfaces.js';
 import { answersEqual as defaultEqual, extractAnswer as defaultExtract, extractBoxed } from '../../search/answer.js';
 import { runRollouts } from './rollout.js';
@@ -74,10 +74,10 @@ export interface LabellingResult {
 
 const orDefault = (v: unknown, name: string, dflt: number): number => (v === undefined ? dflt : positiveInt(v, name));
 
-const LABEL_KEYS: readonly (keyof LabelStepsOptions)[] = [
-  'generator', 'n', 'maxRolloutSteps', 'chainsPerBatch', 'maxRequestsPerCall', 'concurrency', 'generation', 'output',
-  'ifExists', 'isFinal', 'extractAnswer', 'answersEqual', 'signal', 'onProgress',
-];
+const LABEL_KEYS = keysOf<LabelStepsOptions>()({
+  generator: true, n: true, maxRolloutSteps: true, chainsPerBatch: true, maxRequestsPerCall: true, concurrency: true,
+  generation: true, output: true, ifExists: true, isFinal: true, extractAnswer: true, answersEqual: true, signal: true, onProgress: true,
+});
 
 function checkChains(chains: unknown): asserts chains is readonly ShepherdChain[] {
   if (!Array.isArray(chains)) throw invalidType('chains', 'an array of { id, problem, steps, goldAnswer }', chains);

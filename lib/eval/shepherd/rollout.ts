@@ -1,6 +1,7 @@
 // Batched rollouts: N completions of many partial chains at once. The Generator proposes one
 // step per request (it stops at the step separator), so a rollout is a loop of rounds; every
 // round sends all unfinished rollouts, across prefixes and chains, in as few calls as allowed.
+import { show } from '../../is.js';
 import type { Continuation, GenerateOptions, GenerateRequest, Generator } from '../../interfaces.js';
 
 export interface RolloutTask {
@@ -61,8 +62,8 @@ const FINISH = new Set(['stop', 'length', 'eos']);
 function checkContinuation(c: unknown, where: string): Continuation {
   const k = c as Continuation;
   if (!k || typeof k !== 'object' || typeof k.text !== 'string') throw new TypeError(`${where}: expected a Continuation { text, tokens, finishReason }`);
-  if (typeof k.tokens !== 'number' || !(k.tokens >= 0)) throw new TypeError(`${where}: tokens must be a number >= 0, got ${String(k.tokens)}`);
-  if (!FINISH.has(k.finishReason)) throw new TypeError(`${where}: finishReason must be 'stop', 'length' or 'eos', got ${String(k.finishReason)}`);
+  if (typeof k.tokens !== 'number' || !(k.tokens >= 0)) throw new TypeError(`${where}: tokens must be a number >= 0, got ${show(k.tokens)}`);
+  if (!FINISH.has(k.finishReason)) throw new TypeError(`${where}: finishReason must be 'stop', 'length' or 'eos', got ${show(k.finishReason)}`);
   return k;
 }
 

@@ -1,7 +1,7 @@
 // Compute budgets. A strategy asks how many continuations it may request before each
 // generator call, so a budget is never exceeded: with a token budget every continuation is
 // charged its worst case (maxStepTokens) up front, then the tokens actually generated.
-import { knownKeys, nonNegativeInt, object } from '../../is.js';
+import { keysOf, knownKeys, nonNegativeInt, object } from '../../is.js';
 
 export interface SearchBudget {
   /** Total generated tokens. */
@@ -23,7 +23,7 @@ export interface SearchUsage {
   newSteps: number;
 }
 
-const BUDGET_KEYS = ['tokens', 'generatorCalls', 'completions'] as const;
+const BUDGET_KEYS = keysOf<SearchBudget>()({ tokens: true, generatorCalls: true, completions: true });
 
 export function checkBudget(budget: unknown, owner: string): SearchBudget {
   if (budget === undefined) return {};

@@ -14,7 +14,7 @@ import { SearchTree } from './tree.js';
 import type { SearchNode } from './tree.js';
 import type { SearchEvent, SearchInput, SearchOptions, SearchResult, StopReason } from './types.js';
 import { checkChain, checkScoresShape, checkSignal, checkStop, positiveInt } from './validate.js';
-import { boolean, invalidType, knownKeys, number, object, optionalFunction } from '../../is.js';
+import { boolean, invalidType, keysOf, knownKeys, number, object, optionalFunction } from '../../is.js';
 import { asSessionScorer, scoreSessions } from './incremental.js';
 import type { ScorerSession, SessionScorer } from './incremental.js';
 
@@ -32,10 +32,11 @@ export interface RunDefaults {
   keys?: readonly string[];
 }
 
-const SEARCH_KEYS: readonly (keyof SearchOptions)[] = [
-  'generator', 'scorer', 'aggregation', 'selection', 'maxSteps', 'maxStepTokens', 'temperature', 'topP', 'stop', 'seed',
-  'budget', 'signal', 'onProgress', 'answerExtractor', 'stopOnAnswer', 'incremental',
-];
+const SEARCH_KEYS = keysOf<SearchOptions>()({
+  generator: true, scorer: true, aggregation: true, selection: true, maxSteps: true, maxStepTokens: true, temperature: true,
+  topP: true, stop: true, seed: true, budget: true, signal: true, onProgress: true, answerExtractor: true, stopOnAnswer: true,
+  incremental: true,
+});
 
 export class SearchRun {
   readonly tree: SearchTree;

@@ -42,6 +42,9 @@ export interface SearchOptions {
   incremental?: boolean;
 }
 
+/** The options a strategy adds to the shared ones (what it passes to SearchRun as `keys`). */
+export type Own<O extends SearchOptions> = Omit<O, keyof SearchOptions>;
+
 export type StopReason =
   /** The strategy finished its work. */
   | 'complete'

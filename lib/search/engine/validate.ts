@@ -1,7 +1,7 @@
 // Argument checks shared by generators, scorers and strategies: bad input fails with a
 // TypeError/RangeError naming the argument, before any work starts.
 import type { ChainItem, GenerateOptions, GenerateRequest, StepScores } from '../../interfaces.js';
-import { integer, invalidType, isObject, knownKeys, number, object, positiveInt as isPositiveInt, signal } from '../../is.js';
+import { integer, invalidType, isObject, keysOf, knownKeys, number, object, positiveInt as isPositiveInt, signal } from '../../is.js';
 
 export function checkChain(problem: unknown, steps: unknown, where: string, owner: string): void {
   if (typeof problem !== 'string') throw invalidType(`${owner}: ${where}.problem`, 'a string', problem);
@@ -28,7 +28,7 @@ export function checkStop(stop: unknown, name: string): void {
     throw invalidType(name, 'an array of non-empty strings', stop);
 }
 
-const GENERATE_KEYS: readonly (keyof GenerateOptions)[] = ['temperature', 'topP', 'maxTokens', 'stop', 'seed', 'signal'];
+const GENERATE_KEYS = keysOf<GenerateOptions>()({ temperature: true, topP: true, maxTokens: true, stop: true, seed: true, signal: true });
 
 export function checkGenerateArgs(requests: unknown, options: unknown, owner: string): void {
   if (!Array.isArray(requests)) throw invalidType(`${owner}: requests`, 'an array of {problem, steps, n}', requests);

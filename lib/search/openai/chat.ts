@@ -38,7 +38,7 @@ export class OpenAIChatGenerator implements Generator {
 
   constructor(options: ChatGeneratorOptions) {
     const owner = 'OpenAIChatGenerator';
-    this.client = new OpenAIClient(options, owner);
+    this.client = new OpenAIClient(options, owner, ['separator', 'system', 'prefix', 'concurrency']);
     this.name = `chat:${options.model}`;
     this.separator = string(options.separator ?? '\n\n', `${owner}: options.separator`, { nonEmpty: true });
     if (options.system !== undefined) string(options.system, `${owner}: options.system`);

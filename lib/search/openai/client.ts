@@ -1,6 +1,6 @@
 // A minimal OpenAI-compatible client (vLLM, llama.cpp server, Ollama, OpenAI): endpoint
 // options, request, and strict validation of the parts of the answer prmkit relies on.
-import { object, string } from '../../is.js';
+import { keysOf, knownKeys, object, string } from '../../is.js';
 import { checkHttpOptions, postJson } from './http.js';
 import type { HttpOptions, ResolvedHttpOptions } from './http.js';
 import { OpenAIResponseError } from './errors.js';
@@ -14,6 +14,10 @@ export interface OpenAIEndpointOptions extends HttpOptions {
   /** Merged into every request body (server extensions such as vLLM's `top_k`). */
   extraBody?: Record<string, unknown>;
 }
+
+const ENDPOINT_KEYS = keysOf<OpenAIEndpointOptions>()({
+  baseUrl: true, model: true, apiKey: true, extraBody: true, timeoutMs: true, retries: true, backoffMs: true, maxBackoffMs: true, headers: true,
+});
 
 export interface RawChoice {
   index: number;
@@ -34,8 +38,9 @@ export class OpenAIClient {
   readonly extraBody: Record<string, unknown>;
   private readonly http: ResolvedHttpOptions;
 
-  constructor(options: OpenAIEndpointOptions, owner: string) {
-    object(options, `${owner}: options`);
+  /** `keys`: the option keys the owner reads itself, besides the endpoint's. */
+  constructor(options: OpenAIEndpointOptions, owner: string, keys: readonly string[] = []) {
+    knownKeys(object(options, `${owner}: options`), [...ENDPOINT_KEYS, ...keys], `${owner}: options`);
     string(options.baseUrl, `${owner}: options.baseUrl`);
     let url: URL;
     try {

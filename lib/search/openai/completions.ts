@@ -44,7 +44,7 @@ export class OpenAICompletionsGenerator implements Generator {
 
   constructor(options: CompletionsGeneratorOptions) {
     const owner = 'OpenAICompletionsGenerator';
-    this.client = new OpenAIClient(options, owner);
+    this.client = new OpenAIClient(options, owner, ['separator', 'formatPrompt', 'maxPromptsPerRequest', 'concurrency', 'supportsN']);
     this.name = `completions:${options.model}`;
     this.separator = string(options.separator ?? '\n\n', `${owner}: options.separator`, { nonEmpty: true });
     optionalFunction(options.formatPrompt, `${owner}: options.formatPrompt`);

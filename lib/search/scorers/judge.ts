@@ -74,7 +74,7 @@ export class LlmJudgeScorer implements StepScorer {
 
   constructor(options: JudgeScorerOptions) {
     const owner = 'LlmJudgeScorer';
-    this.client = new OpenAIClient(options, owner);
+    this.client = new OpenAIClient(options, owner, ['samples', 'temperature', 'parseRetries', 'concurrency', 'maxTokens', 'system']);
     this.name = `judge:${options.model}`;
     this.samples = positiveInt(options.samples ?? 1, 'options.samples', owner);
     this.temperature = number(options.temperature ?? (this.samples > 1 ? 0.7 : 0), `${owner}: options.temperature`, 0);

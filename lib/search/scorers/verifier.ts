@@ -1,6 +1,6 @@
 // Exact verifiers as step scorers: a checker decides each step, so probabilities are 0 or 1
 // (or a chosen confidence). The ceiling any learned PRM is measured against.
-import { invalidType, number } from '../../is.js';
+import { invalidType, knownKeys, number, object } from '../../is.js';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { checkItems, checkSignal } from '../engine/validate.js';
 
@@ -20,7 +20,8 @@ export class VerifierScorer implements StepScorer {
   private readonly confidence: number;
 
   constructor(options: VerifierScorerOptions) {
-    if (!options || typeof options.verify !== 'function') throw invalidType('VerifierScorer: options.verify', 'a function', options?.verify);
+    knownKeys(object(options, 'VerifierScorer: options'), ['verify', 'confidence', 'name'], 'VerifierScorer: options');
+    if (typeof options.verify !== 'function') throw invalidType('VerifierScorer: options.verify', 'a function', options.verify);
     const c = number(options.confidence ?? 1, 'VerifierScorer: options.confidence', 0.5, 1);
     this.verify = options.verify;
     this.confidence = c;

@@ -5,8 +5,9 @@ import { fitInOrder, total } from '../engine/allocate.js';
 import { SearchRun } from '../engine/run.js';
 import type { ExpandRequest } from '../engine/run.js';
 import type { SearchNode } from '../engine/tree.js';
-import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
+import type { Own, SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
+import { keysOf } from '../../is.js';
 
 export interface BeamSearchOptions extends SearchOptions {
   /**
@@ -19,7 +20,12 @@ export interface BeamSearchOptions extends SearchOptions {
 }
 
 export async function beamSearch(input: SearchInput, options: BeamSearchOptions): Promise<SearchResult> {
-  const run = new SearchRun('beamSearch', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true, keys: ['beamWidth', 'expansions'] });
+  const run = new SearchRun('beamSearch', input, options, {
+    aggregation: 'last',
+    selection: 'weighted',
+    needsScorer: true,
+    keys: keysOf<Own<BeamSearchOptions>>()({ beamWidth: true, expansions: true }),
+  });
   const width = positiveInt(options.beamWidth ?? 4, 'options.beamWidth', 'beamSearch');
   const m = positiveInt(options.expansions ?? 4, 'options.expansions', 'beamSearch');
   let active: SearchNode[] = [run.tree.root];

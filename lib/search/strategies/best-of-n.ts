@@ -4,8 +4,9 @@
 import { SearchRun } from '../engine/run.js';
 import { fitInOrder, total } from '../engine/allocate.js';
 import type { ExpandRequest } from '../engine/run.js';
-import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
+import type { Own, SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
+import { keysOf } from '../../is.js';
 
 export interface BestOfNOptions extends SearchOptions {
   /** Solutions to sample. Aggregation default 'prod'; selection default 'best' with a scorer, 'majority' without. */
@@ -17,7 +18,7 @@ export async function bestOfN(input: SearchInput, options: BestOfNOptions): Prom
     aggregation: 'prod',
     selection: options?.scorer ? 'best' : 'majority',
     needsScorer: false,
-    keys: ['n'],
+    keys: keysOf<Own<BestOfNOptions>>()({ n: true }),
   });
   const n = positiveInt(options.n, 'options.n', 'bestOfN');
   if (!run.scorer && run.selection !== 'majority') throw new TypeError(`bestOfN: selection '${run.selection}' needs options.scorer`);

@@ -6,8 +6,9 @@ import { byScoreDesc } from '../engine/aggregate.js';
 import { evenShares } from '../engine/allocate.js';
 import { SearchRun } from '../engine/run.js';
 import type { SearchNode } from '../engine/tree.js';
-import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
+import type { Own, SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
+import { keysOf } from '../../is.js';
 
 export interface DvtsOptions extends SearchOptions {
   /** Independent subtrees; default 4. Aggregation default 'last', selection default 'weighted'. */
@@ -17,7 +18,12 @@ export interface DvtsOptions extends SearchOptions {
 }
 
 export async function dvts(input: SearchInput, options: DvtsOptions): Promise<SearchResult> {
-  const run = new SearchRun('dvts', input, options, { aggregation: 'last', selection: 'weighted', needsScorer: true, keys: ['subtrees', 'expansions'] });
+  const run = new SearchRun('dvts', input, options, {
+    aggregation: 'last',
+    selection: 'weighted',
+    needsScorer: true,
+    keys: keysOf<Own<DvtsOptions>>()({ subtrees: true, expansions: true }),
+  });
   const subtrees = positiveInt(options.subtrees ?? 4, 'options.subtrees', 'dvts');
   const m = positiveInt(options.expansions ?? 4, 'options.expansions', 'dvts');
   // leaf of each subtree; the root until the first step picks one

@@ -3,8 +3,9 @@
 import { byScoreDesc } from '../engine/aggregate.js';
 import { SearchRun } from '../engine/run.js';
 import type { SearchNode } from '../engine/tree.js';
-import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
+import type { Own, SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
+import { keysOf } from '../../is.js';
 
 export interface GreedyOptions extends SearchOptions {
   /** Proposals per step; default 1. More than 1 needs a scorer. Aggregation default 'last'. */
@@ -12,7 +13,12 @@ export interface GreedyOptions extends SearchOptions {
 }
 
 export async function greedy(input: SearchInput, options: GreedyOptions): Promise<SearchResult> {
-  const run = new SearchRun('greedy', input, options, { aggregation: 'last', selection: 'best', needsScorer: false, keys: ['candidates'] });
+  const run = new SearchRun('greedy', input, options, {
+    aggregation: 'last',
+    selection: 'best',
+    needsScorer: false,
+    keys: keysOf<Own<GreedyOptions>>()({ candidates: true }),
+  });
   const k = positiveInt(options.candidates ?? 1, 'options.candidates', 'greedy');
   if (k > 1 && !run.scorer) throw new TypeError('greedy: options.scorer is required when options.candidates > 1');
   let node: SearchNode = run.tree.root;

@@ -6,9 +6,9 @@
 import { fitInOrder } from '../engine/allocate.js';
 import { SearchRun } from '../engine/run.js';
 import type { SearchNode } from '../engine/tree.js';
-import type { SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
+import type { Own, SearchInput, SearchOptions, SearchResult, StopReason } from '../engine/types.js';
 import { positiveInt } from '../engine/validate.js';
-import { boolean, number } from '../../is.js';
+import { boolean, keysOf, number } from '../../is.js';
 
 export interface MctsOptions extends SearchOptions {
   /** Leaf selections in total; default 32. Aggregation default 'last'; selection default 'weighted' over finished chains. */
@@ -30,7 +30,7 @@ export async function mcts(input: SearchInput, options: MctsOptions): Promise<Se
     aggregation: 'last',
     selection: 'weighted',
     needsScorer: true,
-    keys: ['simulations', 'expansions', 'cPuct', 'parallel', 'priorTemperature', 'finishLine'],
+    keys: keysOf<Own<MctsOptions>>()({ simulations: true, expansions: true, cPuct: true, parallel: true, priorTemperature: true, finishLine: true }),
   });
   const owner = 'mcts';
   const simulations = positiveInt(options.simulations ?? 32, 'options.simulations', owner);

@@ -1,6 +1,6 @@
 // Multi-step arithmetic problems: a start value and a chain of operations, each solved in one
 // step. Small enough to verify exactly, long enough that one slip spoils the answer.
-import { integer, nonNegativeInt, object } from '../../is.js';
+import { integer, invalidType, nonNegativeInt, object } from '../../is.js';
 import { checkSeed, hashSeed, Rng } from '../random.js';
 
 export type ArithmeticOp = '+' | '-' | '*' | '/';
@@ -116,10 +116,10 @@ export class ProblemIndex {
   private readonly byText = new Map<string, ArithmeticProblem>();
 
   constructor(problems: readonly ArithmeticProblem[], owner: string) {
-    if (!Array.isArray(problems)) throw new TypeError(`${owner}: options.problems must be an array of ArithmeticProblem`);
+    if (!Array.isArray(problems)) throw invalidType(`${owner}: options.problems`, 'an array of ArithmeticProblem', problems);
     problems.forEach((p, i) => {
       if (!p || typeof p.problem !== 'string' || !Array.isArray(p.operations) || !Array.isArray(p.values))
-        throw new TypeError(`${owner}: options.problems[${i}] is not an ArithmeticProblem`);
+        throw invalidType(`${owner}: options.problems[${i}]`, 'an ArithmeticProblem', p);
       this.byText.set(p.problem, p);
     });
   }

@@ -1,4 +1,5 @@
 // Exact step checking for the arithmetic task.
+import { invalidType, string } from '../../is.js';
 import { extractBoxed, answersEqual } from '../answer.js';
 import type { ArithmeticOp, ArithmeticProblem } from './problems.js';
 
@@ -25,12 +26,12 @@ export function parseStep(step: string): ParsedStep | undefined {
  * operation's step must also box the answer, and steps past the last operation are wrong.
  */
 export function verifySteps(problem: ArithmeticProblem, steps: readonly string[]): boolean[] {
-  if (!problem || !Array.isArray(problem.operations)) throw new TypeError('verifySteps: problem must be an ArithmeticProblem');
-  if (!Array.isArray(steps)) throw new TypeError('verifySteps: steps must be an array of strings');
+  if (!problem || !Array.isArray(problem.operations)) throw invalidType('verifySteps: problem', 'an ArithmeticProblem', problem);
+  if (!Array.isArray(steps)) throw invalidType('verifySteps: steps', 'an array of strings', steps);
   const labels: boolean[] = [];
   let ok = true;
   steps.forEach((step, i) => {
-    if (typeof step !== 'string') throw new TypeError(`verifySteps: steps[${i}] must be a string`);
+    string(step, `verifySteps: steps[${i}]`);
     ok = ok && stepCorrect(problem, step, i);
     labels.push(ok);
   });

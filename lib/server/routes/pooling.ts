@@ -112,6 +112,16 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
       }
     }
     if (keep !== null) inputs = inputs.map((x) => (typeof x === 'string' ? x : truncateIds(x, keep, side)));
+    // past the model's own context is vLLM's 400 (the server's configured limits stay 413s)
+    if (model.maxContext !== undefined) {
+      inputs.forEach((x, i) => {
+        if (typeof x === 'string' || x.length <= model.maxContext!) return;
+        throw badRequest(
+          `This model's maximum context length is ${model.maxContext} tokens. However, you requested ${x.length} tokens in the input for pooling. Please reduce the length of the input.`,
+          inputs.length === 1 ? 'input' : `input[${i}]`,
+        );
+      });
+    }
     const costs = checkPoolingInputs(inputs, o.limits, model);
 
     const outputs = await ctx.guarded(request, reply, (signal) => batcher.submit(inputs, costs, signal));

@@ -56,6 +56,7 @@ export function registerRerank(app: FastifyInstance, ctx: ServerContext): Rerank
         activation,
         truncatePromptTokens: body.truncate_prompt_tokens,
         priority: body.priority,
+        maxTokensPerDoc: body.max_tokens_per_doc,
       },
     );
     const order = rank(scores);

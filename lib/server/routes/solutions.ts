@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { checkChains } from '../limits.js';
-import { checkPriority } from '../vllm/request.js';
+import { checkPriority, truncationSize } from '../vllm/request.js';
 import { runChains } from './run-chains.js';
 import { splitSteps } from '../../formats/split.js';
 import type { Aggregation } from '../../kernels/types.js';
@@ -28,6 +28,8 @@ export interface SolutionScoring {
   aggregate?: Aggregation;
   activation: boolean;
   truncatePromptTokens?: number | null;
+  /** Cohere's and vLLM's per-document token budget. */
+  maxTokensPerDoc?: number | null;
   priority?: number;
 }
 
@@ -45,10 +47,15 @@ export async function scoreSolutions(
 ): Promise<ScoredSolutions> {
   const o = ctx.options;
   checkPriority(how.priority);
-  // a chain cut short loses its last steps, so its score would be another solution's
-  const k = how.truncatePromptTokens;
-  if (k !== undefined && k !== null && k !== -1)
-    throw badRequest('truncate_prompt_tokens is not supported when scoring solutions with a PRM: a cut solution loses its last steps', 'truncate_prompt_tokens');
+  const context = o.model.maxContext;
+  const maxModelLen = context ?? o.limits.maxItemTokens;
+  // A cut solution loses its last steps, and its score would be another solution's: a budget
+  // that cuts nothing (-1, max_model_len or more) is fine, a smaller one is refused.
+  const k = truncationSize(how.truncatePromptTokens, maxModelLen);
+  if (k !== null && k < maxModelLen)
+    throw badRequest('truncate_prompt_tokens below max_model_len is not supported when scoring solutions with a PRM: a cut solution loses its last steps', 'truncate_prompt_tokens');
+  if (how.maxTokensPerDoc !== undefined && how.maxTokensPerDoc !== null && how.maxTokensPerDoc < maxModelLen)
+    throw badRequest('max_tokens_per_doc below max_model_len is not supported when scoring solutions with a PRM: a cut solution loses its last steps', 'max_tokens_per_doc');
   const splitter = how.splitter ?? o.compat.stepSplitter;
   const items: ChainItem[] = pairs.map((p, i) => {
     let steps: string[];
@@ -61,7 +68,18 @@ export async function scoreSolutions(
     return { problem: p.problem, steps };
   });
   if (items.length === 0) return { scores: [], tokens: 0 };
-  const chains = await checkChains(items, how.listField, how.field, (i) => how.field(i), o.limits, ctx.chains, how.problemField);
+  // past the model's own context is vLLM's 400; the server's configured limits stay 413s
+  const capped = context !== undefined && o.limits.maxItemTokens >= context;
+  const limits = capped ? { ...o.limits, maxItemTokens: o.limits.maxRequestTokens } : o.limits;
+  const chains = await checkChains(items, how.listField, how.field, (i) => how.field(i), limits, ctx.chains, how.problemField);
+  if (capped)
+    chains.forEach((c, i) => {
+      if (c.tokens > context)
+        throw badRequest(
+          `This model's maximum context length is ${context} tokens. However, you requested ${c.tokens} tokens in the input for scoring. Please reduce the length of the input prompt.`,
+          how.field(i),
+        );
+    });
   const { summaries, tokens } = await runChains(ctx, request, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
   return { scores: summaries.map((s) => (how.activation ? s.score : Math.log(s.score))), tokens };
 }

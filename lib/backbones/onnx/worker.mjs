@@ -1,0 +1,162 @@
+// @ts-check
+// One onnxruntime session on its own thread: run() holds its thread for the whole forward
+// pass, so it never runs on the event loop. Plain JavaScript so the same file runs from
+// lib/ (tests on the sources) and dist/ (the package); the types of every message are the
+// ones protocol.ts declares, checked by tsc through the JSDoc below.
+import { parentPort, workerData, threadId } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+
+/** @typedef {import('./protocol.js').WorkerInit} WorkerInit */
+/** @typedef {import('./protocol.js').ToWorker} ToWorker */
+/** @typedef {import('./protocol.js').FromWorker} FromWorker */
+/** @typedef {import('./protocol.js').DoneMessage} DoneMessage */
+/** @typedef {import('./protocol.js').PresentTensor} PresentTensor */
+/** @typedef {import('./protocol.js').KvArray} KvArray */
+/** @typedef {import('onnxruntime-node').InferenceSession} Session */
+/** @typedef {import('onnxruntime-node').Tensor} OrtTensor */
+
+if (!parentPort) throw new Error('worker.mjs runs as a worker thread of OnnxBackbone');
+const port = parentPort;
+/** @type {WorkerInit} */
+const init = workerData;
+
+/** @param {FromWorker} m @param {ArrayBuffer[]} [transfer] */
+function send(m, transfer = []) {
+  port.postMessage(m, transfer);
+}
+
+/** @param {unknown} e */
+function messageOf(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** @param {Int32Array} a */
+function toInt64(a) {
+  const out = new BigInt64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = BigInt(a[i]);
+  return out;
+}
+
+/**
+ * float16 tensors arrive as Uint16Array or Float16Array; both travel as their raw bits
+ * (what the kernels read).
+ * @param {OrtTensor} t
+ * @returns {Float32Array | Uint16Array}
+ */
+function rawData(t) {
+  const d = t.data;
+  if (d instanceof Float32Array || d instanceof Uint16Array) return d;
+  if (ArrayBuffer.isView(d)) return new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2);
+  throw new Error(`output has data of type ${typeof d}`);
+}
+
+/**
+ * A view on a shared or larger buffer cannot be transferred alone: copy it.
+ * @template {Float32Array | Uint16Array} A
+ * @param {A} data
+ * @returns {A}
+ */
+function ownBuffer(data) {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
+  return /** @type {A} */ (data.slice());
+}
+
+/** @param {Float32Array | Uint16Array} a */
+function bufferOf(a) {
+  return /** @type {ArrayBuffer} */ (a.buffer);
+}
+
+async function main() {
+  /** @type {typeof import('onnxruntime-node')} */
+  const ort = await import(pathToFileURL(init.ortPath).href);
+  const { InferenceSession, Tensor } = ort;
+  /** @type {Session | undefined} */
+  let session;
+  /** @type {import('./protocol.js').ReadyMessage['provider']} */
+  let provider = 'cpu';
+  let providerNote = init.providerNote;
+  for (const ep of init.providers) {
+    try {
+      session = await InferenceSession.create(init.modelPath, {
+        intraOpNumThreads: init.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        // onnxruntime's load-time warnings (unused initializers and the like) are not the user's concern
+        logSeverityLevel: 3,
+        executionProviders: [ep],
+      });
+      provider = ep;
+      break;
+    } catch (e) {
+      providerNote += `${providerNote ? '; ' : ''}${ep} failed: ${messageOf(e).split('\n')[0]}`;
+    }
+  }
+  if (!session) {
+    send({ type: 'error', message: `cannot open ${init.modelPath}: ${providerNote}` });
+    return;
+  }
+  const s = session;
+  const layers = s.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
+  /** @type {Array<number | null> | null} */
+  let kvShape = null;
+  /** @type {'float32' | 'float16'} */
+  let kvType = 'float32';
+  if (layers > 0) {
+    const k0 = s.inputMetadata.find((x) => x.name === 'past_key_values.0.key');
+    if (k0 && k0.isTensor) {
+      kvShape = k0.shape.map((d) => (typeof d === 'number' ? d : null));
+      if (k0.type === 'float16') kvType = 'float16';
+    }
+  }
+  const hasPositions = s.inputNames.includes('position_ids');
+  send({ type: 'ready', inputNames: [...s.inputNames], outputNames: [...s.outputNames], provider, providerNote, layers, kvShape, kvType, threadId });
+
+  port.on('message', async (/** @type {ToWorker} */ m) => {
+    try {
+      /** @type {Record<string, OrtTensor>} */
+      const feeds = {
+        input_ids: new Tensor('int64', toInt64(m.ids), [m.B, m.T]),
+        attention_mask: new Tensor('int64', toInt64(m.mask), [m.B, m.P + m.T]),
+      };
+      if (hasPositions) feeds.position_ids = new Tensor('int64', toInt64(m.positions), [m.B, m.T]);
+      for (let l = 0; l < layers; l++) {
+        const dims = [m.B, m.kvHeads, m.P, m.headDim];
+        const empty = () => (kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0));
+        feeds[`past_key_values.${l}.key`] = new Tensor(kvType, m.past ? m.past[2 * l] : empty(), dims);
+        feeds[`past_key_values.${l}.value`] = new Tensor(kvType, m.past ? m.past[2 * l + 1] : empty(), dims);
+      }
+      const fetches = [m.output];
+      if (m.present) for (let l = 0; l < layers; l++) fetches.push(`present.${l}.key`, `present.${l}.value`);
+      const out = await s.run(feeds, fetches);
+      const main = out[m.output];
+      if (main.type !== 'float32' && main.type !== 'float16') throw new Error(`output ${m.output} has type ${main.type}, expected float32 or float16`);
+      const data = ownBuffer(rawData(main));
+      const dims = main.dims.map(Number);
+      if (dims.length !== 3) throw new Error(`output ${m.output} has ${dims.length} dimensions, expected [batch, sequence, width]`);
+      /** @type {PresentTensor[] | undefined} */
+      let present;
+      if (m.present) {
+        present = [];
+        for (let l = 0; l < layers; l++)
+          for (const kind of ['key', 'value']) {
+            const t = out[`present.${l}.${kind}`];
+            present.push({ data: ownBuffer(rawData(t)), dims: t.dims.map(Number) });
+          }
+      }
+      /** @type {DoneMessage} */
+      const done = { type: 'done', id: m.id, data, dtype: main.type, dims: [dims[0], dims[1], dims[2]], present };
+      try {
+        send(done, [bufferOf(data), ...(present ?? []).map((p) => bufferOf(p.data))]);
+      } catch {
+        // buffers owned by the runtime cannot be detached: send copies
+        done.data = data.slice();
+        if (present) for (const p of present) p.data = p.data.slice();
+        send(done, [bufferOf(done.data), ...(present ?? []).map((p) => bufferOf(p.data))]);
+      }
+    } catch (e) {
+      send({ type: 'error', id: m.id, message: messageOf(e) });
+    }
+  });
+}
+
+main().catch((e) => send({ type: 'error', message: messageOf(e) }));

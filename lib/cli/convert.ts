@@ -1,0 +1,80 @@
+// prmkit convert: a Hugging Face PRM checkpoint folder → a folder that `prmkit serve -m DIR`
+// and Prm.load({ model: DIR }) open with no other flag. No Python involved.
+import { CONVERT_DTYPES } from '../convert/index.js';
+import type { ConvertDtype, ConvertResult } from '../convert/index.js';
+import type { FormatName } from '../formats/types.js';
+import { oneOfOption, parse, stringOption } from './args.js';
+import { UsageError, write } from './io.js';
+import type { CliIo } from './io.js';
+
+export const CONVERT_HELP = `prmkit convert: a Hugging Face PRM checkpoint to prmkit's ONNX layout
+
+usage:
+  prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
+
+HF_DIR holds config.json, model.safetensors (or shards + model.safetensors.index.json, in
+bf16/f16/f32) and tokenizer.json / tokenizer_config.json. OUT_DIR gets model.onnx, its weights
+as external data (model.onnx.data), the tokenizer files and prmkit.json; then
+  prmkit serve -m OUT_DIR      or      Prm.load({ model: 'OUT_DIR' })
+need nothing else. Weights are read one tensor at a time, so memory stays near a few of the
+largest tensors, not the model.
+
+      --dtype T          weights: float32 (default), float16 (half the files, float32 math),
+                         int8 or int4 (block-wise, onnxruntime MatMulNBits)
+      --kv-cache         past_key_values inputs / present outputs, for prm.session() and
+                         beam search (plain attention operators)
+      --format NAME      qwen2.5-math-prm, math-shepherd, rlhflow or skywork (default: from
+                         the architecture and the head's tensors)
+      --attention A      gqa (onnxruntime's fused GroupQueryAttention, default without
+                         --kv-cache) or plain
+      --block N          block size of int8/int4 weights (default 32)
+      --force            replace an earlier conversion in OUT_DIR
+`;
+
+const OPTIONS = {
+  dtype: { type: 'string' },
+  'kv-cache': { type: 'boolean' },
+  format: { type: 'string', short: 'f' },
+  attention: { type: 'string' },
+  block: { type: 'string' },
+  force: { type: 'boolean' },
+} as const;
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 24 ? 1 : 0)} MiB`;
+
+export function summary(r: ConvertResult, peakRss: number): string {
+  const m = r.manifest;
+  return (
+    `converted ${m.source.architecture} (${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
+    `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
+    `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
+  );
+}
+
+export async function runConvert(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS, true);
+  if (values['help']) {
+    await write(io.stdout, CONVERT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(`convert needs HF_DIR and OUT_DIR, got ${positionals.length} path${positionals.length === 1 ? '' : 's'}`);
+  const dtype = oneOfOption(values, 'dtype', CONVERT_DTYPES) as ConvertDtype | undefined;
+  const format = oneOfOption(values, 'format', ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow', 'skywork'] as const) as FormatName | undefined;
+  const attention = oneOfOption(values, 'attention', ['gqa', 'plain'] as const);
+  const blockText = stringOption(values, 'block');
+  const block = blockText === undefined ? undefined : Number(blockText);
+  if (block !== undefined && !(Number.isInteger(block) && [16, 32, 64, 128, 256].includes(block)))
+    throw new UsageError(`--block must be 16, 32, 64, 128 or 256, got ${JSON.stringify(blockText)}`);
+  const kvCache = values['kv-cache'] === true;
+  if (kvCache && attention === 'gqa') throw new UsageError('--attention gqa cannot be combined with --kv-cache');
+  // the converter is imported only now, so --help and usage errors stay instant
+  const { convert } = await import('../convert/index.js');
+  const tty = io.stderr.isTTY === true;
+  const r = await convert({
+    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true,
+    ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
+    onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,
+  });
+  await write(io.stdout, summary(r, process.resourceUsage().maxRSS * 1024));
+  return 0;
+}

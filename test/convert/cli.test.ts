@@ -1,0 +1,80 @@
+// `prmkit convert` and the converted folder from the command line: the folder is all that
+// score/serve need, bad flags are usage errors, an earlier conversion is never overwritten
+// without --force, and a folder of someone else's files is never written into.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { Prm } from '../../lib/prm/index.js';
+import { checkpointsDir, describeWhen } from '../helpers/index.js';
+import { prmkit } from '../cli/helpers.js';
+import { hasCheckpoints, NO_CHECKPOINTS, reference } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'prmkit-convert-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const shepherd = join(checkpointsDir, 'math-shepherd');
+
+describeWhen(hasCheckpoints, 'prmkit convert', NO_CHECKPOINTS, () => {
+  it('converts, and score -m OUT needs no other model flag', async () => {
+    const out = join(dir, 'shepherd');
+    const r = await prmkit(['convert', shepherd, out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/converted MistralForCausalLM \(math-shepherd, lm-labels head, float32\)/);
+    expect(r.stdout).toMatch(/peak RSS \d+ MiB/);
+    const manifest = JSON.parse(readFileSync(join(out, 'prmkit.json'), 'utf8'));
+    expect(manifest).toMatchObject({ format: 'math-shepherd', dtype: 'float32', contextLength: 4096, head: { kind: 'lm-labels', outputs: 2, labels: [{ text: '+', id: 648 }, { text: '-', id: 387 }] } });
+
+    const ref = reference('math-shepherd');
+    const input = ref.chains.slice(0, 3).map((c) => JSON.stringify(c)).join('\n') + '\n';
+    const s = await prmkit(['score', '-m', out], input);
+    expect(s.stderr).not.toMatch(/error|needs/i);
+    expect(s.code).toBe(0);
+    const rows = s.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stepProbs: number[] });
+    rows.forEach((row, i) => row.stepProbs.forEach((p, j) => expect(Math.abs(p - ref.reference[i].stepProbs[j])).toBeLessThan(1e-4)));
+  });
+
+  it('refuses to overwrite without --force, and never writes into a folder of other files', async () => {
+    const out = join(dir, 'twice');
+    expect((await prmkit(['convert', shepherd, out, '--dtype', 'int8'])).code).toBe(0);
+    const again = await prmkit(['convert', shepherd, out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/not empty; pass overwrite \(--force\)/);
+    expect(JSON.parse(readFileSync(join(out, 'prmkit.json'), 'utf8')).dtype).toBe('int8');
+    expect((await prmkit(['convert', shepherd, out, '--force', '--dtype', 'float16'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'prmkit.json'), 'utf8')).dtype).toBe('float16');
+
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    const f = await prmkit(['convert', shepherd, foreign, '--force']);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toMatch(/not a prmkit conversion; refusing to write into it/);
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('bad flags are usage errors naming the flag', async () => {
+    const bad = await prmkit(['convert', shepherd, join(dir, 'x'), '--dtype', 'int3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--dtype must be one of 'float32', 'float16', 'int8', 'int4'/);
+    expect((await prmkit(['convert', shepherd])).code).toBe(2);
+    const both = await prmkit(['convert', shepherd, join(dir, 'y'), '--kv-cache', '--attention', 'gqa']);
+    expect(both.code).toBe(2);
+    const help = await prmkit(['convert', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('prmkit convert HF_DIR OUT_DIR');
+  });
+
+  it('a converted folder loads with Prm.load({ model }) alone, and its options still apply', async () => {
+    const out = join(dir, 'shepherd');
+    const prm = await Prm.load({ model: out });
+    try {
+      expect(prm.format.name).toBe('math-shepherd');
+      expect(prm.maxContext).toBe(4096);
+      await expect(Prm.load({ model: out, padding: 'left' })).rejects.toThrow(/right-padded rows/);
+      await expect(Prm.load({ model: out, format: 'qwen2.5-math-prm' })).rejects.toThrow(/reads a score head, but the converted model \(math-shepherd\) has a lm-labels head/);
+    } finally {
+      await prm.close();
+    }
+  });
+});
