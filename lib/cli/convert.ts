@@ -27,7 +27,7 @@ largest tensors, not the model.
                          the architecture and the head's tensors)
       --attention A      gqa (onnxruntime's fused GroupQueryAttention, default without
                          --kv-cache) or plain
-      --block N          block size of int8/int4 weights (default 32)
+      --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
       --force            replace an earlier conversion in OUT_DIR
 `;
 

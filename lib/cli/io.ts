@@ -63,6 +63,8 @@ const REASONS: Record<string, string> = {
   EROFS: 'read-only file system',
   EFBIG: 'file too large',
   EIO: 'input/output error',
+  ENXIO: 'no such device or address (a socket cannot be opened by its path)',
+  EMFILE: 'too many open files',
   EPIPE: 'the reader closed the pipe',
   ERR_STREAM_DESTROYED: 'the stream was closed',
 };

@@ -41,7 +41,7 @@ export interface ConvertOptions {
   format?: FormatName;
   /** Replace the files of an earlier conversion in `output`. */
   overwrite?: boolean;
-  /** Block size of int8/int4 weights (default 32). */
+  /** Block size of int8/int4 weights (default 16 for int8, 32 for int4). */
   block?: number;
   /** MatMulNBits accuracy_level (default 4: int8 activations). */
   accuracyLevel?: number;
@@ -86,7 +86,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const kvCache = options.kvCache === undefined ? false : is.boolean(options.kvCache, 'kvCache');
   const overwrite = options.overwrite === undefined ? false : is.boolean(options.overwrite, 'overwrite');
   const fusedNorms = options.fusedNorms === undefined ? true : is.boolean(options.fusedNorms, 'fusedNorms');
-  const block = options.block === undefined ? 32 : is.integer(options.block, 'block', 16, 256);
+  // int8 blocks of 16 halved the worst step error of 32 on the perf model at the same speed
+  const block = options.block === undefined ? (dtype === 'int8' ? 16 : 32) : is.integer(options.block, 'block', 16, 256);
   if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
   const accuracyLevel = options.accuracyLevel === undefined ? 4 : is.integer(options.accuracyLevel, 'accuracyLevel', 0, 4);
   if (options.format !== undefined && !isFormatName(options.format)) is.oneOf(options.format, 'format', ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow', 'skywork']);

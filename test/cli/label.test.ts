@@ -116,6 +116,17 @@ describe('prmkit eval label', () => {
     expect(c.stderr.text).toBe(`prmkit eval label: interrupted; the labels finished so far are in ${out}, rerun the same command to go on\n`);
   });
 
+  it('--overwrite starts over only a labels file, never another file', async () => {
+    const chains = join(dir, 'ow.jsonl');
+    writeFileSync(chains, JSON.stringify({ id: 'a', problem: 'p', steps: ['s'], goldAnswer: '1' }) + '\n');
+    const notes = join(dir, 'notes.jsonl');
+    writeFileSync(notes, '{"id": "mine", "text": "keep me"}\n');
+    const r = await runEval(['label', '--chains', chains, '--generator', 'arithmetic:1,1,1', '--output', notes, '--overwrite']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`prmkit eval: labels file ${notes} exists and is not one prmkit wrote; refusing to replace it (move it away or choose another path)\n`);
+    expect(readFileSync(notes, 'utf8')).toBe('{"id": "mine", "text": "keep me"}\n');
+  });
+
   it('parses generator specs', () => {
     expect(parseGeneratorSpec('openai:http://h:8000/v1,Qwen/Qwen2.5-Math-7B-Instruct,\\n\\n')).toEqual({
       kind: 'openai',

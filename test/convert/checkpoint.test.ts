@@ -1,7 +1,7 @@
 // Reading checkpoints: config fields that would change the math are refused by name, a
 // sharded F32 checkpoint converts to the same model as the single bf16 file, and block-wise
 // quantization round-trips within its step size.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,6 @@ describeWhen(hasCheckpoints, 'checkpoint files', NO_CHECKPOINTS, () => {
     const ck = Checkpoint.open(src);
     const names = [...ck.tensors.keys()];
     const sharded = join(dir, 'sharded');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(sharded);
     const weightMap: Record<string, string> = {};
     const halves = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
@@ -104,7 +103,6 @@ describeWhen(hasCheckpoints, 'checkpoint files', NO_CHECKPOINTS, () => {
 
   it('a missing shard, a missing config or a non-checkpoint folder is a clear error', async () => {
     const broken = join(dir, 'broken');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(broken);
     await expect(convert({ input: broken, output: join(dir, 'o1') })).rejects.toThrow(/has no config\.json/);
     writeFileSync(join(broken, 'config.json'), readFileSync(join(checkpointsDir, 'math-shepherd', 'config.json')));
