@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// npm pack's prepack hook: compiles this platform's addon from the package's own sources
-// (CUDA included when nvcc is found, as for a local build) and puts it where the loader
-// looks for a prebuilt binary, prebuilds/<platform>-<arch>/. Installs with scripts
-// disabled, or without a compiler, then still run native. Nothing is downloaded. Packing
-// fails rather than ship a package whose binary is missing or lacks the CUDA backend that
-// this machine could build. `--clean` (postpack) removes the copy again, so that a
-// checkout never loads a stale one.
+// npm pack's prepack hook: compiles the TypeScript into a clean dist/, and this platform's
+// addon from the package's own sources (CUDA included when nvcc is found, as for a local
+// build), which it puts where the loader looks for a prebuilt binary,
+// prebuilds/<platform>-<arch>/. Installs with scripts disabled, or without a compiler,
+// then still run native. Nothing is downloaded. Packing fails rather than ship a package
+// whose binary is missing, stale, or lacks the CUDA backend this machine could build.
+// `--clean` (postpack) removes the copy again, so that a checkout never loads a stale one.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,9 +24,15 @@ if (process.argv.includes('--clean')) {
   process.exit(0);
 }
 
-const loader = join(root, 'dist', 'kernels', 'loader.js');
-if (!existsSync(loader)) fail('dist/ is missing: run `npm install` (or `npm run build:ts`) first');
-const { prebuildFile } = await import(pathToFileURL(loader).href);
+// dist/ from scratch, so that no output of a source since moved or deleted is packed
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const tscBin = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+const tsc = spawnSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], {
+  cwd: root,
+  stdio: ['ignore', 2, 2],
+});
+if (tsc.status !== 0) fail('the TypeScript does not compile');
+const { prebuildFile } = await import(pathToFileURL(join(root, 'dist', 'kernels', 'loader.js')).href);
 
 const built = join(root, 'build', 'Release', 'prmkit.node');
 

@@ -175,12 +175,24 @@ export function buildDecoder(g: OnnxWriter, spec: DecoderSpec, ck: Checkpoint, h
   else x = g.op('Cast', [g.op('Gather', [g.tensor('embed_tokens_f16', 'float16', [spec.vocab, H], toHalf(embed, 'float16')), ids], { axis: 0 })], { to: 1 });
 
   const toHeads = (t: string, n: number) => g.op('Transpose', [g.op('Reshape', [t, i64(`heads_${n}`, [0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
-  const qkvSplit = i64('qkv_split', [nH * hd, kvH * hd, kvH * hd]);
   const guSplit = i64('gu_split', [spec.intermediate, spec.intermediate]);
-  const expandKv = group > 1 ? i64('kv_expand', [1, 1, group, 1, 1]) : '';
-  const kvMerge = group > 1 ? i64('kv_merge', [0, nH, -1, hd]) : '';
-  const scale = g.scalar('attn_scale', 1 / Math.sqrt(hd));
-  const merge = i64('merge_heads', [0, 0, nH * hd]);
+  /** Plain attention over [B, heads, T, hd]; k/v heads are repeated for their query group. */
+  const plainAttention = (qkv: string, l: number): string => {
+    const [qf, kf, vf] = g.opN('Split', [qkv, i64('qkv_split', [nH * hd, kvH * hd, kvH * hd])], 3, { axis: -1 });
+    const q = rotary(toHeads(qf, nH));
+    let k = rotary(toHeads(kf, kvH));
+    let v = toHeads(vf, kvH);
+    if (o.kvCache) {
+      k = g.op('Concat', [past[l][0], k], { axis: 2 }, `present.${l}.key`);
+      v = g.op('Concat', [past[l][1], v], { axis: 2 }, `present.${l}.value`);
+    }
+    const repeat = (t: string) =>
+      group > 1 ? g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [t, i64('ax_kv', [2])]), i64('kv_expand', [1, 1, group, 1, 1])]), i64('kv_merge', [0, nH, -1, hd])]) : t;
+    const qs = g.op('Mul', [q, g.scalar('attn_scale', 1 / Math.sqrt(hd))]);
+    const scores = g.op('Add', [g.op('MatMul', [qs, g.op('Transpose', [repeat(k)], { perm: [0, 1, 3, 2] })]), bias]);
+    const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeat(v)]);
+    return g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), i64('merge_heads', [0, 0, nH * hd])]);
+  };
 
   let h = rms(x, 'model.layers.0.input_layernorm.weight');
   for (let l = 0; l < spec.layers; l++) {
@@ -191,25 +203,10 @@ export function buildDecoder(g: OnnxWriter, spec: DecoderSpec, ck: Checkpoint, h
     const qkv = linear(h, `${a}.qkv_proj`, qkvW, (nH + 2 * kvH) * hd, H, qkvB);
     const oB = spec.oBias ? vec(`${a}.o_proj.bias`, H) : undefined;
     const oW = ck.read(`${a}.o_proj.weight`, [H, nH * hd]);
-    let merged: string;
-    if (gqa) {
-      merged = g.opN('GroupQueryAttention', [qkv, '', '', '', '', seqlensK, totalLen, cosCache, sinCache], 1,
-        { num_heads: nH, kv_num_heads: kvH, do_rotary: 1, scale: { float: 1 / Math.sqrt(hd) } }, undefined, 'com.microsoft')[0];
-    } else {
-      const [qf, kf, vf] = g.opN('Split', [qkv, qkvSplit], 3, { axis: -1 });
-      const q = rotary(toHeads(qf, nH));
-      let k = rotary(toHeads(kf, kvH));
-      let v = toHeads(vf, kvH);
-      if (o.kvCache) {
-        k = g.op('Concat', [past[l][0], k], { axis: 2 }, `present.${l}.key`);
-        v = g.op('Concat', [past[l][1], v], { axis: 2 }, `present.${l}.value`);
-      }
-      const kx = group > 1 ? g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [k, i64('ax_kv', [2])]), expandKv]), kvMerge]) : k;
-      const vx = group > 1 ? g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [v, i64('ax_kv', [2])]), expandKv]), kvMerge]) : v;
-      const scores = g.op('Add', [g.op('MatMul', [g.op('Mul', [q, scale]), g.op('Transpose', [kx], { perm: [0, 1, 3, 2] })]), bias]);
-      const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), vx]);
-      merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), merge]);
-    }
+    const merged = gqa
+      ? g.opN('GroupQueryAttention', [qkv, '', '', '', '', seqlensK, totalLen, cosCache, sinCache], 1,
+          { num_heads: nH, kv_num_heads: kvH, do_rotary: 1, scale: { float: 1 / Math.sqrt(hd) } }, undefined, 'com.microsoft')[0]
+      : plainAttention(qkv, l);
     const attnOut = linear(merged, `${a}.o_proj`, oW, H, nH * hd, oB);
     const [h2, x2] = addNorm(x, attnOut, `${p}.post_attention_layernorm.weight`);
     const m = `${p}.mlp`;

@@ -115,7 +115,15 @@ export class OnnxWriter {
     return this.tensor(name, 'int64', [data.length], new BigInt64Array(data.map((x) => BigInt(x))));
   }
 
+  /** A float32 scalar constant; asking again for the same name gives the same tensor. */
   scalar(name: string, value: number): string {
+    const key = `f${Math.fround(value)}`;
+    const seen = this.constants.get(name);
+    if (seen !== undefined) {
+      if (seen !== key) throw new Error(`constant ${name} redefined`);
+      return name;
+    }
+    this.constants.set(name, key);
     return this.tensor(name, 'float32', [], new Float32Array([value]));
   }
 

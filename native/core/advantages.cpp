@@ -92,13 +92,27 @@ void write_runs(float* row, int64_t T, Runs& runs, bool stream) {
         for (; t < end; t += 4) _mm_stream_ps(row + t, value);
         continue;
       }
-      // a run ends inside this block: its lanes one by one (in registers, not through memory)
+      // a run ends inside this block: lanes before the cut keep its value, the rest take the
+      // next run's (one blend), unless that one ends inside the block too (lane by lane)
+      const float before = v;
+      const int64_t cut = to - t;
+      const int64_t at = to;
+      while (at >= to) runs.next(to, v);
+      if (t + 4 <= to) {
+        const __m128 keep = _mm_castsi128_ps(_mm_cmplt_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(static_cast<int>(cut))));
+        _mm_stream_ps(row + t, _mm_or_ps(_mm_and_ps(keep, _mm_set1_ps(before)), _mm_andnot_ps(keep, _mm_set1_ps(v))));
+        t += 4;
+        continue;
+      }
       float lane[4];
-      for (int i = 0; i < 4; ++i, ++t) {
-        advance();
+      for (int i = 0; i < 4; ++i) lane[i] = i < cut ? before : v;
+      for (int64_t i = at - t + 1; i < 4; ++i) {
+        const int64_t u = t + i;
+        while (u >= to) runs.next(to, v);
         lane[i] = v;
       }
-      _mm_stream_ps(row + t - 4, _mm_setr_ps(lane[0], lane[1], lane[2], lane[3]));
+      _mm_stream_ps(row + t, _mm_setr_ps(lane[0], lane[1], lane[2], lane[3]));
+      t += 4;
     }
   }
 #else

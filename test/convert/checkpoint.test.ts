@@ -52,18 +52,33 @@ describe('config.json', () => {
 });
 
 describe('block-wise quantization', () => {
-  it('dequantizes within half a step of every weight, for 8 and 4 bits', () => {
+  it('rounds to the nearest step, clips only where that lowers the block error, for 8 and 4 bits', () => {
     const N = 6;
     const K = 64;
-    const w = Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
+    const w = Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)) * (i % 31 === 0 ? 4 : 1));
     for (const bits of [8, 4] as const) {
+      const qmax = bits === 4 ? 7 : 127;
       const q = quantizeBlockwise(w, N, K, bits, 32);
-      expect(q.codes.length).toBe(N * 2 * (32 * bits) / 8);
+      expect(q.codes.length).toBe((N * 2 * (32 * bits)) / 8);
       const back = dequantize(q);
       for (let n = 0; n < N; n++)
-        for (let k = 0; k < K; k++) {
-          const step = q.scales[n * 2 + (k >> 5)];
-          expect(Math.abs(back[n * K + k] - w[n * K + k])).toBeLessThanOrEqual(step / 2 + 1e-6);
+        for (let b = 0; b < 2; b++) {
+          const step = q.scales[n * 2 + b];
+          let amax = 0;
+          let err = 0;
+          let plainErr = 0;
+          for (let k = b * 32; k < b * 32 + 32; k++) amax = Math.max(amax, Math.abs(w[n * K + k]));
+          const plain = amax / qmax;
+          for (let k = b * 32; k < b * 32 + 32; k++) {
+            const x = w[n * K + k];
+            const y = back[n * K + k];
+            // codes span [-(qmax + 1), qmax] steps: inside, the nearest step; outside, the end
+            if (x >= -(qmax + 1.5) * step && x <= (qmax + 0.5) * step) expect(Math.abs(y - x)).toBeLessThanOrEqual(step / 2 + 1e-6);
+            else expect(y).toBeCloseTo(x > 0 ? qmax * step : -(qmax + 1) * step, 5);
+            err += (y - x) ** 2;
+            plainErr += (Math.max(-qmax, Math.min(qmax, Math.round(x / plain))) * plain - x) ** 2;
+          }
+          expect(err).toBeLessThanOrEqual(plainErr * (1 + 1e-4) + 1e-12);
         }
     }
     expect(() => quantizeBlockwise(w, N, K, 4, 48)).toThrow(/multiple of the block size/);

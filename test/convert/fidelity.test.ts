@@ -51,9 +51,10 @@ describeWhen(hasCheckpoints, 'converted checkpoints reproduce the PyTorch recipe
       });
     }
 
-    it(`${family} float32 --kv-cache through prm.session()`, async () => {
+    for (const dtype of ['float32', 'float16', 'int8'] as const)
+    it(`${family} ${dtype} --kv-cache through prm.session()`, async () => {
       const ref = reference(family);
-      const dir = await converted(family, 'float32', true);
+      const dir = await converted(family, dtype, true);
       const prm = await Prm.load({ model: dir });
       try {
         expect(prm.backend.kvCache).toBe(true);
@@ -65,8 +66,8 @@ describeWhen(hasCheckpoints, 'converted checkpoints reproduce the PyTorch recipe
           const [r] = await session.score([c.steps.slice(1)]);
           err = Math.max(err, maxAbsDiff([r.stepProbs], [ref.reference[i].stepProbs]));
         }
-        rows.push(`${family} | float32 kv-cache session | ${err.toExponential(2)} | -`);
-        expect(err).toBeLessThanOrEqual(1e-4);
+        rows.push(`${family} | ${dtype} --kv-cache, prm.session() | ${err.toExponential(2)} | -`);
+        expect(err).toBeLessThanOrEqual(TOLERANCE[dtype] ?? QUANT_BOUND[dtype]!);
       } finally {
         await prm.close();
       }

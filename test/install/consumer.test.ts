@@ -111,7 +111,13 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
       `npm pack: ${summary.filename}, ${summary.entryCount} files, ${(summary.size / 1e6).toFixed(1)} MB packed, ` +
         `${(summary.unpackedSize / 1e6).toFixed(1)} MB unpacked (${pack.seconds.toFixed(1)} s)`,
     );
-    expect(summary.files.map((f: { path: string }) => f.path)).toContain(`prebuilds/${process.platform}-${process.arch}/prmkit.napi.glibc.node`);
+    const packed: string[] = summary.files.map((f: { path: string }) => f.path);
+    expect(packed).toContain(`prebuilds/${process.platform}-${process.arch}/prmkit.napi.glibc.node`);
+    // dist/ holds the output of today's sources only, nothing left from moved or deleted ones
+    const orphans = packed
+      .filter((f) => /^dist\/.*\.m?js$/.test(f))
+      .filter((f) => !['.ts', '.mjs'].some((ext) => existsSync(join(repoRoot, f.replace(/^dist\//, 'lib/').replace(/\.m?js$/, ext)))));
+    expect(orphans).toEqual([]);
     // the reference: this checkout's own Prm on the same tiny model
     mkdirSync(modelDir());
     const tiny = await createTinyModel({ dir: modelDir(), output: 'hidden' });

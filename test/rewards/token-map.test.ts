@@ -66,8 +66,10 @@ describe('policy token spans: Llama 3.1', () => spansAgreeWithDecoder('llama3.1'
 describeWhen(hasMistral, 'policy token spans: Mistral', `no Mistral tokenizer at ${mistralDir}`, () => spansAgreeWithDecoder('mistral', mistralDir, true));
 
 function mappingSuite(name: string, dir: () => string) {
+  let loaded: PolicyTokenizer | undefined;
+  const load = () => (loaded ??= PolicyTokenizer.load(dir()));
   it(`${name}: a step that ends mid-token gives its reward to the token holding its last character`, async () => {
-    const policy = PolicyTokenizer.load(dir());
+    const policy = load();
     const response = 'Therefore x equals twelve, because twelve is right.';
     const steps = ['Therefore x equ', 'als twelve, because twelve is right.'];
     const { starts, ends } = policy.spans(response);
@@ -83,7 +85,7 @@ function mappingSuite(name: string, dir: () => string) {
   });
 
   it(`${name}: a step ending in a character split over tokens credits the token that completes it`, async () => {
-    const policy = PolicyTokenizer.load(dir());
+    const policy = load();
     const response = 'First we melt 🫠\n\nthen we write ∑ and stop';
     const { starts, ends } = policy.spans(response);
     const at = response.indexOf('🫠');
@@ -96,7 +98,7 @@ function mappingSuite(name: string, dir: () => string) {
   });
 
   it(`${name}: leading and trailing whitespace stays out of the steps and off the rewarded tokens`, async () => {
-    const policy = PolicyTokenizer.load(dir());
+    const policy = load();
     const response = '\n\n   Step one.   \n\n\tStep two.\n\n   ';
     const [r] = await denseRewards(fakePrm, [{ problem: 'p', response }], { policyTokenizer: policy });
     expect(r.steps.map((s) => response.slice(s.start, s.end))).toEqual(['Step one.', 'Step two.']);

@@ -302,6 +302,15 @@ describe("every 4xx has the service's JSON error body", () => {
     });
   }
 
+  it('431 in JSON for headers over the size Node takes', async () => {
+    const c = rawConnect(port);
+    c.write(requestHead('GET', '/health', { 'x-big': 'a'.repeat(20_000) }));
+    const reply = await c.reply;
+    await c.ended;
+    expect(reply.status).toBe(431);
+    expect(reply.body.error).toMatchObject({ code: 431, param: 'headers' });
+  });
+
   it('415 for a body that is not JSON', async () => {
     const res = await fetch(url + '/v1/prm/score', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"items":[]}' });
     expect(res.status).toBe(415);
