@@ -112,6 +112,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if (attention !== 'gqa' && attention !== 'plain') is.oneOf(attention, 'attention', ['gqa', 'plain']);
   if (attention === 'gqa' && kvCache) throw new RangeError("attention 'gqa' cannot be combined with kvCache: KV-cache sessions need the plain attention graph");
   mkdirSync(output, { recursive: true });
+  // the folder stops claiming to be a conversion until the new one is complete
+  rmSync(join(output, MANIFEST), { force: true });
   const copied = copyTokenizer(input, output);
   let labels: Manifest['head']['labels'];
   if (head.kind === 'lm-labels') {
@@ -120,9 +122,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     labels = format.head.labels!.map((text, i) => ({ text, id: ids[i] }));
   }
   // written under temporary names, renamed when complete: a failed run never leaves a
-  // folder that looks converted
+  // folder that looks converted, nor breaks the files of an earlier one
   const modelTmp = join(output, 'model.onnx.partial');
-  const writer = new OnnxWriter(modelTmp, join(output, 'model.onnx.data'));
+  const dataTmp = join(output, 'model.onnx.data.partial');
+  const writer = new OnnxWriter(modelTmp, dataTmp, 'model.onnx.data');
   let outputs: number;
   try {
     progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${kvCache ? ' with a KV cache' : ''}`);
@@ -134,9 +137,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   } catch (e) {
     writer.abort();
     rmSync(modelTmp, { force: true });
-    rmSync(join(output, 'model.onnx.data'), { force: true });
+    rmSync(dataTmp, { force: true });
     throw e;
   }
+  renameSync(dataTmp, join(output, 'model.onnx.data'));
   renameSync(modelTmp, join(output, 'model.onnx'));
   const manifest: Manifest = {
     prmkit: MANIFEST_VERSION,

@@ -53,12 +53,14 @@ export class OnnxWriter {
     return this.offset;
   }
 
+  /** `dataName`: the data file's name as the model refers to it (default: dataPath's own). */
   constructor(
     readonly modelPath: string,
     dataPath: string,
+    dataName = basename(dataPath),
   ) {
     this.fd = openSync(dataPath, 'w');
-    this.dataName = basename(dataPath);
+    this.dataName = dataName;
   }
 
   op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, output?: string, domain?: string): string {

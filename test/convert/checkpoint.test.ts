@@ -1,7 +1,7 @@
 // Reading checkpoints: config fields that would change the math are refused by name, a
 // sharded F32 checkpoint converts to the same model as the single bf16 file, and block-wise
 // quantization round-trips within its step size.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,17 @@ describeWhen(hasCheckpoints, 'checkpoint files', NO_CHECKPOINTS, () => {
     } finally {
       await prm.close();
     }
+
+    // a failed conversion over an earlier one leaves no folder that claims to be converted
+    const partial = join(dir, 'partial');
+    mkdirSync(partial);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(partial, f));
+    writeSafetensors(join(partial, 'model.safetensors'), Object.fromEntries(names.filter((n) => n !== 'model.norm.weight').map((n) => [n, { shape: ck.info(n).shape, data: ck.read(n) }])));
+    await expect(convert({ input: partial, output: out, overwrite: true })).rejects.toThrow(/no tensor 'model\.norm\.weight'/);
+    const left = readdirSync(out);
+    expect(left).not.toContain('prmkit.json');
+    expect(left.filter((f) => f.endsWith('.partial'))).toEqual([]);
+    await expect(Prm.load({ model: out })).rejects.toThrow(/without prmkit\.json/);
   });
 
   it('a missing shard, a missing config or a non-checkpoint folder is a clear error', async () => {

@@ -72,6 +72,16 @@ const cases = {
       const r = await p;
       out[`${dtype} ${backend}`] = { detached: c.hidden.data.length === 0, same: same(r.stepLogProbs, expected.stepLogProbs), moved };
     }
+    // the raw binding's caller-allocated outputs, transferred and collected while pool threads write them
+    const c = bigCase(32, 256, 1024);
+    const a = rawArgs(c);
+    const p = native().binding.score(a);
+    let gone = [transfer(a.stepLogProbs.buffer), transfer(a.firstError.buffer), transfer(a.aggregates.prod.buffer)];
+    gone = null;
+    gc();
+    churn();
+    await p;
+    out['raw outputs'] = { detached: a.stepLogProbs.length === 0 && a.firstError.length === 0, gone };
     return out;
   },
 
