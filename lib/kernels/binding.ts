@@ -3,11 +3,12 @@
 // side keeps its own integer values private, native/addon/contract.h), and the addon says
 // which version of this contract it implements: a binary built from other sources is refused
 // at load with one clear error instead of failing somewhere inside a call.
+import type { AdvantageArrays, AdvantageMode, AdvantageStd } from './advantages-types.js';
 import type { Aggregation, Activation, Dtype } from './types.js';
 import type { ResolvedHead } from './validate.js';
 
 /** The contract version this file describes; the addon exports its own as `bindingVersion`. */
-export const BINDING_VERSION = 2;
+export const BINDING_VERSION = 3;
 
 export interface NativeHiddenArgs {
   data: Float32Array | Uint16Array;
@@ -47,6 +48,15 @@ export interface NativeGatherArgs extends NativeHiddenArgs {
   out: Float32Array;
 }
 
+/** GRPO advantages: the five input arrays are copied by the call, `out` is written in place. */
+export interface NativeAdvantageArgs extends AdvantageArrays {
+  out: Float32Array;
+  mode: AdvantageMode;
+  std: AdvantageStd;
+  eps: number;
+  threads: number;
+}
+
 export interface NativeInfo {
   simd: string;
   threads: number;
@@ -77,6 +87,10 @@ export interface NativeBinding {
   firstError(lp: Float32Array, offsets: Int32Array, threshold: number, out: Int32Array, threads: number): void;
   rankGroups(scores: Float32Array, groupOffsets: Int32Array, out: Int32Array, threads: number): void;
   readBytes(data: Float32Array, threads: number): number;
+  advantagesSync(args: NativeAdvantageArgs): void;
+  advantages(args: NativeAdvantageArgs): Promise<void>;
+  /** Writes every byte of `data` (the write half of the advantages benchmark's roofline). */
+  writeBytes(data: Float32Array, threads: number): void;
   info(): NativeInfo;
   // Device-resident hidden states and device reductions: present in every build, each
   // throwing "backend 'cuda' is unavailable" where there is no CUDA.
@@ -94,7 +108,8 @@ export interface NativeBinding {
 
 /** Every function of the contract, checked on the loaded addon. */
 export const BINDING_FUNCTIONS = [
-  'scoreSync', 'score', 'gatherRowsSync', 'gatherRows', 'aggregate', 'firstError', 'rankGroups', 'readBytes', 'info',
+  'scoreSync', 'score', 'gatherRowsSync', 'gatherRows', 'aggregate', 'firstError', 'rankGroups', 'readBytes',
+  'advantagesSync', 'advantages', 'writeBytes', 'info',
   'cudaUpload', 'cudaRelease', 'cudaLiveHandles', 'cudaScoreResidentSync', 'cudaScoreResident', 'cudaGatherResidentSync',
   'cudaFirstError', 'cudaRankGroups', 'cudaMemory', 'cudaTrim',
 ] as const satisfies readonly { [K in keyof NativeBinding]: NativeBinding[K] extends (...a: never[]) => unknown ? K : never }[keyof NativeBinding][];

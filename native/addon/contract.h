@@ -10,13 +10,16 @@
 namespace prm_addon {
 
 // Raise with every change to an argument object, an enum name or an entry point.
-constexpr int32_t kBindingVersion = 2;
+constexpr int32_t kBindingVersion = 3;
 
 constexpr const char* kDtypeNames[] = {"float32", "float16", "bfloat16"};
 constexpr const char* kHeadKindNames[] = {"linear", "logits"};
 constexpr const char* kActivationNames[] = {"sigmoid", "softmax"};
 // In the order of prm::Aggregation (ScoreOut::aggregates).
 constexpr const char* kAggregationNames[prm::kNumAggregations] = {"prod", "min", "last", "mean", "geomean"};
+// In the order of prm::AdvantageMode and prm::StdKind (core/advantages.h).
+constexpr const char* kAdvantageModeNames[] = {"process", "outcome"};
+constexpr const char* kStdKindNames[] = {"sample", "population"};
 
 template <size_t N>
 int name_index(const char* const (&names)[N], const std::string& s) {

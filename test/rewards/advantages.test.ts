@@ -1,10 +1,13 @@
 // GRPO advantages: the native cpu kernel and the js backend against a float64 reference
 // written here from the definition (a token's advantage is the sum over its response's
 // steps that end at or after it), on random ragged groups with the awkward cases mixed in.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ADVANTAGE_EPS, backends, grpoAdvantages, grpoAdvantagesSync } from '../../lib/kernels/index.js';
 import type { AdvantageArrays, AdvantageOptions } from '../../lib/kernels/index.js';
-import { describeWhen, NO_NATIVE } from '../helpers/index.js';
+import { native as loadNative } from '../../lib/kernels/native.js';
+import { describeWhen, hasDist, NO_DIST, NO_NATIVE, repoRoot } from '../helpers/index.js';
 
 const native = backends().cpu.available;
 
@@ -292,16 +295,157 @@ describe('grpoAdvantages argument errors', () => {
   });
 });
 
+const rawArgs = () => ({
+  stepRewards: Float32Array.of(0.9, 0.1, 0.5), stepOffsets: Int32Array.of(0, 2, 3), responseOffsets: Int32Array.of(0, 2),
+  stepEnds: Int32Array.of(1, 2, 1), responseTokens: Int32Array.of(3, 2), out: new Float32Array(5),
+  mode: 'process' as const, std: 'sample' as const, eps: 1e-6, threads: 0,
+});
+
 describeWhen(native, 'the native binding checks its own arguments', NO_NATIVE, () => {
-  it('refuses an out array of the wrong length and an index outside a response', async () => {
-    const { native: load } = await import('../../lib/kernels/native.js');
-    const b = load().binding as unknown as { advantagesSync(a: object): void };
-    const args = {
-      stepRewards: Float32Array.of(0.9, 0.1, 0.5), stepOffsets: Int32Array.of(0, 2, 3), responseOffsets: Int32Array.of(0, 2),
-      stepEnds: Int32Array.of(1, 2, 1), responseTokens: Int32Array.of(3, 2), out: new Float32Array(4), mode: 0, std: 0, eps: 1e-6, threads: 0,
-    };
+  it('refuses an out array of the wrong length and an index outside a response', () => {
+    const b = loadNative().binding!;
+    const args = { ...rawArgs(), out: new Float32Array(4) };
     expect(() => b.advantagesSync(args)).toThrow(/out must have length sum\(responseTokens\) = 5, got 4/);
     expect(() => b.advantagesSync({ ...args, out: new Float32Array(5), stepEnds: Int32Array.of(1, 2, 2) })).toThrow(RangeError);
     expect(() => b.advantagesSync({ ...args, out: new Float32Array(5), eps: NaN })).toThrow(/options.eps/);
+  });
+
+  it('takes mode and std by name: the old integer codes are refused with a TypeError naming the names', () => {
+    const b = loadNative().binding!;
+    expect(() => b.advantagesSync({ ...rawArgs(), mode: 0 as never })).toThrow(new TypeError("mode must be one of 'process', 'outcome'"));
+    expect(() => b.advantagesSync({ ...rawArgs(), std: 1 as never })).toThrow(new TypeError("std must be one of 'sample', 'population'"));
+    expect(() => b.advantagesSync({ ...rawArgs(), mode: 'Process' as never })).toThrow(TypeError);
+    // each name gives what the public API gives for it
+    const small = rawArgs();
+    for (const mode of ['process', 'outcome'] as const)
+      for (const std of ['sample', 'population'] as const) {
+        const a = { ...rawArgs(), mode, std };
+        b.advantagesSync(a);
+        expect([...a.out], `${mode}/${std}`).toEqual([...grpoAdvantagesSync(small, { mode, std, backend: 'js' })]);
+      }
+  });
+});
+
+const allBackends = native ? (['cpu', 'js'] as const) : (['js'] as const);
+const KEYS = ['stepRewards', 'stepOffsets', 'responseOffsets', 'stepEnds', 'responseTokens'] as const;
+
+describe('grpoAdvantages reads each property of the inputs once', () => {
+  for (const backend of allBackends)
+    for (const key of KEYS)
+      it(`a ${key} getter that answers with another array the second time is not followed (${backend})`, async () => {
+        const c = randomCase(31, 12, 6, 8, 40);
+        const expected = grpoAdvantagesSync(c, { backend });
+        // the second answer would index far outside every array
+        const wrong = key === 'stepRewards' ? new Float32Array(c.stepRewards.length).fill(NaN) : new Int32Array(c[key].length).fill(1 << 30);
+        let reads = 0;
+        const inputs = { ...c };
+        Object.defineProperty(inputs, key, { get: () => (reads++ === 0 ? c[key] : wrong), enumerable: true });
+        expect(grpoAdvantagesSync(inputs, { backend })).toEqual(expected);
+        expect(reads).toBe(1);
+        reads = 0;
+        expect(await grpoAdvantages(inputs, { backend })).toEqual(expected);
+        expect(reads).toBe(1);
+      });
+
+  it('options are read once too', () => {
+    const c = randomCase(32, 4, 4, 4, 10);
+    let reads = 0;
+    const options = { get mode() { return reads++ === 0 ? 'outcome' : 'nonsense'; }, backend: 'js' } as AdvantageOptions;
+    expect(grpoAdvantagesSync(c, options)).toEqual(grpoAdvantagesSync(c, { mode: 'outcome', backend: 'js' }));
+    expect(reads).toBe(1);
+  });
+});
+
+describe('grpoAdvantages and the buffers under its arrays', () => {
+  const RESIZABLE = /^(stepRewards|stepOffsets|responseOffsets|stepEnds|responseTokens|options\.out) must not be on a resizable ArrayBuffer or growable SharedArrayBuffer \(it could shrink while the kernels read it\)$/;
+  const onResizable = <T extends Float32Array | Int32Array>(a: T): T => {
+    const buf = new ArrayBuffer(a.byteLength, { maxByteLength: a.byteLength * 2 });
+    const r = new (a.constructor as new (b: ArrayBuffer, o: number, n: number) => T)(buf, 0, a.length);
+    r.set(a as never);
+    return r;
+  };
+  const shared = <T extends Float32Array | Int32Array>(a: T): T => {
+    const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+    s.set(a as never);
+    return s;
+  };
+
+  it('refuses a resizable buffer under any array with the same TypeError on every backend (and the raw binding)', async () => {
+    const c = randomCase(33, 5, 4, 4, 10);
+    for (const key of KEYS) {
+      const inputs = { ...c, [key]: onResizable(c[key]) };
+      const messages: string[] = [];
+      for (const backend of allBackends) {
+        let e: unknown;
+        try {
+          grpoAdvantagesSync(inputs, { backend });
+        } catch (err) {
+          e = err;
+        }
+        expect(e, `${key} ${backend}`).toBeInstanceOf(TypeError);
+        messages.push((e as Error).message);
+        await expect(grpoAdvantages(inputs, { backend })).rejects.toThrow(new TypeError((e as Error).message));
+      }
+      expect(messages[0]).toMatch(RESIZABLE);
+      expect(messages[0].startsWith(key)).toBe(true);
+      expect(new Set(messages).size, key).toBe(1);
+      if (native) {
+        const b = loadNative().binding!;
+        const raw = { ...rawArgs(), ...c, [key]: inputs[key], out: new Float32Array(c.responseTokens.reduce((a, t) => a + t, 0)) };
+        if (b.info().pinned) expect(() => b.advantagesSync(raw)).toThrow(new TypeError(messages[0]));
+      }
+    }
+    const total = c.responseTokens.reduce((a, t) => a + t, 0);
+    for (const backend of allBackends)
+      expect(() => grpoAdvantagesSync(c, { backend, out: onResizable(new Float32Array(total)) })).toThrow(/^options\.out must not be on a resizable/);
+  });
+
+  it('accepts SharedArrayBuffer-backed arrays (and out) with the results of ordinary ones', async () => {
+    const c = randomCase(34, 20, 8, 10, 60);
+    const sc = Object.fromEntries(KEYS.map((key) => [key, shared(c[key])])) as unknown as AdvantageArrays;
+    for (const backend of allBackends) {
+      const plain = grpoAdvantagesSync(c, { backend });
+      expect(grpoAdvantagesSync(sc, { backend }), backend).toEqual(plain);
+      expect(await grpoAdvantages(sc, { backend }), backend).toEqual(plain);
+      const out = shared(new Float32Array(plain.length));
+      expect(await grpoAdvantages(sc, { backend, out })).toBe(out);
+      expect(Float32Array.from(out)).toEqual(plain);
+    }
+  });
+});
+
+function hostile(name: string) {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(repoRoot, 'test', 'rewards', 'hostile-advantages.mjs'), name], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(r.signal, `killed by ${r.signal}: ${r.stderr}`).toBeNull();
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+describeWhen(hasDist, 'inputs changed while the Promise form runs (child processes on the compiled dist/)', NO_DIST, () => {
+  const expectedBackends = native ? ['cpu', 'js'] : ['js'];
+  it('every input array rewritten right after grpoAdvantages returns changes nothing', () => {
+    const r = hostile('mutate');
+    expect(r).toEqual(Object.fromEntries(expectedBackends.flatMap((b) => ['process', 'outcome'].map((m) => [`${b} ${m}`, true]))));
+  });
+
+  it('every input buffer transferred and collected during the call: same result, no crash', () => {
+    const r = hostile('transfer');
+    for (const b of expectedBackends) expect(r[b], b).toEqual({ detached: true, same: true, moved: null });
+    // the raw binding's output, transferred away mid-call: the writes land in held memory
+    if (native) expect(r['raw out']).toEqual({ detached: true, gone: null });
+  });
+
+  it('a resizable buffer shrunk right after the call is refused up front with the same TypeError everywhere', () => {
+    const r = hostile('resizable');
+    expect(r.js).toMatch(/^TypeError: stepRewards must not be on a resizable ArrayBuffer or growable SharedArrayBuffer/);
+    if (native) {
+      expect(r.cpu).toBe(r.js);
+      // a build that cannot hold buffers runs every call inline, where a resize cannot interleave
+      if (r.pinned) expect(r.raw).toBe(r.js);
+      else expect(r.raw).toBe('accepted');
+    }
   });
 });
