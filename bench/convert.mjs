@@ -6,6 +6,7 @@
 //   2. `prmkit convert` it to every dtype (each in a child process: its peak RSS);
 //   3. score >= 32 ProcessBench chains (~25k tokens) with each, and time the model card's
 //      recipe (one chain per forward) and PyTorch batched 8 (../shared/tools/torch_prm_speed.py).
+//      Both sides tokenize before their clock starts: the figures are the model's.
 // Rounds alternate prmkit and PyTorch so load from other processes hits both alike; each way
 // keeps its best round. Prints the tables; writes bench/results/convert.json (--quick: fewer
 // chains, one round, results elsewhere). Needs `npm run build:ts` and, for the PyTorch columns
@@ -87,8 +88,10 @@ function scoreWith(dir, chainsFile, load = {}) {
     const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
     const prm = await Prm.load({ model: ${JSON.stringify(dir)}, threads: ${THREADS}, ...${JSON.stringify(load)} });
     await prm.score(chains.slice(0, 2));
+    // tokenized before the clock starts, as the PyTorch script does
+    const enc = prm.encode(chains);
     const t0 = performance.now();
-    const res = await prm.score(chains);
+    const res = await prm.scoreEncoded(enc);
     const s = (performance.now() - t0) / 1000;
     console.log(JSON.stringify({ s, tokens: res.reduce((a, r) => a + r.tokens, 0), stepProbs: res.map((r) => r.stepProbs), peakRss: ${rss} }));
     await prm.close();`);
