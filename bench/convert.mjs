@@ -164,13 +164,18 @@ for (const w of ways) {
 }
 const fmt = (v, d = 2) => (v === undefined ? 'skipped' : typeof v === 'number' ? v.toFixed(d) : v);
 const mib = (b) => (b === undefined ? '' : `${(b / 2 ** 20).toFixed(0)} MiB`);
-console.log(`\n${chains.length} ProcessBench chains, ${tokens} tokens, ${THREADS} threads; best of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log('| way | tokens/s | × recipe | max |Δp| vs PyTorch | scoring peak RSS |');
-console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.way} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${mib(r.scoringPeakRss)} |`);
-console.log('\n| conversion | seconds | checkpoint | written | largest tensor | peak RSS |');
-console.log('|---|---|---|---|---|---|');
-for (const [name, c] of Object.entries(conversions)) console.log(`| ${name} | ${c.seconds.toFixed(1)} | ${mib(c.sourceBytes)} | ${mib(c.outputBytes)} | ${mib(c.largest)} | ${mib(c.peakRss)} |`);
-const report = rows.map((r) => `${r.way}: ${r.tokensPerS.toFixed(0)} tokens/s${r.vsRecipe ? ` (${r.vsRecipe.toFixed(2)}x the recipe)` : ''}`);
+// the printed tables are also the README's block (bench:all)
+const report = [
+  `${chains.length} ProcessBench chains, ${tokens} tokens, ${THREADS} threads; best of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+  '',
+  '| way | tokens/s | × recipe | max |Δp| vs PyTorch | scoring peak RSS |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.way} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${mib(r.scoringPeakRss)} |`),
+  '',
+  '| conversion | seconds | checkpoint | written | largest tensor | peak RSS |',
+  '|---|---|---|---|---|---|',
+  ...Object.entries(conversions).map(([name, c]) => `| ${name} | ${c.seconds.toFixed(1)} | ${mib(c.sourceBytes)} | ${mib(c.outputBytes)} | ${mib(c.largest)} | ${mib(c.peakRss)} |`),
+];
+console.log(['', ...report].join('\n'));
 const file = writeResult('convert', { chains: chains.length, tokens, threads: THREADS, rounds: ROUNDS, loadAverage: os.loadavg(), torch: torch ?? 'skipped: no PyTorch environment', rows: rows.map(({ way, tokensPerS, vsRecipe, maxDp, scoringPeakRss }) => ({ way, tokensPerS, vsRecipe, maxDp, scoringPeakRss })), conversions }, { quick, report });
 console.log(`\nwrote ${file}`);

@@ -23,7 +23,8 @@ const EXTERNAL_MIN = 1024;
 /** Page alignment lets onnxruntime map the data file instead of copying it. */
 const ALIGN = 4096;
 
-function attr(name: string, v: AttrValue): IAttr {
+/** An ONNX node attribute from a plain value (`{ float }` marks a float, numbers are ints). */
+export function attr(name: string, v: AttrValue): IAttr {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
@@ -31,7 +32,8 @@ function attr(name: string, v: AttrValue): IAttr {
   return { name, type: A.INT, i: v };
 }
 
-function valueInfo(name: string, elemType: number, dims: readonly Dim[]): IValueInfo {
+/** A typed graph input/output; string dims are symbolic. */
+export function valueInfo(name: string, elemType: number, dims: readonly Dim[]): IValueInfo {
   return {
     name,
     type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },

@@ -4,6 +4,7 @@
 // memory stays bounded by the largest tensor, not the model.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSafetensorsHeader } from '../backbones/onnx/safetensors-header.js';
 import { f16ToFloat } from '../kernels/half.js';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
@@ -21,35 +22,17 @@ export interface TensorInfo {
 const WIDTH: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 
 function readHeader(file: string): TensorInfo[] {
-  const fd = openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    if (readSync(fd, len, 0, 8, 0) !== 8) throw new TypeError(`${file} is not a safetensors file (too short)`);
-    const n = Number(len.readBigUInt64LE(0));
-    if (!(n > 1 && n < 100_000_000)) throw new TypeError(`${file} is not a safetensors file (header size ${n})`);
-    const hb = Buffer.alloc(n);
-    readSync(fd, hb, 0, n, 8);
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(hb.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw new TypeError(`${file} has an unreadable safetensors header`);
-    }
-    const out: TensorInfo[] = [];
-    for (const [name, v] of Object.entries(parsed)) {
-      if (name === '__metadata__') continue;
-      const e = v as { dtype: string; shape: number[]; data_offsets: [number, number] };
-      if (!(e.dtype in WIDTH)) throw new TypeError(`${file}: tensor '${name}' has dtype ${e.dtype}; F32, F16 and BF16 checkpoints are supported`);
-      const dtype = e.dtype as StDtype;
-      const count = e.shape.reduce((a, b) => a * b, 1);
-      const [start, end] = e.data_offsets;
-      if (end - start !== count * WIDTH[dtype]) throw new RangeError(`${file}: tensor '${name}' byte range does not match its shape`);
-      out.push({ name, dtype, shape: [...e.shape], file, offset: 8 + n + start, bytes: end - start });
-    }
-    return out;
-  } finally {
-    closeSync(fd);
+  const { entries, dataStart } = readSafetensorsHeader(file);
+  const out: TensorInfo[] = [];
+  for (const [name, e] of Object.entries(entries)) {
+    if (!(e.dtype in WIDTH)) throw new TypeError(`${file}: tensor '${name}' has dtype ${e.dtype}; F32, F16 and BF16 checkpoints are supported`);
+    const dtype = e.dtype as StDtype;
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const [start, end] = e.data_offsets;
+    if (end - start !== count * WIDTH[dtype]) throw new RangeError(`${file}: tensor '${name}' byte range does not match its shape`);
+    out.push({ name, dtype, shape: [...e.shape], file, offset: dataStart + start, bytes: end - start });
   }
+  return out;
 }
 
 /** The tensors of a checkpoint folder, by name; `read` widens one to float32. */

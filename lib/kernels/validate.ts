@@ -174,9 +174,7 @@ export function checkAggregations(a: unknown): Aggregation[] {
   if (a === undefined) return [...AGGREGATIONS];
   if (!Array.isArray(a)) throw is.invalidType('aggregations', `an array of ${AGGREGATIONS.join(' | ')}`, a);
   const list = [...a] as unknown[];
-  for (const x of list)
-    if (!AGGREGATIONS.includes(x as Aggregation))
-      throw new RangeError(`aggregations: unknown aggregation ${is.show(x)} (expected ${AGGREGATIONS.join(', ')})`);
+  list.forEach((x, i) => is.aggregation(x, `aggregations[${i}]`));
   return list as Aggregation[];
 }
 

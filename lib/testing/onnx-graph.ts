@@ -1,41 +1,21 @@
 // A minimal ONNX graph writer over onnx-proto: enough to emit a decoder-only transformer
 // from TypeScript (nodes, float/int64 initializers, typed inputs/outputs with symbolic dims).
 import onnxProto from 'onnx-proto';
+import { attr, valueInfo } from '../convert/onnx-writer.js';
+import type { AttrValue, Dim } from '../convert/onnx-writer.js';
 
 const { onnx } = onnxProto;
 type INode = onnxProto.onnx.INodeProto;
 type ITensor = onnxProto.onnx.ITensorProto;
 type IValueInfo = onnxProto.onnx.IValueInfoProto;
-type IAttr = onnxProto.onnx.IAttributeProto;
 
-export type Dim = number | string;
-export type AttrValue = number | number[] | string | { float: number };
+export type { AttrValue, Dim } from '../convert/onnx-writer.js';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const ELEM = { float32: FLOAT, float16: FLOAT16, int64: INT64 } as const;
 export type ElemType = keyof typeof ELEM;
-
-function attr(name: string, v: AttrValue): IAttr {
-  const A = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
-  if (typeof v === 'object') return { name, type: A.FLOAT, f: v.float };
-  return { name, type: A.INT, i: v };
-}
-
-function valueInfo(name: string, elemType: number, dims: readonly Dim[]): IValueInfo {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
 
 export class GraphBuilder {
   private readonly nodes: INode[] = [];

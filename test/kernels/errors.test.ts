@@ -43,7 +43,7 @@ const bad: Bad[] = [
   ['threshold 0', RangeError, /errorThreshold must be a number in \(0, 1\), got 0 \(number\)/, hidden(), bounds(), lin(), { errorThreshold: 0 }],
   ['threshold 1', RangeError, /errorThreshold must be a number in \(0, 1\), got 1 \(number\)/, hidden(), bounds(), lin(), { errorThreshold: 1 }],
   ['threshold NaN', RangeError, /errorThreshold must be a number in \(0, 1\), got NaN \(number\)/, hidden(), bounds(), lin(), { errorThreshold: NaN }],
-  ['unknown aggregation', RangeError, /unknown aggregation "median" \(string\)/, hidden(), bounds(), lin(), { aggregations: ['median'] }],
+  ['unknown aggregation', RangeError, /aggregations\[0\] must be one of .*got "median" \(string\)/, hidden(), bounds(), lin(), { aggregations: ['median'] }],
   ['unknown backend', RangeError, /options\.backend must be/, hidden(), bounds(), lin(), { backend: 'tpu' }],
   ['negative threads', RangeError, /options\.threads must be an integer/, hidden(), bounds(), lin(), { threads: -2 }],
 ];

@@ -3,15 +3,7 @@
 // CASE), because the failure this guards against is the process dying: each case prints one
 // JSON line with what it saw and exits 0.
 import { join } from 'node:path';
-
-const dist = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'dist', 'kernels');
-const k = await import(join(dist, 'index.js'));
-const { native } = await import(join(dist, 'native.js'));
-
-const gc = globalThis.gc ?? (() => {});
-const churn = () => {
-  for (let i = 0; i < 4; i++) new Float32Array(1 << 21).fill(i);
-};
+import { churn, dist, gc, k, native } from '../helpers/hostile.mjs';
 
 function bigCase(B = 32, T = 256, H = 1024, dtype = 'float32') {
   const n = B * T * H;

@@ -2,16 +2,7 @@
 // returned. Run by advantages.test.ts in a child process (node --expose-gc
 // test/rewards/hostile-advantages.mjs CASE), because the failure this guards against is the
 // process dying: each case prints one JSON line with what it saw and exits 0.
-import { join } from 'node:path';
-
-const dist = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'dist', 'kernels');
-const k = await import(join(dist, 'index.js'));
-const { native } = await import(join(dist, 'native.js'));
-
-const gc = globalThis.gc ?? (() => {});
-const churn = () => {
-  for (let i = 0; i < 4; i++) new Float32Array(1 << 21).fill(i);
-};
+import { churn, gc, k, native } from '../helpers/hostile.mjs';
 
 // G groups of R responses, `steps` steps each over T tokens: 4M output tokens, so the
 // native call is still running when the caller gets control back

@@ -3,14 +3,16 @@
 // the least busy worker; tensors travel as transferred ArrayBuffers. An idle worker does not
 // keep the process alive (a script that forgets close() still exits once its work is done);
 // a worker with work in flight does.
+import * as is from '../../is.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { DoneMessage, FromWorker, KvArray, ReadyMessage, RunMessage, WorkerInit } from './protocol.js';
+import type { DoneMessage, ForwardRequest, ForwardResult, FromWorker, ReadyMessage, RunMessage, WorkerInit } from './protocol.js';
 import { ortEntry, probeProviders } from './providers.js';
+import { workerExecArgv } from './worker-argv.js';
 import type { ProviderChoice, ProviderName } from './providers.js';
 
-export type { KvArray } from './protocol.js';
+export type { ForwardRequest, ForwardResult, KvArray } from './protocol.js';
 
 /** The worker's file: the same .mjs beside this module in lib/ and in dist/. */
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -21,31 +23,6 @@ export interface OnnxBackboneOptions {
   /** onnxruntime intra-op threads per session (default: cores / workers, at least 1). */
   threads?: number;
   executionProvider?: ProviderChoice;
-}
-
-/** One padded forward pass. `ids`, `mask`, `positions` are row-major; `mask` covers P + T. */
-export interface ForwardRequest {
-  B: number;
-  T: number;
-  /** Cached prefix length (KV cache); 0 without one. */
-  P: number;
-  ids: Int32Array;
-  mask: Int32Array;
-  positions: Int32Array;
-  /** Per layer key then value, each [B, kvHeads, P, headDim]. */
-  past?: KvArray[];
-  /** Which output to fetch ('logits' or 'last_hidden_state'). */
-  output: string;
-  /** Also return the `present.*` tensors. */
-  present?: boolean;
-}
-
-export interface ForwardResult {
-  /** float32, or float16 bits (`dtype`). */
-  data: Float32Array | Uint16Array;
-  dtype: 'float32' | 'float16';
-  dims: [number, number, number];
-  present?: Array<{ data: KvArray; dims: number[] }>;
 }
 
 export interface BackboneInfo {
@@ -136,18 +113,15 @@ export class OnnxBackbone {
   static async load(modelPath: string, options: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
     if (typeof modelPath !== 'string' || modelPath.length === 0) throw new TypeError('model must be a path to an .onnx file');
     if (!existsSync(modelPath)) throw new TypeError(`model: ${modelPath} does not exist`);
-    const workers = options.workers ?? 1;
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new RangeError(`workers must be an integer in [1, 64], got ${String(workers)}`);
-    const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError(`threads must be an integer in [1, 256], got ${String(threads)}`);
-    const choice = options.executionProvider ?? 'auto';
-    if (!['auto', 'cpu', 'cuda'].includes(choice)) throw new RangeError(`executionProvider must be 'auto', 'cpu' or 'cuda', got '${String(choice)}'`);
+    const workers = is.integer(options.workers ?? 1, 'workers', 1, 64);
+    const threads = is.integer(options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)), 'threads', 1, 256);
+    const choice = is.oneOf(options.executionProvider ?? 'auto', 'executionProvider', ['auto', 'cpu', 'cuda'] as const);
     const probe = probeProviders(choice);
     const init: WorkerInit = { ortPath: ortEntry(), modelPath, threads, providers: probe.providers, providerNote: probe.note };
     const slots: Slot[] = [];
     const ready: Promise<BackboneInfo>[] = [];
     for (let w = 0; w < workers; w++) {
-      const worker = new Worker(WORKER_URL, { workerData: init });
+      const worker = new Worker(WORKER_URL, { workerData: init, execArgv: workerExecArgv(process.execArgv) });
       const slot = new Slot(worker);
       slots.push(slot);
       ready.push(

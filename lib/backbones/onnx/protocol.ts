@@ -17,22 +17,27 @@ export interface WorkerInit {
   providerNote: string;
 }
 
-/** One padded forward pass; `mask` covers the cached prefix P and the T new tokens. */
-export interface RunMessage {
-  type: 'run';
-  id: number;
+/** One padded forward pass. `ids`, `mask`, `positions` are row-major; `mask` covers the
+ * cached prefix P and the T new tokens. */
+export interface ForwardRequest {
   B: number;
   T: number;
+  /** Cached prefix length (KV cache); 0 without one. */
   P: number;
   ids: Int32Array;
   mask: Int32Array;
   positions: Int32Array;
   /** Per layer key then value, each [B, kvHeads, P, headDim]. */
   past?: KvArray[];
-  /** The output to fetch ('logits' or 'last_hidden_state'). */
+  /** Which output to fetch ('logits' or 'last_hidden_state'). */
   output: string;
-  /** Also return the present.* tensors. */
+  /** Also return the `present.*` tensors. */
   present?: boolean;
+}
+
+export interface RunMessage extends ForwardRequest {
+  type: 'run';
+  id: number;
   kvHeads: number;
   headDim: number;
 }
@@ -58,14 +63,17 @@ export interface PresentTensor {
   dims: number[];
 }
 
-export interface DoneMessage {
-  type: 'done';
-  id: number;
+export interface ForwardResult {
   /** float32, or float16 bits (`dtype`). */
   data: Float32Array | Uint16Array;
   dtype: 'float32' | 'float16';
   dims: [number, number, number];
   present?: PresentTensor[];
+}
+
+export interface DoneMessage extends ForwardResult {
+  type: 'done';
+  id: number;
 }
 
 export interface ErrorMessage {

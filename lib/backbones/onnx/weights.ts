@@ -1,45 +1,19 @@
 // Reading head weights: a tensor from a .safetensors file (only its bytes are read, so a
 // multi-GB checkpoint is fine) or an initializer of an ONNX model by name.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type onnxProto from 'onnx-proto';
 import { bf16ToFloat, f16ToFloat } from '../../kernels/half.js';
+import { readSafetensorsHeader } from './safetensors-header.js';
+import type { SafetensorsHeader } from './safetensors-header.js';
 
 export interface Tensor2 {
   shape: number[];
   data: Float32Array;
 }
 
-interface StEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-export function safetensorsHeader(path: string): { entries: Record<string, StEntry>; dataStart: number } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new TypeError(`head: cannot open ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const lenBuf = Buffer.alloc(8);
-    if (readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new TypeError(`head: ${path} is not a safetensors file (too short)`);
-    const n = Number(lenBuf.readBigUInt64LE(0));
-    if (!(n > 1 && n < 100_000_000)) throw new TypeError(`head: ${path} is not a safetensors file (bad header size ${n})`);
-    const hb = Buffer.alloc(n);
-    readSync(fd, hb, 0, n, 8);
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(hb.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw new TypeError(`head: ${path} has an unreadable safetensors header`);
-    }
-    delete parsed.__metadata__;
-    return { entries: parsed as Record<string, StEntry>, dataStart: 8 + n };
-  } finally {
-    closeSync(fd);
-  }
+export function safetensorsHeader(path: string): SafetensorsHeader {
+  return readSafetensorsHeader(path, 'head: ');
 }
 
 export function readSafetensor(path: string, name: string): Tensor2 {
@@ -70,7 +44,9 @@ export function readSafetensor(path: string, name: string): Tensor2 {
 
 /** An initializer of an ONNX model (float32, or float16 raw data), by name. */
 export function readOnnxInitializer(modelPath: string, name: string): Tensor2 {
-  const { onnx } = onnxProto;
+  // required here, not imported: loading the protobuf schema costs more than the rest of
+  // `import('prmkit')`, and only heads kept inside an ONNX model need it
+  const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof onnxProto;
   const model = onnx.ModelProto.decode(readFileSync(modelPath));
   const init = model.graph?.initializer?.find((t) => t.name === name);
   if (!init) {
