@@ -17,11 +17,11 @@ const chainItem = {
   },
 } as const;
 
-const aggregate = { type: 'string', enum: [...AGGREGATIONS] } as const;
+export const aggregate = { type: 'string', enum: [...AGGREGATIONS] } as const;
 // the kernels' firstError takes thresholds strictly inside (0, 1)
-const threshold = { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } as const;
+export const threshold = { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } as const;
 /** How a solution text becomes steps: 'auto', 'blank-lines', 'lines' or a literal separator. */
-const stepSplitter = { type: 'string', minLength: 1 } as const;
+export const stepSplitter = { type: 'string', minLength: 1 } as const;
 const optionalBool = { type: ['boolean', 'null'] } as const;
 const optionalString = { type: ['string', 'null'] } as const;
 

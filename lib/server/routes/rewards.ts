@@ -5,27 +5,24 @@
 // - POST /get_reward: OpenRLHF's remote reward model ({query, prompts, labels} → {rewards, scores, extra_logs}):
 //   the prompt is cut from the front of the query, and the problem is its last user turn;
 // - POST /worker_value_inference: OpenR's value worker ({input_str} → {input, value}).
+import { runChains } from './run-chains.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import { checkChains } from '../limits.js';
 import { checkModelName } from './model-name.js';
-import { summarize } from '../summarize.js';
 import type { ChainSummary } from '../summarize.js';
 import { isInputError } from '../../errors.js';
 import { splitSteps } from '../../formats/split.js';
 import type { SplitStep } from '../../formats/split.js';
-import { AGGREGATIONS } from '../../kernels/types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { aggregate, stepSplitter, threshold } from '../schemas.js';
 import type { Aggregation } from '../../kernels/types.js';
 import type { ChainItem } from '../../interfaces.js';
 import { denseFromProbs, PLACEMENTS, prepareResponses, STEP_REWARD_KINDS } from '../../rewards/dense.js';
-import type { PreparedResponse, StepRewardKind } from '../../rewards/dense.js';
+import type { PreparedResponse } from '../../rewards/dense.js';
 import { groupAdvantages } from '../../rewards/advantages.js';
-import type { Placement } from '../../rewards/token-map.js';
 
-const aggregate = { type: 'string', enum: [...AGGREGATIONS] } as const;
-const threshold = { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } as const;
-const splitter = { type: 'string', minLength: 1 } as const;
 
 export const rewardsBody = {
   type: 'object',
@@ -51,7 +48,7 @@ export const rewardsBody = {
     },
     stepReward: { type: 'string', enum: [...STEP_REWARD_KINDS] },
     placement: { type: 'string', enum: [...PLACEMENTS] },
-    splitter,
+    splitter: stepSplitter,
     aggregate,
     errorThreshold: threshold,
     /** Sizes of consecutive groups of items (default: all items are one group). */
@@ -73,17 +70,7 @@ export const rewardsBody = {
   },
 } as const;
 
-interface RewardsBody {
-  model?: string;
-  items: Array<{ problem: string; response?: string; steps?: string[]; tokenOffsets?: Array<[number, number]>; id?: string }>;
-  stepReward?: StepRewardKind;
-  placement?: Placement;
-  splitter?: string;
-  aggregate?: Aggregation;
-  errorThreshold?: number;
-  groups?: number[];
-  advantages?: boolean | { mode?: 'process' | 'outcome'; std?: 'sample' | 'population'; eps?: number };
-}
+type RewardsBody = FromSchema<typeof rewardsBody>;
 
 /** OpenRLHF's remote reward model request; unknown fields pass (trainers add their own). */
 export const getRewardBody = {
@@ -96,11 +83,7 @@ export const getRewardBody = {
   },
 } as const;
 
-interface GetRewardBody {
-  query: string | string[];
-  prompts?: string | string[];
-  labels?: unknown;
-}
+type GetRewardBody = FromSchema<typeof getRewardBody>;
 
 export const valueInferenceBody = {
   type: 'object',
@@ -141,7 +124,7 @@ function stripEnd(text: string): string {
   return text;
 }
 
-/** Scores chains through the batcher and summarizes them by `how`. */
+/** Checks, tokenizes and scores chains through the batcher, summarized by `how`. */
 async function scoreChains(
   ctx: ServerContext,
   request: FastifyRequest,
@@ -153,11 +136,8 @@ async function scoreChains(
   threshold: number,
 ): Promise<{ probs: number[][]; summaries: ChainSummary[]; tokens: number }> {
   const chains = await checkChains(items, listField, itemField, (i, k) => `${itemField(i)}.steps[${k}]`, ctx.options.limits, ctx.chains);
-  const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
-  let tokens = 0;
-  for (const s of scored) tokens += s.tokens;
-  const probs = scored.map((s) => s.stepProbs);
-  return { probs, summaries: summarize(probs, how, threshold), tokens };
+  const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+  return { probs: scored.map((s) => s.stepProbs), summaries, tokens };
 }
 
 /** The caller's input errors (a step not in its response, bad token offsets) as 400s naming the field. */
@@ -166,7 +146,6 @@ function inputErrors<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     if (isInputError(e)) throw new ApiError(400, 'invalid_request_error', e.message, e.path);
-    if (e instanceof TypeError || e instanceof RangeError) throw badRequest(e.message);
     throw e;
   }
 }
@@ -269,7 +248,7 @@ function openrChain(text: string, separator: string | undefined, splitterFallbac
 }
 
 function registerValueInference(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Body: { input_str: string | string[] } }>(
+  app.post<{ Body: FromSchema<typeof valueInferenceBody> }>(
     '/worker_value_inference',
     { schema: { body: valueInferenceBody }, onRequest: ctx.shedWhenFull('scores') },
     async (request, reply) => {
