@@ -6,6 +6,11 @@ import type { Aggregation } from '../kernels/types.js';
 export interface PrmScore {
   /** P(step correct) for each scored step. */
   stepProbs: number[];
+  /**
+   * log P(step correct) for each scored step, as the backbone gave it: consumers that reduce
+   * in log space (the service's aggregates) start from these, not from `stepProbs` logged again.
+   */
+  stepLogProbs: number[];
   /** The chain's aggregate, as a probability (exp of the log-space aggregate); NaN for an empty chain. */
   score: number;
   /** Index of the first step with probability below the threshold, -1 if none. */
@@ -69,9 +74,8 @@ export function buildScores(
   const fe = firstError(lp, offsets, threshold);
   const out: PrmScore[] = [];
   for (let i = 0; i < offsets.length - 1; i++) {
-    const stepProbs: number[] = [];
-    for (let s = offsets[i]; s < offsets[i + 1]; s++) stepProbs.push(Math.exp(lp[s]));
-    const r: PrmScore = { stepProbs, score: Math.exp(agg[i]), firstError: fe[i], tokens: tokens[i], truncated: truncated[i] };
+    const stepLogProbs = Array.from(lp.subarray(offsets[i], offsets[i + 1]));
+    const r: PrmScore = { stepProbs: stepLogProbs.map(Math.exp), stepLogProbs, score: Math.exp(agg[i]), firstError: fe[i], tokens: tokens[i], truncated: truncated[i] };
     if (ids[i] !== undefined) r.id = ids[i];
     out.push(r);
   }

@@ -227,8 +227,10 @@ export class PrmSession {
     groups.forEach((g, gi) => {
       for (let j = 0; j < g.items.length; j++, i++) {
         const r = rows[i];
+        const stepLogProbs = all.slice(allOffsets[i], allOffsets[i + 1]);
         const s: SessionScore = {
-          stepProbs: all.slice(allOffsets[i], allOffsets[i + 1]).map(Math.exp),
+          stepProbs: stepLogProbs.map(Math.exp),
+          stepLogProbs,
           score: Math.exp(agg[i]),
           firstError: fe[i],
           tokens: r.ids.length,

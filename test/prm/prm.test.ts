@@ -93,6 +93,18 @@ describe('Prm', () => {
     expectClose((await prm.score(items)).map((r) => r.score), probs.map((p) => Math.min(...p)));
   });
 
+  it('step log-probabilities come with the probabilities: the backbone\'s float32 logs, exp gives stepProbs', async () => {
+    const scored = await prm.score(chains(4, 3));
+    for (const r of scored) {
+      expect(r.stepLogProbs).toHaveLength(r.stepProbs.length);
+      r.stepLogProbs.forEach((lp, k) => {
+        expect(lp).toBeLessThanOrEqual(0);
+        expect(Math.fround(lp)).toBe(lp);
+        expect(Math.exp(lp)).toBe(r.stepProbs[k]);
+      });
+    }
+  });
+
   it('an empty chain scores NaN with firstError -1; ids are carried through', async () => {
     const [e, f] = await prm.score([{ problem: 'q', steps: [], id: 'empty' }, { problem: 'q', steps: ['x'], id: 'one' }]);
     expect(e.stepProbs).toEqual([]);
