@@ -1,6 +1,6 @@
 // The model flags every model-using command takes (score, serve, bench, eval processbench),
 // and opening the PRM they name: a local ONNX model, or a remote vLLM server as the backbone.
-import { readManifest } from '../convert/manifest.js';
+import { readManifest } from '../model/manifest.js';
 import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';

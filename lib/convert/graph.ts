@@ -10,7 +10,7 @@ import type { HeadPlan } from './heads.js';
 import type { OnnxWriter } from './onnx-writer.js';
 import { quantizeBlockwise } from './quantize.js';
 import { inverseFrequencies } from './rope.js';
-import type { Checkpoint } from './safetensors.js';
+import type { Checkpoint } from '../model/safetensors.js';
 
 export type ConvertDtype = 'float32' | 'float16' | 'int8' | 'int4';
 

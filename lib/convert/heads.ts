@@ -2,10 +2,10 @@
 // format goes with it. Causal LMs used as PRMs keep only their label rows of lm_head: two
 // rows instead of a 32k-128k vocabulary.
 import type { FormatName } from '../formats/types.js';
-import type { Checkpoint } from './safetensors.js';
+import type { HeadKind } from '../model/manifest.js';
+import type { Checkpoint } from '../model/safetensors.js';
 import type { DecoderSpec } from './config.js';
 
-export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels';
 
 export interface HeadPlan {
   kind: HeadKind;

@@ -6,27 +6,27 @@ import { join, resolve } from 'node:path';
 import { resolveFormat } from '../formats/index.js';
 import type { FormatName } from '../formats/types.js';
 import * as is from '../is.js';
-import { labelIds } from '../prm/head.js';
+import { labelIds } from '../model/labels.js';
+import { MANIFEST, MANIFEST_VERSION, MODEL_DTYPES } from '../model/manifest.js';
+import type { Manifest } from '../model/manifest.js';
+import { Checkpoint } from '../model/safetensors.js';
 import { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { parseConfig } from './config.js';
 import { buildDecoder } from './graph.js';
 import type { ConvertDtype } from './graph.js';
 import { detectHead, isFormatName } from './heads.js';
-import { MANIFEST, MANIFEST_VERSION } from './manifest.js';
-import type { Manifest } from './manifest.js';
 import { OnnxWriter } from './onnx-writer.js';
-import { Checkpoint } from './safetensors.js';
 import { copyTokenizer } from './tokenizer-files.js';
 
 export type { ConvertDtype } from './graph.js';
-export type { Manifest } from './manifest.js';
-export { readManifest, MANIFEST } from './manifest.js';
+export type { Manifest } from '../model/manifest.js';
+export { readManifest, MANIFEST } from '../model/manifest.js';
 export { UnsupportedConfigError, parseConfig } from './config.js';
 export type { DecoderSpec } from './config.js';
-export { Checkpoint } from './safetensors.js';
+export { Checkpoint } from '../model/safetensors.js';
 export { quantizeBlockwise, dequantize } from './quantize.js';
 
-export const CONVERT_DTYPES: readonly ConvertDtype[] = ['float32', 'float16', 'int8', 'int4'];
+export const CONVERT_DTYPES: readonly ConvertDtype[] = MODEL_DTYPES;
 
 export interface ConvertOptions {
   /** Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer files). */

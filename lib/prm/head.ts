@@ -7,8 +7,10 @@ import { existsSync } from 'node:fs';
 import type { FormatHead } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { readOnnxInitializer, readSafetensor, safetensorsHeader } from '../backbones/onnx/weights.js';
-import type { Tensor2 } from '../backbones/onnx/weights.js';
+import { labelIds } from '../model/labels.js';
+import { readOnnxInitializer } from '../model/onnx-initializer.js';
+import { Checkpoint } from '../model/safetensors.js';
+import type { Tensor } from '../model/safetensors.js';
 
 /** Where a linear head's weights live when the backbone outputs hidden states. */
 export type HeadSource =
@@ -18,15 +20,6 @@ export type HeadSource =
 
 /** Default tensor names tried in a safetensors file: Qwen PRM / generic score, Skywork value head, LM head. */
 export const DEFAULT_HEAD_TENSORS = ['score.weight', 'v_head.summary.weight', 'lm_head.weight'];
-
-export function labelIds(head: FormatHead, tok: PrmTokenizer): Int32Array | undefined {
-  if (!head.labels) return undefined;
-  return Int32Array.from(head.labels, (l) => {
-    const ids = tok.encode(l, false);
-    if (ids.length === 0) throw new TypeError(`head label ${JSON.stringify(l)} encodes to no tokens`);
-    return ids[ids.length - 1];
-  });
-}
 
 export function checkHeadSource(src: unknown): HeadSource | undefined {
   if (src === undefined) return undefined;
@@ -45,20 +38,21 @@ export function checkHeadSource(src: unknown): HeadSource | undefined {
   throw new TypeError("head must be a .safetensors path, { safetensors, weight?, bias? } or { initializer, bias? }");
 }
 
-function loadWeights(src: HeadSource, modelPath: string): { weight: Tensor2; bias?: Tensor2; name: string } {
+function loadWeights(src: HeadSource, modelPath: string): { weight: Tensor; bias?: Tensor; name: string } {
   if (typeof src === 'string' || 'safetensors' in src) {
     const path = typeof src === 'string' ? src : src.safetensors;
-    const { entries } = safetensorsHeader(path);
+    const file = Checkpoint.file(path, 'head: ');
+    const names = [...file.tensors.keys()];
     let name = typeof src === 'string' ? undefined : src.weight;
     if (!name) {
-      name = DEFAULT_HEAD_TENSORS.find((n) => n in entries);
-      const twoD = Object.keys(entries).filter((n) => entries[n].shape.length === 2);
+      name = DEFAULT_HEAD_TENSORS.find((n) => file.has(n));
+      const twoD = names.filter((n) => file.info(n).shape.length === 2);
       if (!name && twoD.length === 1) name = twoD[0];
-      if (!name) throw new RangeError(`head: cannot tell which tensor of ${path} is the head; pass { safetensors, weight: '<name>' } (tensors: ${Object.keys(entries).slice(0, 20).join(', ')})`);
+      if (!name) throw new RangeError(`head: cannot tell which tensor of ${path} is the head; pass { safetensors, weight: '<name>' } (tensors: ${names.slice(0, 20).join(', ')})`);
     }
-    const weight = readSafetensor(path, name);
+    const weight = file.tensor(name);
     const biasName = typeof src === 'string' || !src.bias ? name.replace(/weight$/, 'bias') : src.bias;
-    const bias = biasName !== name && biasName in entries ? readSafetensor(path, biasName) : undefined;
+    const bias = biasName !== name && file.has(biasName) ? file.tensor(biasName) : undefined;
     if (typeof src !== 'string' && src.bias && !bias) throw new RangeError(`head: ${path} has no tensor '${src.bias}'`);
     return { weight, bias, name };
   }

@@ -1,8 +1,8 @@
 // Prm: score text with a real process reward model. Text → format → tokens + boundaries →
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
 import { basename, join } from 'node:path';
-import { manifestHead, readManifest } from '../convert/manifest.js';
-import type { Manifest } from '../convert/manifest.js';
+import { manifestHead, readManifest } from '../model/manifest.js';
+import type { Manifest } from '../model/manifest.js';
 import { OnnxBackbone } from '../backbones/onnx/backbone.js';
 import { planChunks } from '../batch/index.js';
 import { VllmPoolingClient } from '../backbones/vllm/client.js';

@@ -2,7 +2,7 @@
 // family reads its steps, on real ProcessBench chains.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FORMATS, SeparatorInStepError } from '../../lib/formats/index.js';
-import { labelIds } from '../../lib/prm/head.js';
+import { labelIds } from '../../lib/model/labels.js';
 import { encodeChains, PrmTokenizer } from '../../lib/tokenize/index.js';
 import { describeWhen, hasShared, mistralDir, NO_SHARED, processbench, qwenDir } from './helpers.js';
 import type { PBItem } from './helpers.js';

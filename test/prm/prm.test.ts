@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeProviders } from '../../lib/backbones/onnx/providers.js';
-import { readOnnxInitializer } from '../../lib/backbones/onnx/weights.js';
+import { readOnnxInitializer } from '../../lib/model/onnx-initializer.js';
 import { Prm } from '../../lib/prm/index.js';
 import { chains, cleanup, tiny } from './helpers.js';
 import { itWhen } from '../helpers/index.js';

@@ -1,11 +1,11 @@
 // The small pieces: chunk planning, padding, execution-provider probing, weight files.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { padChunk, planChunks } from '../../lib/batch/index.js';
 import { probeProviders } from '../../lib/backbones/onnx/providers.js';
-import { readSafetensor, safetensorsHeader } from '../../lib/backbones/onnx/weights.js';
+import { Checkpoint } from '../../lib/model/safetensors.js';
 import { floatToBf16, floatToF16 } from '../../lib/kernels/half.js';
 import { writeSafetensors } from '../../lib/testing/index.js';
 
@@ -92,9 +92,10 @@ describe('safetensors', () => {
   it('reads F32, F16 and BF16 tensors by name and rejects what it cannot read', () => {
     const f32 = join(dir, 'a.safetensors');
     writeSafetensors(f32, { 'score.weight': { shape: [2, 3], data: Float32Array.of(1, -2, 0.5, 3, 4, -0.25) }, 'score.bias': { shape: [2], data: Float32Array.of(0.1, 0.2) } });
-    expect(readSafetensor(f32, 'score.weight')).toEqual({ shape: [2, 3], data: Float32Array.of(1, -2, 0.5, 3, 4, -0.25) });
-    expect(Object.keys(safetensorsHeader(f32).entries).sort()).toEqual(['score.bias', 'score.weight']);
-    expect(() => readSafetensor(f32, 'nope')).toThrow(/has no tensor 'nope'/);
+    const file = Checkpoint.file(f32, 'head: ');
+    expect(file.tensor('score.weight')).toEqual({ shape: [2, 3], data: Float32Array.of(1, -2, 0.5, 3, 4, -0.25) });
+    expect([...file.tensors.keys()].sort()).toEqual(['score.bias', 'score.weight']);
+    expect(() => file.tensor('nope')).toThrow(/^head: .* has no tensor 'nope'/);
     // hand-made 16-bit files
     for (const [dtype, conv] of [['F16', floatToF16], ['BF16', floatToBf16]] as const) {
       const vals = [1, -2, 0.5, 3];
@@ -105,10 +106,16 @@ describe('safetensors', () => {
       vals.forEach((v, i) => buf.writeUInt16LE(conv(v), 8 + header.length + 2 * i));
       const p = join(dir, `${dtype}.safetensors`);
       writeFileSync(p, buf);
-      expect(Array.from(readSafetensor(p, 'w').data)).toEqual(vals);
+      expect(Array.from(Checkpoint.file(p).read('w'))).toEqual(vals);
     }
     const junk = join(dir, 'junk.safetensors');
     writeFileSync(junk, 'not a safetensors file at all');
-    expect(() => readSafetensor(junk, 'w')).toThrow(/not a safetensors file/);
+    expect(() => Checkpoint.file(junk)).toThrow(/not a safetensors file/);
+    // a file cut inside a tensor is an error naming the tensor, never zeros
+    const cut = join(dir, 'cut.safetensors');
+    writeSafetensors(cut, { w: { shape: [4, 4], data: new Float32Array(16).fill(1) } });
+    const whole = readFileSync(cut);
+    writeFileSync(cut, whole.subarray(0, whole.length - 12));
+    expect(() => Checkpoint.file(cut).read('w')).toThrow(/ends inside tensor 'w': the file ends 12 bytes early/);
   });
 });

@@ -1,15 +1,20 @@
 // prmkit.json: what a converted folder holds, so `Prm.load({ model: dir })` and
-// `prmkit serve -m dir` need no other option.
+// `prmkit serve -m dir` need no other option. The converter writes it; loaders read it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { FORMAT_NAMES } from '../formats/index.js';
 import type { FormatName, PrmFormat } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
-import type { ConvertDtype } from './graph.js';
-import type { HeadKind } from './heads.js';
-import { isFormatName } from './heads.js';
 
 export const MANIFEST = 'prmkit.json';
 export const MANIFEST_VERSION = 1;
+
+/** Weight types of a converted model: float, or block-wise quantized integers. */
+export type ModelDtype = 'float32' | 'float16' | 'int8' | 'int4';
+export const MODEL_DTYPES: readonly ModelDtype[] = ['float32', 'float16', 'int8', 'int4'];
+
+/** The head a checkpoint carried, as the converter found it. */
+export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels';
 
 export interface Manifest {
   prmkit: typeof MANIFEST_VERSION;
@@ -18,7 +23,7 @@ export interface Manifest {
   model: string;
   data: string;
   tokenizer: string;
-  dtype: ConvertDtype;
+  dtype: ModelDtype;
   /** Longest chain the model takes (positions, or a sliding window it must stay inside). */
   contextLength: number;
   head: {
@@ -59,7 +64,7 @@ export function readManifest(path: string): Manifest | undefined {
   }
   if (m === null || typeof m !== 'object' || m.prmkit !== MANIFEST_VERSION)
     throw new TypeError(`model: ${file} is not a prmkit ${MANIFEST_VERSION} manifest (prmkit: ${JSON.stringify((m as { prmkit?: unknown } | null)?.prmkit)})`);
-  if (!isFormatName(m.format)) throw new TypeError(`model: ${file} names an unknown format ${JSON.stringify(m.format)}`);
+  if (!(FORMAT_NAMES as readonly unknown[]).includes(m.format)) throw new TypeError(`model: ${file} names an unknown format ${JSON.stringify(m.format)}`);
   if (typeof m.model !== 'string' || !existsSync(join(path, m.model))) throw new TypeError(`model: ${file} names a model file ${JSON.stringify(m.model)} that is missing`);
   if (!m.head || !Number.isInteger(m.head.outputs)) throw new TypeError(`model: ${file} has no head.outputs`);
   return m;
