@@ -7,21 +7,16 @@
 // regions), so the rows read are mostly not in cache, as in a real batch just produced by
 // a backbone. Prints a table of medians and ratios; writes bench/results/kernels.json.
 import Benchmark from 'benchmark';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
 import { backends, scoreBatch, scoreBatchSync, toHalf } from '../dist/kernels/index.js';
 import { native } from '../dist/kernels/native.js';
 import { flatRows, headGraph } from './lib/head-graph.mjs';
 import { rng, median } from './lib/random.mjs';
-import { benchHeader } from './lib/out.mjs';
+import { benchHeader, writeResult } from './lib/out.mjs';
 
 benchHeader('kernels');
 
-const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const SETS = 8;
 const shapes = quick ? [[16, 256, 512]] : [[64, 1024, 1024], [256, 512, 2048]];
@@ -92,7 +87,7 @@ for (const [B, T, H] of shapes)
     const asF32 = new Float32Array(data.buffer, 0, Math.floor(data.byteLength / 4));
     const regions = Array.from({ length: SETS }, (_, i) => asF32.subarray(((i * region) % (asF32.length - region)), ((i * region) % (asF32.length - region)) + region));
     let ri = 0;
-    const roof = await runSuite([['roofline', () => binding.readBytes(regions[ri++ % SETS], 0)]]);
+    const roof = await runSuite([['roofline', () => binding.readBytes({ data: regions[ri++ % SETS], threads: 0 })]]);
     const readGBps = (region * 4) / (roof.roofline / 1000) / 1e9;
     rooflines.push({ dtype, B, T, H, bytes: region * 4, readGBps });
 
@@ -153,24 +148,16 @@ const advantages = await benchAdvantages({ runSuite, quick, binding, threads });
 console.log('GRPO advantages (native cpu vs js reference vs write+read roofline):');
 console.table(advantages.table);
 const big = rooflines.filter((r) => r.dtype === 'float32');
-const result = {
-  machine: {
-    cpu: os.cpus()[0]?.model,
-    cores: os.cpus().length,
-    memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    simd: backends().cpu.simd,
-    threads,
-    onnxruntime: ort.env.versions?.common ?? 'unknown',
-    date: new Date().toISOString(),
+// the stamp (commit, machine, node, kernels) as every benchmark records it; a --quick run
+// writes to a temporary folder, never over bench/results
+const file = writeResult(
+  'kernels',
+  {
+    kernels: { simd: backends().cpu.simd, threads, onnxruntime: ort.env.versions?.common ?? 'unknown' },
+    roofline: { readGBps: +median(big.map((r) => r.readGBps)).toFixed(3), perCase: rooflines },
+    cases,
+    advantages: advantages.result,
   },
-  roofline: { readGBps: +median(big.map((r) => r.readGBps)).toFixed(3), perCase: rooflines },
-  cases,
-  advantages: advantages.result,
-};
-if (!quick) {
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'kernels.json'), JSON.stringify(result, null, 2) + '\n');
-  console.log('wrote bench/results/kernels.json');
-}
+  { quick, report: undefined },
+);
+console.log(`wrote ${file}`);

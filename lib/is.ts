@@ -19,7 +19,6 @@ export function show(v: unknown): string {
 export const defined = <T>(v: T | undefined): v is T => v !== undefined;
 export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 export const isInteger = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-export const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 export const isString = (v: unknown): v is string => typeof v === 'string';
 
 export function invalidType(name: string, expected: string, actual: unknown): TypeError {

@@ -39,8 +39,8 @@ export async function benchAdvantages({ runSuite, quick, binding, threads }) {
   const readRegions = outs.map((o) => o.subarray(0, Math.ceil(readBytes / 4)));
   let w = 0, rd = 0;
   const roof = await runSuite([
-    ['write', () => binding.writeBytes(outs[w++ % SETS], 0)],
-    ['read', () => binding.readBytes(readRegions[rd++ % SETS], 0)],
+    ['write', () => binding.writeBytes({ data: outs[w++ % SETS], threads: 0 })],
+    ['read', () => binding.readBytes({ data: readRegions[rd++ % SETS], threads: 0 })],
   ]);
   const writeGBps = writeBytes / (roof.write / 1000) / 1e9;
   const readGBps = readBytes / (roof.read / 1000) / 1e9;

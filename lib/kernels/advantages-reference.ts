@@ -62,10 +62,3 @@ export function referenceAdvantageGroups(a: AdvantageArrays, o: ResolvedAdvantag
     }
   }
 }
-
-export function referenceAdvantages(a: AdvantageArrays, o: ResolvedAdvantageOptions): Float32Array {
-  const starts = responseStarts(a.responseTokens);
-  const out = new Float32Array(starts[starts.length - 1]);
-  referenceAdvantageGroups(a, o, starts, out, 0, a.responseOffsets.length - 1);
-  return out;
-}

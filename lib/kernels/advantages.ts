@@ -7,7 +7,7 @@
 // five small arrays itself, the js backend (which yields to the event loop between slices)
 // copies them here, so a caller may rewrite or transfer them as soon as the Promise exists.
 import { knownKeys, nonNegativeInt, number, object, oneOf } from '../is.js';
-import { native } from './native.js';
+import { fromCaller, native } from './native.js';
 import type { NativeAdvantageArgs, NativeBinding } from './binding.js';
 import { referenceAdvantageGroups, responseStarts } from './advantages-reference.js';
 import type { AdvantageArrays, AdvantageOptions, ResolvedAdvantageOptions } from './advantages-types.js';
@@ -139,7 +139,7 @@ function prepare(inputs: AdvantageArrays, options: AdvantageOptions | undefined,
 export async function grpoAdvantages(inputs: AdvantageArrays, options?: AdvantageOptions): Promise<Float32Array> {
   const { o, binding, arrays, args, out } = prepare(inputs, options, true);
   if (binding) {
-    await binding.advantages(args);
+    await fromCaller(binding.advantages(args));
     return out;
   }
   const starts = responseStarts(arrays.responseTokens);

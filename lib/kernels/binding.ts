@@ -8,7 +8,7 @@ import type { Aggregation, Activation, Dtype } from './types.js';
 import type { ResolvedHead } from './validate.js';
 
 /** The contract version this file describes; the addon exports its own as `bindingVersion`. */
-export const BINDING_VERSION = 3;
+export const BINDING_VERSION = 4;
 
 export interface NativeHiddenArgs {
   data: Float32Array | Uint16Array;
@@ -65,6 +65,36 @@ export interface NativeInfo {
   cuda: { compiled: boolean; devices: number; reason?: string; deviceName?: string };
 }
 
+/** Per-chain reductions over step log-probabilities; outputs are caller-allocated. */
+export interface NativeAggregateArgs {
+  stepLogProbs: Float32Array;
+  offsets: Int32Array;
+  how: Aggregation;
+  out: Float32Array;
+  threads: number;
+}
+
+export interface NativeFirstErrorArgs {
+  stepLogProbs: Float32Array;
+  offsets: Int32Array;
+  threshold: number;
+  out: Int32Array;
+  threads: number;
+}
+
+export interface NativeRankGroupsArgs {
+  scores: Float32Array;
+  groupOffsets: Int32Array;
+  out: Int32Array;
+  threads: number;
+}
+
+/** The benchmark's bandwidth probes: read (sum) or write (zero) every byte of `data`. */
+export interface NativeBytesArgs {
+  data: Float32Array;
+  threads: number;
+}
+
 export type ResidentArgs = NativeScoreOutputs & { handle: number; offsets: Int32Array; positions: Int32Array; head: NativeHead };
 
 export interface DeviceMemoryStats {
@@ -83,14 +113,15 @@ export interface NativeBinding {
   score(args: NativeScoreArgs): Promise<void>;
   gatherRowsSync(args: NativeGatherArgs): void;
   gatherRows(args: NativeGatherArgs): Promise<void>;
-  aggregate(lp: Float32Array, offsets: Int32Array, how: Aggregation, out: Float32Array, threads: number): void;
-  firstError(lp: Float32Array, offsets: Int32Array, threshold: number, out: Int32Array, threads: number): void;
-  rankGroups(scores: Float32Array, groupOffsets: Int32Array, out: Int32Array, threads: number): void;
-  readBytes(data: Float32Array, threads: number): number;
+  aggregate(args: NativeAggregateArgs): void;
+  firstError(args: NativeFirstErrorArgs): void;
+  rankGroups(args: NativeRankGroupsArgs): void;
+  /** Sums every float of `data` (the read half of the benchmarks' roofline). */
+  readBytes(args: NativeBytesArgs): number;
   advantagesSync(args: NativeAdvantageArgs): void;
   advantages(args: NativeAdvantageArgs): Promise<void>;
   /** Writes every byte of `data` (the write half of the advantages benchmark's roofline). */
-  writeBytes(data: Float32Array, threads: number): void;
+  writeBytes(args: NativeBytesArgs): void;
   info(): NativeInfo;
   // Device-resident hidden states and device reductions: present in every build, each
   // throwing "backend 'cuda' is unavailable" where there is no CUDA.
@@ -100,8 +131,8 @@ export interface NativeBinding {
   cudaScoreResidentSync(args: ResidentArgs): void;
   cudaScoreResident(args: ResidentArgs): Promise<void>;
   cudaGatherResidentSync(args: { handle: number; offsets: Int32Array; positions: Int32Array; out: Float32Array }): void;
-  cudaFirstError(lp: Float32Array, offsets: Int32Array, threshold: number, out: Int32Array): void;
-  cudaRankGroups(scores: Float32Array, groupOffsets: Int32Array, out: Int32Array): void;
+  cudaFirstError(args: Omit<NativeFirstErrorArgs, 'threads'>): void;
+  cudaRankGroups(args: Omit<NativeRankGroupsArgs, 'threads'>): void;
   cudaMemory(): DeviceMemoryStats;
   cudaTrim(): void;
 }

@@ -10,7 +10,7 @@
 // second scoring). Device memory is held until `free()`, or, as a fallback, until the handle
 // is garbage-collected. The measured figures are pending a GPU run (bench/gpu/NOTES.md).
 import type { DeviceMemoryStats, NativeBinding, ResidentArgs } from './binding.js';
-import { native, nativeHead, REBUILD_HINT } from './native.js';
+import { fromCaller, native, nativeHead, REBUILD_HINT } from './native.js';
 import type { Aggregation, Boundaries, Dtype, Head, Hidden, ScoreResult } from './types.js';
 import { checkBoundaries, checkHead, checkHidden, checkScoreOptions, checkThreads } from './validate.js';
 import type { ResolvedHidden } from './validate.js';
@@ -113,7 +113,7 @@ class DeviceHiddenImpl implements DeviceHidden {
 
   async score(boundaries: Boundaries, head: Head, options?: DeviceScoreOptions): Promise<ScoreResult> {
     const { args, result } = this.#args(boundaries, head, options);
-    await this.#binding.cudaScoreResident(args);
+    await fromCaller(this.#binding.cudaScoreResident(args));
     return result;
   }
 

@@ -3,7 +3,7 @@
 // node_modules).
 import * as is from '../is.js';
 import { pickBackend } from './backend.js';
-import { native, nativeHead, REBUILD_HINT } from './native.js';
+import { fromCaller, native, nativeHead, REBUILD_HINT } from './native.js';
 import type { NativeBinding, NativeScoreArgs } from './native.js';
 import {
   referenceAggregate,
@@ -15,26 +15,29 @@ import {
   referenceStepLogProbsAsync,
 } from './reference.js';
 import type {
+  AggregateArgs,
   Aggregation,
   BackendChoice,
   BackendName,
   BackendsInfo,
   Boundaries,
+  FirstErrorArgs,
   Head,
   Hidden,
   KernelOptions,
+  RankGroupsArgs,
   ScoreOptions,
   ScoreResult,
 } from './types.js';
 import {
-  checkAggregation,
+  checkAggregateArgs,
   checkBoundaries,
+  checkFirstErrorArgs,
   checkHead,
   checkHidden,
   checkKernelOptions,
-  checkOffsets,
+  checkRankGroupsArgs,
   checkScoreOptions,
-  checkThreshold,
   ownedInputs,
 } from './validate.js';
 import type { ResolvedHead, ResolvedHidden } from './validate.js';
@@ -114,7 +117,7 @@ export async function scoreBatch(hidden: Hidden, boundaries: Boundaries, head: H
     return referenceResult(lp, offsets, p.aggregations, p.threshold);
   }
   const { args, result } = nativeArgs(p);
-  await p.backend.binding.score(args);
+  await fromCaller(p.backend.binding.score(args));
   return result;
 }
 
@@ -151,10 +154,6 @@ export function gatherRows(hidden: Hidden, boundaries: Boundaries, options?: Ker
   return out;
 }
 
-function checkStepLogProbs(lp: unknown): asserts lp is Float32Array {
-  if (!(lp instanceof Float32Array)) throw is.invalidType('stepLogProbs', 'a Float32Array', lp);
-}
-
 // The reductions below are O(S): they stay on the cpu even when `auto` could pick cuda.
 function hostBackend(options?: KernelOptions) {
   const o = checkKernelOptions(options);
@@ -163,26 +162,22 @@ function hostBackend(options?: KernelOptions) {
 }
 
 /** One aggregate per candidate, in log space. Empty chains (and chains with a NaN step) give NaN. */
-export function aggregate(stepLogProbs: Float32Array, offsets: Int32Array, how: Aggregation, options?: KernelOptions): Float32Array {
-  checkStepLogProbs(stepLogProbs);
-  const a = checkAggregation(how);
-  checkOffsets(offsets, stepLogProbs.length, 'offsets', 'stepLogProbs.length');
+export function aggregate(args: AggregateArgs, options?: KernelOptions): Float32Array {
+  const { stepLogProbs, offsets, how } = checkAggregateArgs(args);
   const { binding, threads } = hostBackend(options);
-  if (!binding) return referenceAggregate(stepLogProbs, offsets, a);
+  if (!binding) return referenceAggregate(stepLogProbs, offsets, how);
   const out = new Float32Array(offsets.length - 1);
-  binding.aggregate(stepLogProbs, offsets, a, out, threads);
+  binding.aggregate({ stepLogProbs, offsets, how, out, threads });
   return out;
 }
 
 /** Per candidate, the first step whose probability is below `threshold` (default 0.5), or -1. */
-export function firstError(stepLogProbs: Float32Array, offsets: Int32Array, threshold = 0.5, options?: KernelOptions): Int32Array {
-  checkStepLogProbs(stepLogProbs);
-  checkThreshold(threshold, 'threshold');
-  checkOffsets(offsets, stepLogProbs.length, 'offsets', 'stepLogProbs.length');
+export function firstError(args: FirstErrorArgs, options?: KernelOptions): Int32Array {
+  const { stepLogProbs, offsets, threshold } = checkFirstErrorArgs(args);
   const { binding, threads } = hostBackend(options);
   if (!binding) return referenceFirstError(stepLogProbs, offsets, threshold);
   const out = new Int32Array(offsets.length - 1);
-  binding.firstError(stepLogProbs, offsets, threshold, out, threads);
+  binding.firstError({ stepLogProbs, offsets, threshold, out, threads });
   return out;
 }
 
@@ -190,13 +185,12 @@ export function firstError(stepLogProbs: Float32Array, offsets: Int32Array, thre
  * Candidate indices ranked best first within each group (`groupOffsets`, CSR like the
  * boundaries); NaN scores last, ties by index.
  */
-export function rankGroups(scores: Float32Array, groupOffsets: Int32Array, options?: KernelOptions): Int32Array {
-  if (!(scores instanceof Float32Array)) throw is.invalidType('scores', 'a Float32Array', scores);
-  checkOffsets(groupOffsets, scores.length, 'groupOffsets', 'scores.length');
+export function rankGroups(args: RankGroupsArgs, options?: KernelOptions): Int32Array {
+  const { scores, groupOffsets } = checkRankGroupsArgs(args);
   const { binding, threads } = hostBackend(options);
   if (!binding) return referenceRankGroups(scores, groupOffsets);
   const out = new Int32Array(scores.length);
-  binding.rankGroups(scores, groupOffsets, out, threads);
+  binding.rankGroups({ scores, groupOffsets, out, threads });
   return out;
 }
 

@@ -62,6 +62,26 @@ export interface ScoreOptions extends KernelOptions {
   errorThreshold?: number;
 }
 
+/** `aggregate`'s argument: step log-probabilities `[S]` in CSR by candidate (`offsets [B + 1]`). */
+export interface AggregateArgs {
+  stepLogProbs: Float32Array;
+  offsets: Int32Array;
+  how: Aggregation;
+}
+
+/** `firstError`'s argument; a step is an error when its probability is below `threshold` (default 0.5). */
+export interface FirstErrorArgs {
+  stepLogProbs: Float32Array;
+  offsets: Int32Array;
+  threshold?: number;
+}
+
+/** `rankGroups`' argument: one score per candidate, candidates grouped by `groupOffsets [G + 1]`. */
+export interface RankGroupsArgs {
+  scores: Float32Array;
+  groupOffsets: Int32Array;
+}
+
 export interface ScoreResult {
   /** `[S]` log P(step correct). */
   stepLogProbs: Float32Array;

@@ -7,7 +7,19 @@
 // an unchecked array past validation.
 import * as is from '../is.js';
 import { AGGREGATIONS } from './types.js';
-import type { Aggregation, BackendChoice, Boundaries, Dtype, Head, Hidden, KernelOptions, ScoreOptions } from './types.js';
+import type {
+  AggregateArgs,
+  Aggregation,
+  BackendChoice,
+  Boundaries,
+  Dtype,
+  FirstErrorArgs,
+  Head,
+  Hidden,
+  KernelOptions,
+  RankGroupsArgs,
+  ScoreOptions,
+} from './types.js';
 import { MAX_THREADS } from './env.js';
 
 export const DTYPES: readonly Dtype[] = ['float32', 'float16', 'bfloat16'];
@@ -178,19 +190,71 @@ export function checkAggregations(a: unknown): Aggregation[] {
   return list as Aggregation[];
 }
 
-export function checkAggregation(how: unknown): Aggregation {
-  return is.oneOf(how, 'how', AGGREGATIONS);
+export function checkAggregation(how: unknown, name = 'how'): Aggregation {
+  return is.oneOf(how, name, AGGREGATIONS);
 }
 
-export function checkKernelOptions(o: KernelOptions | undefined): { backend: BackendChoice; threads: number } {
+const KERNEL_OPTION_KEYS = is.keysOf<KernelOptions>()({ backend: true, threads: true });
+const SCORE_OPTION_KEYS = is.keysOf<ScoreOptions>()({ backend: true, threads: true, aggregations: true, errorThreshold: true });
+
+export function checkKernelOptions(o: KernelOptions | undefined, keys: readonly string[] = KERNEL_OPTION_KEYS): { backend: BackendChoice; threads: number } {
   if (o === undefined) return { backend: 'auto', threads: 0 };
   object(o, 'options');
+  is.knownKeys(o as Record<string, unknown>, keys);
   const { backend = 'auto', threads = 0 } = o;
   return { backend: is.oneOf(backend, 'options.backend', BACKENDS), threads: checkThreads(threads) };
 }
 
 export function checkScoreOptions(o: ScoreOptions | undefined) {
-  const base = checkKernelOptions(o);
+  const base = checkKernelOptions(o, SCORE_OPTION_KEYS);
   const { aggregations, errorThreshold = 0.5 } = o ?? {};
   return { ...base, aggregations: checkAggregations(aggregations), threshold: checkThreshold(errorThreshold, 'errorThreshold') };
+}
+
+// The reductions' argument objects: each property read once, unknown keys refused (a typo
+// such as `treshold` would otherwise fall back to the default silently).
+function typedArray<T extends Float32Array | Int32Array>(v: unknown, name: string, ctor: { new (n: number): T; name: string }): T {
+  if (!(v instanceof ctor)) throw is.invalidType(name, `a ${ctor.name}`, v);
+  checkFixedLength(v, name);
+  return v as T;
+}
+
+/** An argument object (a typed array here is an old positional call: said so, not "args.0"). */
+function argsObject(v: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (!is.isObject(v) || ArrayBuffer.isView(v)) throw is.invalidType('args', `an object { ${keys.join(', ')} }`, v);
+  is.knownKeys(v, keys, 'args');
+  return v;
+}
+
+const AGGREGATE_KEYS = is.keysOf<AggregateArgs>()({ stepLogProbs: true, offsets: true, how: true });
+const FIRST_ERROR_KEYS = is.keysOf<FirstErrorArgs>()({ stepLogProbs: true, offsets: true, threshold: true });
+const RANK_GROUPS_KEYS = is.keysOf<RankGroupsArgs>()({ scores: true, groupOffsets: true });
+
+export function checkAggregateArgs(args: AggregateArgs): Required<AggregateArgs> {
+  argsObject(args, AGGREGATE_KEYS);
+  const { stepLogProbs, offsets, how } = args;
+  const lp = typedArray(stepLogProbs, 'stepLogProbs', Float32Array);
+  const a = checkAggregation(how);
+  const off = typedArray(offsets, 'offsets', Int32Array);
+  checkOffsets(off, lp.length, 'offsets', 'stepLogProbs.length');
+  return { stepLogProbs: lp, offsets: off, how: a };
+}
+
+export function checkFirstErrorArgs(args: FirstErrorArgs): Required<FirstErrorArgs> {
+  argsObject(args, FIRST_ERROR_KEYS);
+  const { stepLogProbs, offsets, threshold = 0.5 } = args;
+  const lp = typedArray(stepLogProbs, 'stepLogProbs', Float32Array);
+  const t = checkThreshold(threshold, 'threshold');
+  const off = typedArray(offsets, 'offsets', Int32Array);
+  checkOffsets(off, lp.length, 'offsets', 'stepLogProbs.length');
+  return { stepLogProbs: lp, offsets: off, threshold: t };
+}
+
+export function checkRankGroupsArgs(args: RankGroupsArgs): RankGroupsArgs {
+  argsObject(args, RANK_GROUPS_KEYS);
+  const { scores, groupOffsets } = args;
+  const sc = typedArray(scores, 'scores', Float32Array);
+  const off = typedArray(groupOffsets, 'groupOffsets', Int32Array);
+  checkOffsets(off, sc.length, 'groupOffsets', 'scores.length');
+  return { scores: sc, groupOffsets: off };
 }

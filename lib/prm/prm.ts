@@ -277,7 +277,7 @@ export class Prm implements StepScorer {
       const k = e.itemIndex;
       throw e.path.startsWith(`items[${k}].problem`) ? reroot(e, `items[${k}].problem`, 'problem') : reroot(e, `items[${k}].steps`, `candidates[${k}]`);
     }
-    const order = rankGroups(Float32Array.from(scores, (s) => s.score), Int32Array.of(0, scores.length));
+    const order = rankGroups({ scores: Float32Array.from(scores, (s) => s.score), groupOffsets: Int32Array.of(0, scores.length) });
     return Array.from(order.subarray(0, Math.min(topN, order.length)), (i) => ({ index: i, score: scores[i].score, stepProbs: scores[i].stepProbs }));
   }
 

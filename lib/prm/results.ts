@@ -70,8 +70,8 @@ export function buildScores(
   truncated: readonly boolean[],
   ids: ReadonlyArray<string | undefined>,
 ): PrmScore[] {
-  const agg = aggregate(lp, offsets, how);
-  const fe = firstError(lp, offsets, threshold);
+  const agg = aggregate({ stepLogProbs: lp, offsets, how });
+  const fe = firstError({ stepLogProbs: lp, offsets, threshold });
   const out: PrmScore[] = [];
   for (let i = 0; i < offsets.length - 1; i++) {
     const stepLogProbs = Array.from(lp.subarray(offsets[i], offsets[i + 1]));

@@ -220,8 +220,8 @@ export class PrmSession {
       allOffsets[i + 1] = all.length;
     });
     const lp = Float32Array.from(all);
-    const agg = aggregate(lp, allOffsets, how);
-    const fe = firstError(lp, allOffsets, threshold);
+    const agg = aggregate({ stepLogProbs: lp, offsets: allOffsets, how });
+    const fe = firstError({ stepLogProbs: lp, offsets: allOffsets, threshold });
     const out: SessionScore[][] = groups.map(() => []);
     let i = 0;
     groups.forEach((g, gi) => {

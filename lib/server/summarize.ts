@@ -18,8 +18,8 @@ const KERNEL = { threads: 1 } as const;
 export function summarize(chains: readonly (readonly number[])[], how: Aggregation, threshold: number): ChainSummary[] {
   const { logs, offsets } = toLogSpace(chains);
   const all = {} as Record<Aggregation, Float32Array>;
-  for (const a of AGGREGATIONS) all[a] = aggregate(logs, offsets, a, KERNEL);
-  const first = firstError(logs, offsets, threshold, KERNEL);
+  for (const a of AGGREGATIONS) all[a] = aggregate({ stepLogProbs: logs, offsets, how: a }, KERNEL);
+  const first = firstError({ stepLogProbs: logs, offsets, threshold }, KERNEL);
   const out: ChainSummary[] = [];
   for (let i = 0; i < chains.length; i++) {
     const aggregates = {} as Record<Aggregation, number>;
@@ -31,5 +31,5 @@ export function summarize(chains: readonly (readonly number[])[], how: Aggregati
 
 /** Candidate indices best first; NaN scores (empty chains) last, ties by index. */
 export function rank(scores: readonly number[]): number[] {
-  return Array.from(rankGroups(Float32Array.from(scores), Int32Array.of(0, scores.length), KERNEL));
+  return Array.from(rankGroups({ scores: Float32Array.from(scores), groupOffsets: Int32Array.of(0, scores.length) }, KERNEL));
 }

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/env.h"
 #include "../core/prmkit.h"
@@ -55,14 +56,23 @@ Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
   return queue<GatherCall, run_gather>(info.Env(), args, std::move(call));
 }
 
-// aggregate(stepLogProbs, offsets, how, out, threads); `how` is an aggregation name
+// The argument object's `threads`, fetched with the others before any array is read.
+int read_threads(Napi::Env env, Napi::Value v) {
+  return static_cast<int>(integer(env, v, "threads", 0, prm::kMaxThreads));
+}
+
+// aggregate({stepLogProbs, offsets, how, out, threads}); `how` is an aggregation name
 Napi::Value Aggregate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
-  const int how = enum_name(env, info[2], "how", kAggregationNames);
-  const ArrayArg out = typed_array(env, info[3], napi_float32_array, "out", "Float32Array");
-  const int threads = static_cast<int>(integer(env, info[4], "threads", 0, prm::kMaxThreads));
+  Napi::Object o = arg_object(info);
+  const Napi::Value lpv = prop(o, "stepLogProbs"), offv = prop(o, "offsets"), howv = prop(o, "how"),
+                    outv = prop(o, "out"), threadsv = prop(o, "threads");
+  // nothing below runs JS
+  const ArrayArg lp = typed_array(env, lpv, napi_float32_array, "stepLogProbs", "Float32Array");
+  const ArrayArg off = typed_array(env, offv, napi_int32_array, "offsets", "Int32Array");
+  const int how = enum_name(env, howv, "how", kAggregationNames);
+  const ArrayArg out = typed_array(env, outv, napi_float32_array, "out", "Float32Array");
+  const int threads = read_threads(env, threadsv);
   const std::vector<int32_t> offsets = copy_of<int32_t>(off);
   const int64_t n = static_cast<int64_t>(offsets.size());
   const prm::Check c = prm::check_offsets(offsets.data(), n, lp.length, "offsets", "stepLogProbs.length");
@@ -73,27 +83,33 @@ Napi::Value Aggregate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// firstError(stepLogProbs, offsets, threshold, out, threads)
+// firstError({stepLogProbs, offsets, threshold, out, threads})
 Napi::Value FirstError(const Napi::CallbackInfo& info) {
-  const FirstErrorCall c = read_first_error(info);
-  const int threads = static_cast<int>(integer(info.Env(), info[4], "threads", 0, prm::kMaxThreads));
+  Napi::Object o = arg_object(info);
+  const Napi::Value threadsv = prop(o, "threads");
+  const FirstErrorCall c = read_first_error(info.Env(), o);
+  const int threads = read_threads(info.Env(), threadsv);
   prm::first_error_cpu(c.step_log_probs, c.offsets, c.B, c.threshold, c.out, threads);
   return info.Env().Undefined();
 }
 
-// rankGroups(scores, groupOffsets, out, threads)
+// rankGroups({scores, groupOffsets, out, threads})
 Napi::Value RankGroups(const Napi::CallbackInfo& info) {
-  const RankGroupsCall c = read_rank_groups(info);
-  const int threads = static_cast<int>(integer(info.Env(), info[3], "threads", 0, prm::kMaxThreads));
+  Napi::Object o = arg_object(info);
+  const Napi::Value threadsv = prop(o, "threads");
+  const RankGroupsCall c = read_rank_groups(info.Env(), o);
+  const int threads = read_threads(info.Env(), threadsv);
   prm::rank_groups_cpu(c.scores, c.group_offsets, c.G, c.out, threads);
   return info.Env().Undefined();
 }
 
-// readBytes(typedArray, threads) -> checksum; the benchmark's bandwidth probe.
+// readBytes({data, threads}) -> checksum; the benchmark's bandwidth probe.
 Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ArrayArg a = typed_array(env, info[0], napi_float32_array, "data", "Float32Array");
-  const int threads = static_cast<int>(integer(env, info[1], "threads", 0, prm::kMaxThreads));
+  Napi::Object o = arg_object(info);
+  const Napi::Value datav = prop(o, "data"), threadsv = prop(o, "threads");
+  const ArrayArg a = typed_array(env, datav, napi_float32_array, "data", "Float32Array");
+  const int threads = read_threads(env, threadsv);
   return Napi::Number::New(env, prm::read_bytes_cpu(a.data, static_cast<size_t>(a.length) * 4, threads));
 }
 

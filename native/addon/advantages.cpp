@@ -1,5 +1,5 @@
 // N-API glue of the advantages kernel: advantagesSync(args), advantages(args) -> Promise,
-// and writeBytes(Float32Array, threads), the write half of the benchmark's roofline.
+// and writeBytes({data, threads}), the write half of the benchmark's roofline.
 //
 // The same ownership as the scoring calls (calls.h): every property of the argument object
 // is fetched before any array is read, the input arrays are private copies (checked and read
@@ -108,10 +108,13 @@ Napi::Value AdvantagesAsync(const Napi::CallbackInfo& info) {
   return queue<AdvantageCall, run_advantages>(info.Env(), args, std::move(call));
 }
 
+// writeBytes({data, threads})
 Napi::Value WriteBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ArrayArg a = typed_array(env, info[0], napi_float32_array, "data", "Float32Array");
-  const int threads = static_cast<int>(integer(env, info[1], "threads", 0, prm::kMaxThreads));
+  Napi::Object o = arg_object(info);
+  const Napi::Value datav = prop(o, "data"), threadsv = prop(o, "threads");
+  const ArrayArg a = typed_array(env, datav, napi_float32_array, "data", "Float32Array");
+  const int threads = static_cast<int>(integer(env, threadsv, "threads", 0, prm::kMaxThreads));
   prm::write_bytes_cpu(a.data, static_cast<size_t>(a.length) * 4, threads);
   return env.Undefined();
 }

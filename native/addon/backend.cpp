@@ -139,28 +139,32 @@ std::string cuda_trim() {
 
 #else  // no CUDA in this build: every device entry point reports why
 
-struct ResidentRef {};
+}  // namespace prm_addon
 
-std::string cuda_first_error(const float*, const int32_t*, int64_t, float, int32_t*) {
-  return backend_unavailable(Backend::Cuda);
+// Defined with qualified names, so a stub whose signature drifts from backend.h is a compile
+// error here instead of an undefined symbol in the binary.
+struct prm_addon::ResidentRef {};
+
+namespace {
+std::string no_cuda() { return prm_addon::backend_unavailable(prm_addon::Backend::Cuda); }
+}  // namespace
+
+std::string prm_addon::cuda_first_error(const float*, const int32_t*, int64_t, double, int32_t*) { return no_cuda(); }
+std::string prm_addon::cuda_rank_groups(const float*, const int32_t*, int64_t, int32_t*) { return no_cuda(); }
+std::string prm_addon::cuda_upload(const prm::HiddenView&, int, uint32_t*) { return no_cuda(); }
+bool prm_addon::cuda_release(uint32_t) { return false; }
+prm_addon::ResidentRefPtr prm_addon::cuda_resident(uint32_t) { return nullptr; }
+uint32_t prm_addon::cuda_live_handles() { return 0; }
+prm_addon::ResidentShape prm_addon::cuda_resident_shape(const ResidentRef&) { return {prm::Dtype::F32, 0, 0, 0, 0}; }
+std::string prm_addon::cuda_score_resident(const ResidentRef&, const prm::BoundariesView&, const prm::HeadView&,
+                                           double, const prm::ScoreOut&) {
+  return no_cuda();
 }
-std::string cuda_rank_groups(const float*, const int32_t*, int64_t, int32_t*) {
-  return backend_unavailable(Backend::Cuda);
-}
-std::string cuda_upload(const prm::HiddenView&, int, uint32_t*) { return backend_unavailable(Backend::Cuda); }
-bool cuda_release(uint32_t) { return false; }
-ResidentRefPtr cuda_resident(uint32_t) { return nullptr; }
-uint32_t cuda_live_handles() { return 0; }
-ResidentShape cuda_resident_shape(const ResidentRef&) { return {prm::Dtype::F32, 0, 0, 0, 0}; }
-std::string cuda_score_resident(const ResidentRef&, const prm::BoundariesView&, const prm::HeadView&, float,
-                                const prm::ScoreOut&) {
-  return backend_unavailable(Backend::Cuda);
-}
-std::string cuda_gather_resident(const ResidentRef&, const prm::BoundariesView&, float*) {
-  return backend_unavailable(Backend::Cuda);
-}
-CudaMemory cuda_memory() { return {}; }
-std::string cuda_trim() { return backend_unavailable(Backend::Cuda); }
+std::string prm_addon::cuda_gather_resident(const ResidentRef&, const prm::BoundariesView&, float*) { return no_cuda(); }
+prm_addon::CudaMemory prm_addon::cuda_memory() { return {}; }
+std::string prm_addon::cuda_trim() { return no_cuda(); }
+
+namespace prm_addon {
 
 #endif
 

@@ -195,12 +195,14 @@ void check_backend_ready(Napi::Env env, Backend b) {
   if (!why.empty()) throw Napi::Error::New(env, why);
 }
 
-FirstErrorCall read_first_error(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg lp = typed_array(env, info[0], napi_float32_array, "stepLogProbs", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "offsets", "Int32Array");
-  const double thr = number(env, info[2], "threshold");
-  const ArrayArg out = typed_array(env, info[3], napi_int32_array, "out", "Int32Array");
+FirstErrorCall read_first_error(Napi::Env env, Napi::Object o) {
+  const Napi::Value lpv = prop(o, "stepLogProbs"), offv = prop(o, "offsets"), thrv = prop(o, "threshold"),
+                    outv = prop(o, "out");
+  // nothing below runs JS
+  const ArrayArg lp = typed_array(env, lpv, napi_float32_array, "stepLogProbs", "Float32Array");
+  const ArrayArg off = typed_array(env, offv, napi_int32_array, "offsets", "Int32Array");
+  const double thr = number(env, thrv, "threshold");
+  const ArrayArg out = typed_array(env, outv, napi_int32_array, "out", "Int32Array");
   prm::Check c = prm::check_threshold(thr);
   if (!c) throw_check(env, c);
   FirstErrorCall call{};
@@ -217,11 +219,11 @@ FirstErrorCall read_first_error(const Napi::CallbackInfo& info) {
   return call;
 }
 
-RankGroupsCall read_rank_groups(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const ArrayArg sc = typed_array(env, info[0], napi_float32_array, "scores", "Float32Array");
-  const ArrayArg off = typed_array(env, info[1], napi_int32_array, "groupOffsets", "Int32Array");
-  const ArrayArg out = typed_array(env, info[2], napi_int32_array, "out", "Int32Array");
+RankGroupsCall read_rank_groups(Napi::Env env, Napi::Object o) {
+  const Napi::Value scv = prop(o, "scores"), offv = prop(o, "groupOffsets"), outv = prop(o, "out");
+  const ArrayArg sc = typed_array(env, scv, napi_float32_array, "scores", "Float32Array");
+  const ArrayArg off = typed_array(env, offv, napi_int32_array, "groupOffsets", "Int32Array");
+  const ArrayArg out = typed_array(env, outv, napi_int32_array, "out", "Int32Array");
   RankGroupsCall call{};
   call.owned.offsets = copy_of<int32_t>(off);
   const int64_t n = static_cast<int64_t>(call.owned.offsets.size());

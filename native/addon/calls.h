@@ -61,8 +61,8 @@ struct GatherCall {
   GatherCall(const GatherCall&) = delete;
 };
 
-// firstError(stepLogProbs, offsets, threshold, out, ...) and rankGroups(scores, groupOffsets,
-// out, ...), shared by the cpu and cuda entry points. Offsets (and the scores a sort
+// firstError({stepLogProbs, offsets, threshold, out, ...}) and rankGroups({scores,
+// groupOffsets, out, ...}), shared by the cpu and cuda entry points. Offsets (and the scores a sort
 // compares) are private copies: a shared buffer written by another thread cannot send the
 // reductions out of bounds.
 struct FirstErrorCall {
@@ -81,8 +81,8 @@ struct RankGroupsCall {
   Owned owned;
   std::vector<float> scores_copy;
 };
-FirstErrorCall read_first_error(const Napi::CallbackInfo& info);
-RankGroupsCall read_rank_groups(const Napi::CallbackInfo& info);
+FirstErrorCall read_first_error(Napi::Env env, Napi::Object o);
+RankGroupsCall read_rank_groups(Napi::Env env, Napi::Object o);
 
 // The properties of each part of an argument object, fetched (getters run) before any is read.
 struct HiddenProps {

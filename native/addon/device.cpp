@@ -113,17 +113,17 @@ Napi::Value GatherResidentSync(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// cudaFirstError(stepLogProbs, offsets, threshold, out)
+// cudaFirstError({stepLogProbs, offsets, threshold, out})
 Napi::Value FirstError(const Napi::CallbackInfo& info) {
-  const FirstErrorCall c = read_first_error(info);
+  const FirstErrorCall c = read_first_error(info.Env(), arg_object(info));
   check_backend_ready(info.Env(), Backend::Cuda);
   throw_if(info.Env(), cuda_first_error(c.step_log_probs, c.offsets, c.B, c.threshold, c.out));
   return info.Env().Undefined();
 }
 
-// cudaRankGroups(scores, groupOffsets, out)
+// cudaRankGroups({scores, groupOffsets, out})
 Napi::Value RankGroups(const Napi::CallbackInfo& info) {
-  const RankGroupsCall c = read_rank_groups(info);
+  const RankGroupsCall c = read_rank_groups(info.Env(), arg_object(info));
   check_backend_ready(info.Env(), Backend::Cuda);
   throw_if(info.Env(), cuda_rank_groups(c.scores, c.group_offsets, c.G, c.out));
   return info.Env().Undefined();

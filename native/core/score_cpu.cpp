@@ -2,6 +2,7 @@
 // log-score, and reduce, in one pass that reads each boundary row exactly once.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "half.h"
 #include "log_score.h"
@@ -254,11 +255,10 @@ double read_bytes_cpu(const void* data, size_t bytes, int threads) {
   const int pool = ThreadPool::instance().size();
   const int64_t tasks = threads > 0 ? std::min(threads, pool) : pool;
   const size_t chunk = (n + tasks - 1) / tasks;
-  double sums[256] = {};
-  if (tasks > 256) return 0.0;
+  std::vector<double> sums(static_cast<size_t>(tasks), 0.0);  // one per task: no sharing, any pool size
   auto work = [&](int64_t t) {
     const size_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
-    sums[t % 256] += rk.sum_f32(static_cast<const float*>(data) + b, e - b);
+    sums[t] = rk.sum_f32(static_cast<const float*>(data) + b, e - b);
   };
   ThreadPool::instance().for_each(tasks, threads, work);
   double s = 0;

@@ -21,10 +21,44 @@ describeWhen(hasNative, 'the loaded addon', NO_NATIVE, () => {
   it('takes enums by name: the old integer codes are refused with a TypeError naming the names', () => {
     const b = native().binding!;
     const lp = new Float32Array(2), off = Int32Array.from([0, 2]), out = new Float32Array(1);
-    expect(() => b.aggregate(lp, off, 0 as never, out, 0)).toThrow(TypeError);
-    expect(() => b.aggregate(lp, off, 0 as never, out, 0)).toThrow("how must be one of 'prod', 'min', 'last', 'mean', 'geomean'");
-    b.aggregate(Float32Array.from([-1, -3]), off, 'min', out, 0);
+    expect(() => b.aggregate({ stepLogProbs: lp, offsets: off, how: 0 as never, out, threads: 0 })).toThrow(TypeError);
+    expect(() => b.aggregate({ stepLogProbs: lp, offsets: off, how: 0 as never, out, threads: 0 })).toThrow(
+      "how must be one of 'prod', 'min', 'last', 'mean', 'geomean'",
+    );
+    b.aggregate({ stepLogProbs: Float32Array.from([-1, -3]), offsets: off, how: 'min', out, threads: 0 });
     expect(out[0]).toBe(-3);
+  });
+
+  it('takes argument objects everywhere: the old positional forms are refused', () => {
+    const b = native().binding!;
+    const lp = Float32Array.from([-1, -3]), off = Int32Array.from([0, 2]);
+    expect(() => (b.aggregate as (...a: unknown[]) => void)(lp, off, 'min', new Float32Array(1), 0)).toThrow(/stepLogProbs must be a Float32Array/);
+    expect(() => (b.firstError as (...a: unknown[]) => void)(lp, off, 0.5, new Int32Array(1), 0)).toThrow(/stepLogProbs must be a Float32Array/);
+    expect(() => (b.rankGroups as (...a: unknown[]) => void)(lp, off, new Int32Array(2), 0)).toThrow(/scores must be a Float32Array/);
+    expect(() => (b.readBytes as (...a: unknown[]) => number)(lp, 0)).toThrow(/data must be a Float32Array/);
+    expect(() => (b.writeBytes as (...a: unknown[]) => void)(lp, 0)).toThrow(/data must be a Float32Array/);
+    const fe = new Int32Array(1);
+    b.firstError({ stepLogProbs: lp, offsets: off, threshold: 0.3, out: fe, threads: 0 });
+    expect(fe[0]).toBe(1); // p = e^-1 = 0.37 passes 0.3, p = e^-3 = 0.05 does not
+    const ranks = new Int32Array(2);
+    b.rankGroups({ scores: lp, groupOffsets: off, out: ranks, threads: 0 });
+    expect([...ranks]).toEqual([0, 1]);
+    expect(b.readBytes({ data: Float32Array.from([1.5, 2.5, -1]), threads: 0 })).toBe(3);
+  });
+
+  it('readBytes sums every byte with any pool size (it returned 0 above 256 threads)', () => {
+    // a pool of 300 threads lives in a child process, sized by PRMKIT_THREADS at load
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const b = require(${JSON.stringify(native().path)});
+         const data = new Float32Array(100003).fill(0.5);
+         console.log(JSON.stringify({ threads: b.info().threads, all: b.readBytes({ data, threads: 0 }), some: b.readBytes({ data, threads: 257 }) }));`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, PRMKIT_THREADS: '300' } },
+    );
+    expect(JSON.parse(out)).toEqual({ threads: 300, all: 50001.5, some: 50001.5 });
   });
 });
 

@@ -64,13 +64,24 @@ describe('bad input is rejected before any work, naming the argument', () => {
   it('gatherRows, aggregate, firstError and rankGroups check their arguments', () => {
     expect(() => gatherRows(hidden(), { offsets: Int32Array.from([0, 2, 3]), positions: Int32Array.from([0, 1, 9]) })).toThrow(/positions\[2\] = 9/);
     const lp = new Float32Array(3);
-    expect(() => aggregate(lp, Int32Array.from([0, 2, 3]), 'median' as 'min')).toThrow(RangeError);
-    expect(() => aggregate(lp, Int32Array.from([0, 2, 2]), 'min')).toThrow(/offsets\[2\] must equal stepLogProbs\.length \(3\), got 2/);
-    expect(() => aggregate([0, 1] as unknown as Float32Array, Int32Array.from([0, 2]), 'min')).toThrow(TypeError);
-    expect(() => firstError(lp, Int32Array.from([0, 3]), 1.5)).toThrow(/threshold must be a number in \(0, 1\), got 1.5 \(number\)/);
-    expect(() => firstError(lp, Int32Array.from([0, 4, 3]), 0.5)).toThrow(/non-decreasing/);
-    expect(() => rankGroups(lp, Int32Array.from([1, 3]))).toThrow(/groupOffsets\[0\] must be 0/);
-    expect(() => rankGroups(new Float64Array(3) as unknown as Float32Array, Int32Array.from([0, 3]))).toThrow(TypeError);
+    expect(() => aggregate({ stepLogProbs: lp, offsets: Int32Array.from([0, 2, 3]), how: 'median' as 'min' })).toThrow(RangeError);
+    expect(() => aggregate({ stepLogProbs: lp, offsets: Int32Array.from([0, 2, 2]), how: 'min' })).toThrow(/offsets\[2\] must equal stepLogProbs\.length \(3\), got 2/);
+    expect(() => aggregate({ stepLogProbs: [0, 1] as unknown as Float32Array, offsets: Int32Array.from([0, 2]), how: 'min' })).toThrow(TypeError);
+    expect(() => firstError({ stepLogProbs: lp, offsets: Int32Array.from([0, 3]), threshold: 1.5 })).toThrow(/threshold must be a number in \(0, 1\), got 1.5 \(number\)/);
+    expect(() => firstError({ stepLogProbs: lp, offsets: Int32Array.from([0, 4, 3]) })).toThrow(/non-decreasing/);
+    expect(() => rankGroups({ scores: lp, groupOffsets: Int32Array.from([1, 3]) })).toThrow(/groupOffsets\[0\] must be 0/);
+    expect(() => rankGroups({ scores: new Float64Array(3) as unknown as Float32Array, groupOffsets: Int32Array.from([0, 3]) })).toThrow(TypeError);
+    // argument objects: a misspelt key is refused rather than replaced by its default
+    expect(() => firstError({ stepLogProbs: lp, offsets: Int32Array.from([0, 3]), treshold: 0.9 } as never)).toThrow(
+      /args\.treshold is not an option; did you mean 'threshold'\?/,
+    );
+    expect(() => (aggregate as (...a: unknown[]) => unknown)(lp, Int32Array.from([0, 3]), 'min')).toThrow(
+      'args must be an object { stepLogProbs, offsets, how }, got a Float32Array',
+    );
+    expect(() => rankGroups(undefined as never)).toThrow('args must be an object { scores, groupOffsets }, got undefined');
+    expect(() => aggregate({ stepLogProbs: lp, offsets: Int32Array.from([0, 3]), how: 'min' }, { backend: 'cpu', thread: 1 } as never)).toThrow(
+      /options\.thread is not an option; did you mean 'threads'\?/,
+    );
   });
 
   it('NaN in hidden states gives NaN for that step and its chain, no error', () => {

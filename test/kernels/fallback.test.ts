@@ -101,7 +101,7 @@ describeWhen(hasDist, 'fallback warning (runs the compiled dist/)', NO_DIST, () 
     const backend = process.env.BACKEND ?? 'auto';
     const r = await k.scoreBatch(hidden, bounds, head, { backend });
     k.scoreBatchSync(hidden, bounds, head, { backend });
-    k.aggregate(r.stepLogProbs, bounds.offsets, 'min', { backend });
+    k.aggregate({ stepLogProbs: r.stepLogProbs, offsets: bounds.offsets, how: 'min' }, { backend });
     console.log(r.backend);
   `;
   function run(env: Record<string, string>) {

@@ -170,8 +170,8 @@ const cases = {
     out.gather = same(k.gatherRows(sc.hidden, sc.boundaries, { backend: 'cpu' }), k.gatherRows(sc.hidden, sc.boundaries, { backend: 'js' }));
     const lp = share(plain.stepLogProbs);
     out.reductions =
-      same(k.aggregate(lp, sc.boundaries.offsets, 'mean', { backend: 'cpu' }), k.aggregate(lp, sc.boundaries.offsets, 'mean', { backend: 'js' })) &&
-      same(k.rankGroups(lp, Int32Array.from([0, lp.length]), { backend: 'cpu' }), k.rankGroups(lp, Int32Array.from([0, lp.length]), { backend: 'js' }));
+      same(k.aggregate({ stepLogProbs: lp, offsets: sc.boundaries.offsets, how: 'mean' }, { backend: 'cpu' }), k.aggregate({ stepLogProbs: lp, offsets: sc.boundaries.offsets, how: 'mean' }, { backend: 'js' })) &&
+      same(k.rankGroups({ scores: lp, groupOffsets: Int32Array.from([0, lp.length]) }, { backend: 'cpu' }), k.rankGroups({ scores: lp, groupOffsets: Int32Array.from([0, lp.length]) }, { backend: 'js' }));
     return out;
   },
 

@@ -149,7 +149,7 @@ describe('thresholds mean the same on every backend (compared in double precisio
       for (const [t, lps, want] of cases) {
         const lp = Float32Array.from(lps);
         const offsets = Int32Array.from(lps.map((_, i) => i).concat(lps.length));
-        expect([...firstError(lp, offsets, t, { backend })]).toEqual(want);
+        expect([...firstError({ stepLogProbs: lp, offsets, threshold: t }, { backend })]).toEqual(want);
       }
     });
 
@@ -160,7 +160,7 @@ describe('thresholds mean the same on every backend (compared in double precisio
       const cpu = scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'cpu', errorThreshold });
       const js = scoreBatchSync(c.hidden, c.boundaries, head, { backend: 'js', errorThreshold });
       // judged on the same log-probs, the decision is the same
-      expect([...firstError(cpu.stepLogProbs, c.boundaries.offsets, errorThreshold, { backend: 'js' })]).toEqual([...cpu.firstError]);
+      expect([...firstError({ stepLogProbs: cpu.stepLogProbs, offsets: c.boundaries.offsets, threshold: errorThreshold }, { backend: 'js' })]).toEqual([...cpu.firstError]);
       expect(js.firstError.length).toBe(cpu.firstError.length);
     }
   });

@@ -155,24 +155,24 @@ describeWhen(native, 'standalone reductions match the js reference', NO_NATIVE, 
 
   for (const how of AGGREGATIONS)
     it(`aggregate ${how}`, () => {
-      expectClose(aggregate(lp, offsets, how, { backend: 'cpu' }), aggregate(lp, offsets, how, { backend: 'js' }), 1e-6, how);
+      expectClose(aggregate({ stepLogProbs: lp, offsets, how }, { backend: 'cpu' }), aggregate({ stepLogProbs: lp, offsets, how }, { backend: 'js' }), 1e-6, how);
     });
 
   it('firstError at several thresholds', () => {
     for (const t of [0.01, 0.3, 0.5, 0.9])
-      expect([...firstError(lp, offsets, t, { backend: 'cpu' })]).toEqual([...firstError(lp, offsets, t, { backend: 'js' })]);
+      expect([...firstError({ stepLogProbs: lp, offsets, threshold: t }, { backend: 'cpu' })]).toEqual([...firstError({ stepLogProbs: lp, offsets, threshold: t }, { backend: 'js' })]);
   });
 
   it('rankGroups: best first within each group, NaN last, ties by index', () => {
     const scores = Float32Array.from({ length: 500 }, () => (r() < 0.1 ? NaN : Math.round(r() * 20) / 4));
     const groups = Int32Array.from([0, 0, 1, 50, 51, 300, 500]);
-    const got = rankGroups(scores, groups, { backend: 'cpu' });
-    expect([...got]).toEqual([...rankGroups(scores, groups, { backend: 'js' })]);
+    const got = rankGroups({ scores, groupOffsets: groups }, { backend: 'cpu' });
+    expect([...got]).toEqual([...rankGroups({ scores, groupOffsets: groups }, { backend: 'js' })]);
     for (let g = 0; g + 1 < groups.length; g++) {
       const idx = [...got.subarray(groups[g], groups[g + 1])];
       expect(idx.sort((x, y) => x - y)).toEqual(Array.from({ length: groups[g + 1] - groups[g] }, (_, i) => groups[g] + i));
     }
-    expect([...rankGroups(Float32Array.from([1, NaN, 3, 3]), Int32Array.from([0, 4]))]).toEqual([2, 3, 0, 1]);
+    expect([...rankGroups({ scores: Float32Array.from([1, NaN, 3, 3]), groupOffsets: Int32Array.from([0, 4]) })]).toEqual([2, 3, 0, 1]);
   });
 });
 

@@ -14,7 +14,7 @@ export function checkAggregation(how: unknown, owner: string): Aggregation {
 /** One score per chain in probability space (exp of the log aggregate); an empty chain gives NaN. */
 export function aggregateChains(stepProbs: readonly ArrayLike<number>[], how: Aggregation): number[] {
   const { logs, offsets } = toLogSpace(stepProbs);
-  return Array.from(aggregate(logs, offsets, how, { backend: 'js' }), (x) => Math.exp(x));
+  return Array.from(aggregate({ stepLogProbs: logs, offsets, how }, { backend: 'js' }), (x) => Math.exp(x));
 }
 
 /** Orders by score, best first; NaN and undefined last; ties keep their original order. */
