@@ -86,7 +86,7 @@ function scoreWith(dir, chainsFile, load = {}) {
   return child(`import { readFileSync } from 'node:fs';
     import { Prm } from ${JSON.stringify(dist('prm/index.js'))};
     const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
-    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, threads: ${THREADS}, ...${JSON.stringify(load)} });
+    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { threads: ${THREADS} }, ...${JSON.stringify(load)} });
     await prm.score(chains.slice(0, 2));
     // tokenized before the clock starts, as the PyTorch script does
     const enc = prm.encode(chains);
@@ -127,7 +127,7 @@ const chains = JSON.parse(readFileSync(chainsFile, 'utf8'));
 const ways = [
   ...DTYPES.map((d) => ({ name: `prmkit ${d}`, dir: conversions[d].out, dtype: d })),
   { name: 'prmkit float32, plain attention', dir: conversions['float32 plain attention'].out, dtype: 'float32' },
-  { name: 'prmkit float32, batched 8 (padded)', dir: conversions.float32.out, dtype: 'float32', load: { maxBatch: 8, maxPadFraction: 0.25 } },
+  { name: 'prmkit float32, batched 8 (padded)', dir: conversions.float32.out, dtype: 'float32', load: { chunking: { maxBatch: 8, maxPadFraction: 0.25 } } },
 ];
 const best = {};
 let torch;

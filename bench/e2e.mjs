@@ -52,8 +52,7 @@ const maxChain = Math.max(...items.map((it) => it.problem.length + it.steps.redu
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prmkit-bench-'));
 const model = await createTinyModel({ dir, layers: 2, hidden: 64, heads: 4, seed: 1, kvCache: true, output: 'hidden', maxPositions: Math.max(4096, maxChain + 2048) });
-const prm = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: THREADS });
-const stats = prm.onnx.stats;
+const prm = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: THREADS } });
 
 // The two sides of a comparison run alternately (warm once each, then A, B, A, B, ... until
 // minMs has passed), so load from other processes on a shared machine hits both alike.
@@ -63,13 +62,13 @@ async function timedPair(fnA, fnB, minMs = quick ? 600 : 3000) {
   const t0 = performance.now();
   while (performance.now() - t0 < minMs || sides[0].times.length < 3) {
     for (const s of sides) {
-      const before = stats.tokens;
-      const beforePadded = stats.paddedTokens;
+      const before = prm.stats;
       const start = performance.now();
       await s.fn();
       s.times.push(performance.now() - start);
-      s.tokens = stats.tokens - before;
-      s.padded = stats.paddedTokens - beforePadded;
+      const after = prm.stats;
+      s.tokens = after.tokens - before.tokens;
+      s.padded = after.paddedTokens - before.paddedTokens;
     }
   }
   return sides.map((s) => {

@@ -13,6 +13,8 @@ export type { InputError, InputPath } from './errors.js';
 
 export { Prm, PrmSession, joinEncodings, pickRows } from './prm/index.js';
 export type {
+  ChunkingOptions,
+  ClassifyOptions,
   EncodedRow,
   HeadSource,
   PrmBackendInfo,
@@ -22,9 +24,12 @@ export type {
   PrmLoadOptions,
   PrmScore,
   PrmScoreOptions,
+  PrmStats,
   RankedCandidate,
   RerankOptions,
   SessionScore,
+  TokenizerOptions,
+  WorkerOptions,
 } from './prm/index.js';
 
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';

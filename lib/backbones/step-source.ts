@@ -1,9 +1,55 @@
 // The one seam between Prm and whatever runs the model: a local ONNX backbone on worker
-// threads, or a remote vLLM PRM. Both receive the same encoded chains and give back
-// log P(step correct) in CSR order; Prm never knows which one it holds.
+// threads, or a remote vLLM PRM. A backbone opens itself (`OnnxSource.open`,
+// `VllmSource.connect`) and hands Prm a StepSource; Prm never knows which one it holds.
+// Both receive the same encoded chains and give back log P(step correct) in CSR order.
 import type { Boundaries } from '../kernels/types.js';
+import type { CachedForward } from './cached-forward.js';
+
+export type { CachedForward, CachedRow, ExtendOptions, ExtendResult, KvHandle } from './cached-forward.js';
+
+/** A local ONNX decoder (onnxruntime on worker threads). */
+export interface OnnxInfo {
+  kind: 'onnx';
+  /** The execution provider picked, and why. */
+  provider: 'cpu' | 'cuda';
+  providerNote: string;
+  /** The model output read. */
+  output: 'logits' | 'last_hidden_state';
+  /** How the head is applied: the kernels' linear head on hidden states, or columns of the logits. */
+  head: 'linear' | 'logits';
+  workers: number;
+  /** worker_threads ids of the sessions (never the main thread's 0). */
+  threadIds: number[];
+  inputNames: string[];
+  outputNames: string[];
+  /** The model has past_key_values (incremental scoring through `prm.session` works). */
+  kvCache: boolean;
+  /** The KV cache's shape and element type, when there is one. */
+  kv?: { layers: number; kvHeads: number; headDim: number; type: 'float32' | 'float16' };
+}
+
+/** A remote vLLM PRM (`POST /pooling`, task token_classify). */
+export interface VllmInfo {
+  kind: 'vllm';
+  url: string;
+  kvCache: false;
+}
+
+/** What the backbone is, for diagnostics and metrics (`prm.backend`). */
+export type BackendInfo = OnnxInfo | VllmInfo;
+
+/** Work a source has done since it opened (`prm.stats`). */
+export interface SourceStats {
+  /** Real (unpadded) tokens sent through the backbone. */
+  tokens: number;
+  /** Padded tokens (B x T of each call; equal to `tokens` for a remote source). */
+  paddedTokens: number;
+  /** Backbone calls (forward passes, or requests to a remote server). */
+  calls: number;
+}
 
 export interface StepSource {
+  readonly info: BackendInfo;
   /** log P(step correct) for every boundary of every chain, in CSR order. */
   stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array>;
   /**
@@ -11,6 +57,15 @@ export interface StepSource {
    * head's raw outputs with `activation: false` (vLLM's `use_activation: false`).
    */
   classify(rows: readonly Int32Array[], signal?: AbortSignal, options?: { activation?: boolean }): Promise<number[][][]>;
+  /** Forward passes on top of cached prefixes, where the backbone keeps keys/values. */
+  readonly cache?: CachedForward;
+  /** A snapshot of the work done so far. */
+  stats(): SourceStats;
+  /**
+   * Releases the backbone. Calls in flight settle (finished, or rejected with an error
+   * saying the source is closed); later calls reject.
+   */
+  close(): Promise<void>;
 }
 
 /** The chains that have steps, each cut after its last boundary. */

@@ -140,7 +140,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
         p99Ms: quantile(latencies, 0.99),
       });
     }
-    const header = `prmkit bench: ${prm.name} (${prm.backend.kind}${prm.backend.provider ? `/${prm.backend.provider}` : ''}), ${chains.length} chains, ${totalSteps} steps, ${totalTokens} tokens, ${repeat - 1} timed passes\n`;
+    const header = `prmkit bench: ${prm.name} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}), ${chains.length} chains, ${totalSteps} steps, ${totalTokens} tokens, ${repeat - 1} timed passes\n`;
     await write(
       io.stdout,
       header +

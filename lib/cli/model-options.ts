@@ -5,7 +5,7 @@ import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';
 import * as is from '../is.js';
-import type { Prm, PrmConnectOptions, PrmLoadOptions } from '../prm/index.js';
+import type { Prm, PrmConnectOptions, PrmLoadOptions, TokenizerOptions } from '../prm/index.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string', short: 'm' },
@@ -17,7 +17,7 @@ export const MODEL_OPTIONS = {
   name: { type: 'string' },
   threads: { type: 'string' },
   workers: { type: 'string' },
-  'max-batch-tokens': { type: 'string' },
+  'max-padded-tokens': { type: 'string' },
   'max-context': { type: 'string' },
   overflow: { type: 'string' },
   'added-token': { type: 'string', multiple: true },
@@ -34,7 +34,7 @@ export const MODEL_HELP = `model:
       --name NAME           model name in reports and the server (default: format:file)
       --threads N           onnxruntime threads per worker
       --workers N           worker threads (onnxruntime sessions), default 1
-      --max-batch-tokens N  padded tokens per backbone call (default 16384)
+      --max-padded-tokens N padded tokens (batch x length) per backbone call (default 16384)
       --max-context N       longest chain in tokens (default: the tokenizer's limit)
       --overflow MODE       longer chains: error (default) | truncate (score the steps that fit)
       --added-token ID=TEXT add or rename a token (e.g. 151651=<extra_0> for the Qwen PRM)
@@ -43,9 +43,9 @@ export const MODEL_HELP = `model:
 /** What opens the model: the options of Prm.load or of Prm.connect. */
 export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions };
 
-const ONNX_ONLY = ['head', 'threads', 'workers', 'max-batch-tokens'] as const;
+const ONNX_ONLY = ['head', 'threads', 'workers', 'max-padded-tokens'] as const;
 
-function addedTokens(v: unknown): PrmLoadOptions['addedTokens'] {
+function addedTokens(v: unknown): TokenizerOptions['addedTokens'] {
   if (v === undefined) return undefined;
   return (v as string[]).map((spec) => {
     const m = /^(\d+)=(.+)$/s.exec(spec);
@@ -69,8 +69,10 @@ function convertedFolder(model: string | undefined): { dir: string; format: stri
 export function modelSpec(values: Values, command: string): ModelSpec {
   // a folder written by `prmkit convert` names its own tokenizer and format
   const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model')) : undefined;
+  const path = converted && values['tokenizer'] === undefined ? converted.dir : required(values, 'tokenizer', command);
+  const added = addedTokens(values['added-token']);
   const common: Omit<PrmConnectOptions, 'vllm'> = {
-    tokenizer: converted && values['tokenizer'] === undefined ? converted.dir : required(values, 'tokenizer', command),
+    tokenizer: added === undefined ? path : { path, addedTokens: added },
     format: (converted && values['format'] === undefined ? converted.format : required(values, 'format', command)) as PrmConnectOptions['format'],
   };
   const name = stringOption(values, 'name');
@@ -79,8 +81,6 @@ export function modelSpec(values: Values, command: string): ModelSpec {
   if (ctx !== undefined) common.maxContext = ctx;
   const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
   if (overflow !== undefined) common.overflow = overflow;
-  const added = addedTokens(values['added-token']);
-  if (added !== undefined) common.addedTokens = added;
 
   const url = stringOption(values, 'vllm');
   if (url !== undefined) {
@@ -101,12 +101,11 @@ export function modelSpec(values: Values, command: string): ModelSpec {
   const o: PrmLoadOptions = { ...common, model: required(values, 'model', command) };
   const head = stringOption(values, 'head');
   if (head !== undefined) o.head = head;
+  const count = intOption(values, 'workers', 1);
   const threads = intOption(values, 'threads', 1);
-  if (threads !== undefined) o.threads = threads;
-  const workers = intOption(values, 'workers', 1);
-  if (workers !== undefined) o.workers = workers;
-  const mbt = intOption(values, 'max-batch-tokens', 1);
-  if (mbt !== undefined) o.maxBatchTokens = mbt;
+  if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };
+  const padded = intOption(values, 'max-padded-tokens', 1);
+  if (padded !== undefined) o.chunking = { maxPaddedTokens: padded };
   return { kind: 'onnx', options: o };
 }
 

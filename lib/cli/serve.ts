@@ -141,7 +141,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await server.close();
     throw err;
   }
-  await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.provider ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
+  await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
 
   await new Promise<void>((resolve) => {
     if (!io.signal || io.signal.aborted) return resolve();

@@ -81,3 +81,18 @@ export function manifestHead(m: Manifest, format: PrmFormat): Head {
     throw new RangeError(`format ${format.name} reads labels ${JSON.stringify(format.head.labels)}, the converted model kept ${JSON.stringify(m.head.labels.map((l) => l.text))}`);
   return { kind: 'logits', activation: format.head.activation, positive: format.head.positive };
 }
+
+/** What `Prm.load({ model })` names: an .onnx file, or a converted folder and its manifest. */
+export interface ModelFiles {
+  /** As the caller gave it. */
+  path: string;
+  /** The ONNX graph to open. */
+  onnx: string;
+  /** A converted folder's manifest. */
+  manifest?: Manifest;
+}
+
+export function modelFiles(path: string): ModelFiles {
+  const manifest = readManifest(path);
+  return manifest ? { path, onnx: join(path, manifest.model), manifest } : { path, onnx: path };
+}

@@ -4,9 +4,10 @@
 // counts tokens before deciding) then score that encoding instead of tokenizing again.
 import { PrmInputError, PrmInputTypeError } from '../errors.js';
 import type { PrmFormat } from '../formats/types.js';
-import { boolean, knownKeys, object, show } from '../is.js';
+import { boolean, invalidType, keysOf, knownKeys, object, show, signal as abortSignal } from '../is.js';
 import { overContext } from '../tokenize/encode.js';
-import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
+import type { EncodedBatch } from '../tokenize/encode.js';
+import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
 export interface PrmEncoding extends EncodedBatch {
   /** Each item's id, undefined where it had none (results carry them back). */
@@ -83,31 +84,6 @@ export function checkEncoding(enc: unknown, format: PrmFormat): asserts enc is E
   }
 }
 
-/**
- * The model's context policy on an encoding: rows longer than `maxContext` throw (the
- * message `score` gives) or are cut, keeping the steps whose boundary fits. Returns the
- * input itself when nothing is over.
- */
-export function fitContext(enc: PrmEncoding, maxContext: number | undefined, overflow: Overflow): PrmEncoding {
-  if (maxContext === undefined) return enc;
-  const over = enc.inputIds.findIndex((r) => r.length > maxContext);
-  if (over < 0) return enc;
-  if (overflow === 'error') throw overContext(`items[${over}]`, enc.inputIds[over].length, maxContext);
-  const { offsets, positions } = enc.boundaries;
-  const inputIds: Int32Array[] = [];
-  const truncated: boolean[] = [];
-  const kept: number[] = [];
-  const newOffsets = new Int32Array(offsets.length);
-  enc.inputIds.forEach((ids, i) => {
-    const cut = ids.length > maxContext;
-    inputIds.push(cut ? ids.subarray(0, maxContext) : ids);
-    truncated.push(cut || enc.truncated[i]);
-    for (let k = offsets[i]; k < offsets[i + 1]; k++) if (positions[k] < maxContext) kept.push(positions[k]);
-    newOffsets[i + 1] = kept.length;
-  });
-  return { inputIds, boundaries: { offsets: newOffsets, positions: Int32Array.from(kept) }, truncated, format: enc.format, ids: enc.ids };
-}
-
 /** A new encoding of the given rows, in order (rows are shared, not copied). */
 export function pickRows(rows: readonly EncodedRow[], format: PrmFormat): PrmEncoding {
   const offsets = new Int32Array(rows.length + 1);
@@ -130,4 +106,45 @@ export function pickRows(rows: readonly EncodedRow[], format: PrmFormat): PrmEnc
 /** Encodings one after the other, as one. */
 export function joinEncodings(parts: readonly PrmEncoding[], format: PrmFormat): PrmEncoding {
   return pickRows(parts.flatMap((encoding) => encoding.inputIds.map((_, row) => ({ encoding, row }))), format);
+}
+
+export interface ClassifyOptions {
+  signal?: AbortSignal;
+  /** Probabilities (default true), or the head's raw outputs (vLLM's `use_activation: false`). */
+  activation?: boolean;
+}
+
+const CLASSIFY_KEYS = keysOf<ClassifyOptions>()({ signal: true, activation: true });
+
+/**
+ * `classifyTokens`' arguments, checked before any work: each input as token ids (text is
+ * tokenized with the tokenizer's special tokens), inside the context.
+ */
+export function checkClassifyCall(
+  inputs: unknown,
+  options: ClassifyOptions | undefined,
+  tokenizer: PrmTokenizer,
+  maxContext: number | undefined,
+): { rows: number[][]; signal?: AbortSignal; activation: boolean } {
+  if (!Array.isArray(inputs)) throw invalidType('inputs', 'an array of strings or token-id arrays', inputs);
+  const o = options === undefined ? {} : object(options, 'classify options');
+  knownKeys(o, CLASSIFY_KEYS, 'classify options');
+  const signal = abortSignal(o.signal);
+  const activation = o.activation === undefined ? true : boolean(o.activation, 'activation');
+  const rows = inputs.map((x: unknown, i) => {
+    let ids: number[];
+    if (typeof x === 'string') ids = tokenizer.encode(x, true);
+    else if (Array.isArray(x)) {
+      x.forEach((t: unknown, k) => {
+        const bad = `must hold non-negative integer token ids; [${k}] is ${show(t)}`;
+        if (typeof t !== 'number') throw new PrmInputTypeError(`inputs[${i}]`, bad);
+        if (!Number.isInteger(t) || t < 0) throw new PrmInputError(`inputs[${i}]`, bad);
+      });
+      ids = [...(x as number[])];
+    } else throw new PrmInputTypeError(`inputs[${i}]`, `must be a string or an array of token ids, got ${show(x)}`);
+    if (ids.length === 0) throw new PrmInputError(`inputs[${i}]`, 'is empty');
+    if (maxContext !== undefined && ids.length > maxContext) throw overContext(`inputs[${i}]`, ids.length, maxContext);
+    return ids;
+  });
+  return { rows, signal, activation };
 }

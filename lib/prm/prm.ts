@@ -1,14 +1,12 @@
 // Prm: score text with a real process reward model. Text → format → tokens + boundaries →
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
-import { basename, join } from 'node:path';
-import { manifestHead, readManifest } from '../model/manifest.js';
-import type { Manifest } from '../model/manifest.js';
-import { OnnxBackbone } from '../backbones/onnx/backbone.js';
-import { planChunks } from '../batch/index.js';
-import { VllmPoolingClient } from '../backbones/vllm/client.js';
-import { VllmSteps } from '../backbones/vllm/steps.js';
+import { basename } from 'node:path';
+import type { BackendInfo, SourceStats, StepSource } from '../backbones/step-source.js';
+import { OnnxSource } from '../backbones/onnx/source.js';
+import { checkHeadSource } from '../backbones/onnx/head.js';
+import { VllmSource } from '../backbones/vllm/source.js';
 import { checkItemShape } from '../formats/errors.js';
-import { isInputError, PrmInputError, PrmInputTypeError, reroot } from '../errors.js';
+import { isInputError, PrmInputTypeError, reroot } from '../errors.js';
 import { aggregation, invalidType, show } from '../is.js';
 import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
@@ -16,41 +14,33 @@ import type { PrmFormat } from '../formats/types.js';
 import type { ChainItem, StepScorer } from '../interfaces.js';
 import { rankGroups } from '../kernels/index.js';
 import { warnIfJsBackend } from '../kernels/backend.js';
-import type { Aggregation, Head } from '../kernels/types.js';
-import { checkHeadSource, resolveHead } from './head.js';
-import { OnnxSteps } from '../backbones/onnx/steps.js';
-import type { StepSource } from '../backbones/step-source.js';
-import { checkCommon, checkConnectOptions, checkLoadOptions } from './options.js';
+import type { Aggregation } from '../kernels/types.js';
+import { modelFiles } from '../model/manifest.js';
+import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
-import type { PrmScore, ScoreCallOptions } from './results.js';
+import type { PrmScore, RerankOptions, ScoreCallOptions } from './results.js';
 import { PrmSession } from './session.js';
-import { checkEncodeOptions, checkEncoding, fitContext, joinEncodings } from './encoding.js';
-import type { PrmEncodeOptions, PrmEncoding } from './encoding.js';
-import { checkMaxContext, checkOverflow, encodeChains, overContext } from '../tokenize/encode.js';
+import type { SessionModel } from './session.js';
+import { checkClassifyCall, checkEncodeOptions, checkEncoding, joinEncodings } from './encoding.js';
+import type { ClassifyOptions, PrmEncodeOptions, PrmEncoding } from './encoding.js';
+import { checkMaxContext, checkOverflow, encodeChains, fitContext } from '../tokenize/encode.js';
 import type { EncodedBatch, Overflow } from '../tokenize/encode.js';
 import { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { denseRewards } from '../rewards/dense.js';
 import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../rewards/dense.js';
 
-export type { PrmConnectOptions, PrmLoadOptions } from './options.js';
-export type { PrmScore, ScoreCallOptions as PrmScoreOptions } from './results.js';
-export type { HeadSource } from './head.js';
-export type { EncodedRow, PrmEncodeOptions, PrmEncoding } from './encoding.js';
+export type { ChunkingOptions, PrmConnectOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
+export type { PrmScore, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
+export type { HeadSource } from '../backbones/onnx/head.js';
+export type { BackendInfo as PrmBackendInfo, SourceStats as PrmStats } from '../backbones/step-source.js';
+export type { ClassifyOptions, EncodedRow, PrmEncodeOptions, PrmEncoding } from './encoding.js';
 export { joinEncodings, pickRows } from './encoding.js';
 export { PrmSession } from './session.js';
 export type { SessionScore } from './session.js';
 
 /** Items tokenized per event-loop turn in `score`. */
 const ENCODE_SLICE = 32;
-
-export interface RerankOptions {
-  aggregate?: Aggregation;
-  /** Keep the best N (default: all). */
-  topN?: number;
-  errorThreshold?: number;
-  signal?: AbortSignal;
-}
 
 export interface RankedCandidate {
   /** Index into `candidates`. */
@@ -59,30 +49,17 @@ export interface RankedCandidate {
   stepProbs: number[];
 }
 
-
-/** What the backbone is, for diagnostics and metrics. */
-export interface PrmBackendInfo {
-  kind: 'onnx' | 'vllm';
-  /** onnx: the execution provider picked ('cpu' | 'cuda') and why. */
-  provider?: string;
-  providerNote?: string;
-  output?: string;
-  workers?: number;
-  /** The model has a KV cache (prm.session works). */
-  kvCache: boolean;
-  url?: string;
-}
-
 function checkItems(items: unknown, what = 'items'): asserts items is readonly ChainItem[] {
   if (!Array.isArray(items)) throw invalidType(what, 'an array of { problem, steps }', items);
 }
 
-/**
- * A converted model on the cpu runs one chain per call: padding is pure waste there and a
- * chain of a few hundred tokens already fills the matrix kernels (measured by bench:convert).
- */
-function defaultMaxBatch(converted: Manifest | undefined, provider: string): number | undefined {
-  return converted && provider === 'cpu' ? 1 : undefined;
+/** What every Prm resolves from its options, whatever its backbone. */
+interface Common {
+  format: PrmFormat;
+  tokenizer: PrmTokenizer;
+  maxContext?: number;
+  overflow: Overflow;
+  aggregate: Aggregation;
 }
 
 export class Prm implements StepScorer {
@@ -92,104 +69,73 @@ export class Prm implements StepScorer {
   readonly maxContext?: number;
   readonly overflow: Overflow;
   readonly defaultAggregate: Aggregation;
-  readonly backend: PrmBackendInfo;
-  /** @internal the kernel head (onnx only) */
-  readonly head?: Head;
-  /** @internal */
-  readonly onnx?: OnnxSteps;
   private readonly source: StepSource;
-  private readonly closer: () => Promise<void>;
+  private sessionModel?: SessionModel;
   private closed = false;
 
-  private constructor(init: {
-    name: string; format: PrmFormat; tokenizer: PrmTokenizer; maxContext?: number; overflow: Overflow; aggregate: Aggregation;
-    backend: PrmBackendInfo; source: StepSource; close: () => Promise<void>; head?: Head; onnx?: OnnxSteps;
-  }) {
-    this.name = init.name;
-    this.format = init.format;
-    this.tokenizer = init.tokenizer;
-    this.maxContext = init.maxContext;
-    this.overflow = init.overflow;
-    this.defaultAggregate = init.aggregate;
-    this.backend = init.backend;
-    this.source = init.source;
-    this.closer = init.close;
-    this.head = init.head;
-    this.onnx = init.onnx;
+  private constructor(name: string, c: Common, source: StepSource) {
+    this.name = name;
+    this.format = c.format;
+    this.tokenizer = c.tokenizer;
+    this.maxContext = c.maxContext;
+    this.overflow = c.overflow;
+    this.defaultAggregate = c.aggregate;
+    this.source = source;
   }
 
-  private static common(o: PrmLoadOptions | PrmConnectOptions) {
+  /** The options every Prm takes, checked (for load: once a converted folder filled in its defaults). */
+  private static common(o: unknown): Common {
     checkCommon(o);
     const format = resolveFormat(o.format);
-    const tokenizer = PrmTokenizer.load(o.tokenizer, { addedTokens: o.addedTokens });
+    const t = tokenizerOptions(o.tokenizer);
+    const tokenizer = PrmTokenizer.load(t.path!, { addedTokens: t.addedTokens });
     const maxContext = checkMaxContext(o.maxContext, 'options.maxContext') ?? tokenizer.modelMaxLength;
     const overflow = checkOverflow(o.overflow, 'options.overflow');
     const aggregate = o.aggregate === undefined ? format.aggregation : aggregation(o.aggregate, 'options.aggregate');
     return { format, tokenizer, maxContext, overflow, aggregate };
   }
 
-  /** Opens an ONNX PRM: worker threads with onnxruntime sessions, head resolved from the format. */
+  /**
+   * Opens an ONNX PRM (an .onnx decoder, or a folder from `prmkit convert`, whose manifest
+   * fills in the tokenizer, format and context): the backbone opens itself on worker threads
+   * and resolves its head from the format.
+   */
   static async load(options: PrmLoadOptions): Promise<Prm> {
     checkLoadOptions(options);
     warnIfJsBackend();
-    const converted = readManifest(options.model);
-    const modelPath = converted ? join(options.model, converted.model) : options.model;
-    const c = Prm.common(converted ? { ...options, tokenizer: options.tokenizer ?? options.model, format: options.format ?? converted.format, maxContext: options.maxContext ?? converted.contextLength } : options);
-    const headSource = checkHeadSource(options.head);
-    const padding = options.padding ?? 'right';
-    if (converted?.attention === 'gqa' && padding !== 'right')
-      throw new RangeError(`options.padding: ${options.model} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
-    const backbone = await OnnxBackbone.load(modelPath, { workers: options.workers, threads: options.threads, executionProvider: options.executionProvider });
-    try {
-      const outs = backbone.info.outputNames;
-      const output = options.output ?? (outs.includes('logits') ? 'logits' : outs.includes('last_hidden_state') ? 'last_hidden_state' : undefined);
-      if (!output || !outs.includes(output))
-        throw new RangeError(`the model has no ${options.output ?? "'logits' or 'last_hidden_state'"} output (it has ${outs.join(', ')})`);
-      // one token through the model tells the output width (hidden size, vocabulary or classes)
-      const probe = await backbone.forward({
-        B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output,
-      });
-      const width = probe.dims[2];
-      const head = converted ? manifestHead(converted, c.format) : resolveHead({ format: c.format.head, tokenizer: c.tokenizer, output, width, source: headSource, modelPath });
-      const pad = c.tokenizer.config.pad_token;
-      const padText = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
-      const padId = options.padId ?? (padText !== undefined ? c.tokenizer.tokenToId(padText) : undefined) ?? 0;
-      const steps = new OnnxSteps(backbone, head, output, width, {
-        maxOutputBytes: options.maxOutputBytes, maxBatchTokens: options.maxBatchTokens, maxBatch: options.maxBatch ?? defaultMaxBatch(converted, backbone.info.provider), maxPadFraction: options.maxPadFraction, padding, padId,
-      });
-      return new Prm({
-        ...c,
-        name: options.name ?? `${c.format.name}:${basename(options.model)}`,
-        backend: {
-          kind: 'onnx', provider: backbone.info.provider, providerNote: backbone.info.providerNote, output, workers: backbone.workers,
-          kvCache: backbone.info.layers > 0 && backbone.info.kvHeads !== undefined,
-        },
-        source: steps,
-        close: () => backbone.close(),
-        head,
-        onnx: steps,
-      });
-    } catch (e) {
-      await backbone.close();
-      throw e;
-    }
+    const model = modelFiles(options.model);
+    const m = model.manifest;
+    const t = tokenizerOptions(options.tokenizer);
+    const c = Prm.common({
+      ...options,
+      tokenizer: { ...t, path: t.path ?? (m ? options.model : undefined) },
+      format: options.format ?? m?.format,
+      maxContext: options.maxContext ?? m?.contextLength,
+    });
+    const source = await OnnxSource.open({
+      model, format: c.format, tokenizer: c.tokenizer, head: checkHeadSource(options.head), output: options.output,
+      workers: workerOptions(options.workers), chunking: options.chunking,
+    });
+    return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}`, c, source);
   }
 
   /** Uses a remote vLLM PRM (`POST /pooling`, task token_classify) as the backbone; tokenization stays local. */
   static async connect(options: PrmConnectOptions): Promise<Prm> {
     checkConnectOptions(options);
     const c = Prm.common(options);
-    const client = new VllmPoolingClient(options.vllm);
-    const head = c.format.head;
-    const classes = head.labels?.length ?? (head.activation === 'sigmoid' ? 1 : head.outputs);
-    const steps = new VllmSteps(client, head.positive, classes);
-    return new Prm({
-      ...c,
-      name: options.name ?? `${c.format.name}:vllm:${client.model ?? client.url}`,
-      backend: { kind: 'vllm', url: client.url, kvCache: false },
-      source: steps,
-      close: async () => {},
-    });
+    const source = VllmSource.connect(options.vllm, c.format.head);
+    const model = source.client.model ?? source.client.url;
+    return new Prm(options.name ?? `${c.format.name}:vllm:${model}`, c, source);
+  }
+
+  /** What the backbone is (kind, provider, workers, KV cache, ...), for diagnostics and metrics. */
+  get backend(): BackendInfo {
+    return this.source.info;
+  }
+
+  /** Tokens and calls through the backbone since the model opened (a snapshot). */
+  get stats(): SourceStats {
+    return this.source.stats();
   }
 
   private live(): void {
@@ -294,23 +240,10 @@ export class Prm implements StepScorer {
    * vLLM's token_classify: per input (text, tokenized with the tokenizer's special tokens, or
    * token ids), the ids and every token's class probabilities [T][K].
    */
-  async classifyTokens(inputs: ReadonlyArray<string | readonly number[]>, options: { signal?: AbortSignal; activation?: boolean } = {}): Promise<Array<{ tokens: number[]; probs: number[][] }>> {
+  async classifyTokens(inputs: ReadonlyArray<string | readonly number[]>, options?: ClassifyOptions): Promise<Array<{ tokens: number[]; probs: number[][] }>> {
     this.live();
-    if (!Array.isArray(inputs)) throw new TypeError('inputs must be an array of strings or token-id arrays');
-    const rows = inputs.map((x, i) => {
-      let ids: number[];
-      if (typeof x === 'string') ids = this.tokenizer.encode(x, true);
-      else if (Array.isArray(x)) {
-        x.forEach((t, k) => {
-          if (!Number.isInteger(t) || t < 0) throw new PrmInputError(`inputs[${i}]`, `must hold non-negative integer token ids; [${k}] is ${show(t)}`);
-        });
-        ids = [...x];
-      } else throw new PrmInputTypeError(`inputs[${i}]`, `must be a string or an array of token ids, got ${show(x)}`);
-      if (ids.length === 0) throw new PrmInputError(`inputs[${i}]`, 'is empty');
-      if (this.maxContext !== undefined && ids.length > this.maxContext) throw overContext(`inputs[${i}]`, ids.length, this.maxContext);
-      return ids;
-    });
-    const probs = await this.source.classify(rows.map((r) => Int32Array.from(r)), options.signal, { activation: options.activation ?? true });
+    const { rows, signal, activation } = checkClassifyCall(inputs, options, this.tokenizer, this.maxContext);
+    const probs = await this.source.classify(rows.map((r) => Int32Array.from(r)), signal, { activation });
     return rows.map((tokens, i) => ({ tokens, probs: probs[i] }));
   }
 
@@ -327,15 +260,25 @@ export class Prm implements StepScorer {
    */
   async session(item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
     this.live();
-    if (!this.onnx || !this.backend.kvCache)
-      throw new Error(`${this.name}: incremental scoring needs an ONNX model with past_key_values inputs and present outputs`);
-    return PrmSession.open(this, this.onnx, item, options);
+    const cache = this.source.cache;
+    if (!cache) throw new Error(`${this.name}: incremental scoring needs an ONNX model with past_key_values inputs and present outputs`);
+    this.sessionModel ??= {
+      encode: (items) => this.encode(items),
+      maxContext: this.maxContext,
+      defaultAggregate: this.defaultAggregate,
+      cache,
+      finalizer: new FinalizationRegistry((h) => cache.release([h])),
+    };
+    return PrmSession.open(this.sessionModel, item, options);
   }
 
-  /** Terminates the worker threads. */
+  /**
+   * Releases the backbone (the worker threads end). Calls in flight settle: they finish, or
+   * reject with an error saying the model is closed; later calls reject at once.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.closer();
+    await this.source.close();
   }
 }

@@ -50,13 +50,13 @@ export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregatio
   return { how, threshold: t, signal: signal(o.signal) };
 }
 
-export interface RerankCallOptions extends ScoreCallOptions {
+export interface RerankOptions extends ScoreCallOptions {
   /** Keep the best N (default: all). */
   topN?: number;
 }
 
 /** Rerank's options: the scoring ones and `topN` (default: every candidate). */
-export function checkRerankCall(o: RerankCallOptions, dflt: Aggregation, candidates: number): ScoreCall & { topN: number } {
+export function checkRerankCall(o: RerankOptions, dflt: Aggregation, candidates: number): ScoreCall & { topN: number } {
   const call = checkScoreCall(o, dflt, ['topN'], 'rerank options');
   return { ...call, topN: o.topN === undefined ? candidates : nonNegativeInt(o.topN, 'topN') };
 }

@@ -1,24 +1,32 @@
-// Incremental scoring over a KV cache. A session holds one chain's token ids and the
-// backbone's keys/values for them; scoring continuations runs only their new tokens on top
-// of the cached prefix. Correctness does not rest on tokenization being prefix-stable: the
+// Incremental scoring over a KV cache: the prefix bookkeeping. A session holds one chain's
+// token ids, the step scores inside them, and a handle to the backbone's keys/values for
+// them; scoring continuations runs only their new tokens on top (the backbone's cached
+// forward does the rest). Correctness does not rest on tokenization being prefix-stable: the
 // cached part actually used is the longest common prefix of cached and new token ids, and
 // cached step scores are reused only for boundaries inside that part.
 //
-// Many sessions can be scored in one backbone call (`PrmSession.scoreMany`, what a beam
-// search wants): each row's cached keys/values are left-aligned against the longest past,
-// the slots in front are masked out, and position ids carry each row's true positions.
-import { planChunks } from '../batch/index.js';
+// Many sessions can be scored in one call (`PrmSession.scoreMany`, what a beam search
+// wants): their rows go to the cached forward together, which batches them.
+import type { CachedForward, KvHandle } from '../backbones/cached-forward.js';
 import { isInputError, PrmInputError, reroot } from '../errors.js';
 import type { InputError } from '../errors.js';
 import type { ChainItem } from '../interfaces.js';
 import { signal as abortSignal, invalidType, knownKeys, object } from '../is.js';
-import { aggregate, firstError, scoreBatch } from '../kernels/index.js';
-import type { Prm } from './prm.js';
-import { limited } from '../backbones/onnx/steps.js';
-import type { OnnxSteps } from '../backbones/onnx/steps.js';
-import type { KvArray } from '../backbones/onnx/backbone.js';
+import { aggregate, firstError } from '../kernels/index.js';
+import type { Aggregation } from '../kernels/types.js';
+import type { PrmEncoding } from './encoding.js';
 import { checkScoreCall } from './results.js';
 import type { PrmScore, ScoreCall, ScoreCallOptions } from './results.js';
+
+/** What sessions need of their model: its encoding and context, and a cached forward. */
+export interface SessionModel {
+  encode(items: readonly ChainItem[]): PrmEncoding;
+  readonly maxContext?: number;
+  readonly defaultAggregate: Aggregation;
+  readonly cache: CachedForward;
+  /** Frees a dropped session's keys/values. */
+  readonly finalizer: FinalizationRegistry<KvHandle>;
+}
 
 export interface SessionScore extends PrmScore {
   /** With `keep: true`: a session whose prefix is this continuation's whole chain. */
@@ -30,26 +38,13 @@ export interface SessionScoreOptions extends ScoreCallOptions {
   keep?: boolean;
 }
 
-/**
- * Keys/values of one cached chain: slots [start, start + length) of row `row` in tensors
- * laid out [rows, heads, total, headDim] (per layer: key, value, key, value, ...). A view,
- * so keeping a session per candidate costs no copy.
- */
-interface KvView {
-  tensors: KvArray[];
-  row: number;
-  total: number;
-  start: number;
-  length: number;
-}
-
 interface Row {
   session: PrmSession;
   item: ChainItem;
   ids: Int32Array;
   positions: number[];
   /** Cached tokens this row reuses. */
-  P: number;
+  reuse: number;
 }
 
 function lcp(a: Int32Array, b: Int32Array): number {
@@ -88,19 +83,19 @@ function checkSignalOnly(o: unknown, name: string): AbortSignal | undefined {
   return abortSignal((o as { signal?: unknown }).signal);
 }
 
-const EMPTY: KvView = { tensors: [], row: 0, total: 0, start: 0, length: 0 };
-
 export class PrmSession {
   private constructor(
-    private readonly prm: Prm,
-    private readonly steps: OnnxSteps,
+    private readonly model: SessionModel,
     /** The chain this session holds. */
     readonly item: ChainItem,
     private readonly ids: Int32Array,
-    private readonly kv: KvView,
+    /** The backbone's keys/values of `ids` (none for the empty root). */
+    private readonly kv: KvHandle | undefined,
     /** log P(correct) of boundaries inside the cached tokens, by token position. */
     private readonly known: Map<number, number>,
-  ) {}
+  ) {
+    if (kv) model.finalizer.register(this, kv);
+  }
 
   /** Cached tokens. */
   get tokens(): number {
@@ -112,26 +107,24 @@ export class PrmSession {
     return [...this.known.entries()].sort((a, b) => a[0] - b[0]).map(([, lp]) => Math.exp(lp));
   }
 
-  static async open(prm: Prm, steps: OnnxSteps, item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
+  static async open(model: SessionModel, item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
     const signal = checkSignalOnly(options, 'session options');
-    const root = new PrmSession(prm, steps, { problem: item.problem, steps: [] }, new Int32Array(0), EMPTY, new Map());
-    const call = { how: prm.defaultAggregate, threshold: 0.5, signal };
-    const [[r]] = await PrmSession.run(prm, steps, [{ session: root, items: [item], paths: ['item'], stepPaths: ['item.steps'] }], true, call);
+    const root = new PrmSession(model, { problem: item.problem, steps: [] }, new Int32Array(0), undefined, new Map());
+    const call = { how: model.defaultAggregate, threshold: 0.5, signal };
+    const [[r]] = await PrmSession.run(model, [{ session: root, items: [item], paths: ['item'], stepPaths: ['item.steps'] }], true, call);
     return r.session!;
   }
 
   /** Cached tokens usable for `ids` (and boundaries whose scores are known). */
   private prefixFor(ids: Int32Array, positions: readonly number[]): number {
-    let P = lcp(this.ids, ids);
     // keep at least one new token to run, and never rely on a boundary the cache did not score
-    P = Math.min(P, ids.length - 1);
-    for (const p of positions) if (p < P && !this.known.has(p)) P = p;
-    return Math.max(P, 0);
+    let reuse = Math.min(lcp(this.ids, ids), ids.length - 1);
+    for (const p of positions) if (p < reuse && !this.known.has(p)) reuse = p;
+    return Math.max(reuse, 0);
   }
 
   private static async run(
-    prm: Prm,
-    steps: OnnxSteps,
+    model: SessionModel,
     groups: ReadonlyArray<Group>,
     keep: boolean,
     { how, threshold, signal }: ScoreCall,
@@ -139,70 +132,38 @@ export class PrmSession {
     const rows: Row[] = [];
     for (const g of groups) {
       if (g.items.length === 0) continue;
-      let enc: ReturnType<Prm['encode']>;
+      let enc: PrmEncoding;
       try {
-        enc = prm.encode(g.items);
+        enc = model.encode(g.items);
       } catch (e) {
         throw isInputError(e) ? callerPath(e, g) : e;
       }
       enc.inputIds.forEach((ids, i) => {
         if (enc.truncated[i])
-          throw new PrmInputError(g.paths[i], `exceeds maxContext ${prm.maxContext}; a session cannot truncate (it would cache a cut chain)`);
+          throw new PrmInputError(g.paths[i], `exceeds maxContext ${model.maxContext}; a session cannot truncate (it would cache a cut chain)`);
         const positions = Array.from(enc.boundaries.positions.subarray(enc.boundaries.offsets[i], enc.boundaries.offsets[i + 1]));
-        rows.push({ session: g.session, item: g.items[i], ids, positions, P: g.session.prefixFor(ids, positions) });
+        rows.push({ session: g.session, item: g.items[i], ids, positions, reuse: g.session.prefixFor(ids, positions) });
       });
     }
-    const info = steps.backbone.info;
-    const heads = info.kvHeads!;
-    const hd = info.headDim!;
-    const c = steps.chunking;
-    const newLogProbs: Float32Array[] = new Array(rows.length);
-    const views: KvView[] = new Array(rows.length);
     signal?.throwIfAborted();
-    // bucketed by new tokens (what is padded and what the output holds), memory-bounded like full scoring
-    const chunks = planChunks(rows.map((r) => r.ids.length - r.P), { bytesPerToken: 4 * steps.width, maxOutputBytes: c.maxOutputBytes, maxBatchTokens: c.maxBatchTokens, maxBatch: c.maxBatch, maxPadFraction: c.maxPadFraction });
-    await limited(chunks.length, steps.backbone.workers, async (ci) => {
-      signal?.throwIfAborted();
-      const members = chunks[ci].items;
-      const B = members.length;
-      const Pmax = Math.max(...members.map((m) => rows[m].P));
-      const Tn = Math.max(...members.map((m) => rows[m].ids.length - rows[m].P));
-      const K = Pmax + Tn;
-      const ids = new Int32Array(B * Tn).fill(c.padId);
-      const mask = new Int32Array(B * K);
-      const positions = new Int32Array(B * Tn);
-      const offsets = new Int32Array(B + 1);
-      const rel: number[] = [];
-      const past: KvArray[] = [];
-      const Kv = info.kvType === 'float16' ? Uint16Array : Float32Array;
-      if (Pmax > 0) for (let l = 0; l < 2 * info.layers; l++) past.push(new Kv(B * heads * Pmax * hd));
-      members.forEach((m, b) => {
-        const r = rows[m];
-        const n = r.ids.length - r.P;
-        ids.set(r.ids.subarray(r.P), b * Tn);
-        // real keys: the row's cached P slots right before Pmax, then its n new tokens
-        mask.fill(1, b * K + Pmax - r.P, b * K + Pmax + n);
-        for (let t = 0; t < n; t++) positions[b * Tn + t] = r.P + t;
-        for (const p of r.positions) if (p >= r.P) rel.push(p - r.P);
-        offsets[b + 1] = rel.length;
-        const v = r.session.kv;
-        for (let l = 0; l < past.length && r.P > 0; l++)
-          for (let h = 0; h < heads; h++) {
-            const src = ((v.row * heads + h) * v.total + v.start) * hd;
-            past[l].set(v.tensors[l].subarray(src, src + r.P * hd), ((b * heads + h) * Pmax + Pmax - r.P) * hd);
-          }
-      });
-      const stats = steps.stats;
-      stats.tokens += members.reduce((a, m) => a + rows[m].ids.length - rows[m].P, 0);
-      stats.paddedTokens += B * Tn;
-      stats.chunks++;
-      const res = await steps.backbone.forward({ B, T: Tn, P: Pmax, ids, mask, positions, past: Pmax > 0 ? past : undefined, output: steps.output, present: keep });
-      const scored = await scoreBatch({ data: res.data, dtype: res.dtype, dims: res.dims }, { offsets, positions: Int32Array.from(rel) }, steps.head, { aggregations: [] });
-      const tensors = res.present?.map((t) => t.data);
-      members.forEach((m, b) => {
-        newLogProbs[m] = scored.stepLogProbs.slice(offsets[b], offsets[b + 1]);
-        if (tensors) views[m] = { tensors, row: b, total: K, start: Pmax - rows[m].P, length: rows[m].ids.length };
-      });
+    // a chain that encodes to no tokens (a format's empty chain) needs no backbone work
+    const work = rows.flatMap((r, i) => (r.ids.length > 0 ? [i] : []));
+    const res = work.length === 0 ? { stepLogProbs: [] } : await model.cache.extend(
+      work.map((i) => {
+        const r = rows[i];
+        return {
+          past: r.reuse > 0 && r.session.kv ? { handle: r.session.kv, length: r.reuse } : undefined,
+          ids: r.ids.subarray(r.reuse),
+          at: Int32Array.from(r.positions.filter((p) => p >= r.reuse), (p) => p - r.reuse),
+        };
+      }),
+      { keep, signal },
+    );
+    const newLogProbs: Float32Array[] = rows.map(() => new Float32Array(0));
+    const handles: Array<KvHandle | undefined> = new Array(rows.length);
+    work.forEach((i, k) => {
+      newLogProbs[i] = res.stepLogProbs[k];
+      handles[i] = res.handles?.[k];
     });
     // every chain's full list of step log-probs: cached ones, then new ones
     const allOffsets = new Int32Array(rows.length + 1);
@@ -212,7 +173,7 @@ export class PrmSession {
       const known = new Map<number, number>();
       let k = 0;
       for (const p of r.positions) {
-        const lp = p < r.P ? r.session.known.get(p)! : newLogProbs[i][k++];
+        const lp = p < r.reuse ? r.session.known.get(p)! : newLogProbs[i][k++];
         known.set(p, lp);
         all.push(lp);
       }
@@ -237,7 +198,7 @@ export class PrmSession {
           truncated: false,
         };
         if (r.item.id !== undefined) s.id = r.item.id;
-        if (views[i]) s.session = new PrmSession(prm, steps, r.item, r.ids, views[i], knownPer[i]);
+        if (keep) s.session = new PrmSession(model, r.item, r.ids, handles[i], knownPer[i]);
         out[gi].push(s);
       }
     });
@@ -268,13 +229,13 @@ export class PrmSession {
     entries.forEach((e, i) => {
       object(e, `entries[${i}]`, 'an object { session, continuations }');
       if (!(e.session instanceof PrmSession)) throw invalidType(`entries[${i}].session`, 'a PrmSession', e.session);
-      if (e.session.prm !== first.prm) throw new RangeError(`entries[${i}].session belongs to another Prm`);
+      if (e.session.model !== first.model) throw new RangeError(`entries[${i}].session belongs to another Prm`);
       if (!Array.isArray(e.continuations)) throw invalidType(`entries[${i}].continuations`, 'an array of step arrays', e.continuations);
       e.continuations.forEach((c: readonly string[], k: number) => {
         if (!Array.isArray(c)) throw invalidType(`entries[${i}].continuations[${k}]`, 'an array of step strings', c);
       });
     });
-    const o = checkScoreCall(options, first.prm.defaultAggregate, ['keep'], 'session score options');
+    const o = checkScoreCall(options, first.model.defaultAggregate, ['keep'], 'session score options');
     const keep = options.keep ?? false;
     if (typeof keep !== 'boolean') throw invalidType('keep', 'true or false', keep);
     const groups = entries.map((e, i) => ({
@@ -283,7 +244,7 @@ export class PrmSession {
       paths: e.continuations.map((_c: readonly string[], k: number) => `entries[${i}].continuations[${k}]`),
       stepPaths: e.continuations.map((_c: readonly string[], k: number) => `entries[${i}].continuations[${k}]`),
     }));
-    return PrmSession.run(first.prm, first.steps, groups, keep, o);
+    return PrmSession.run(first.model, groups, keep, o);
   }
 
   /** A new session whose chain also holds `steps`. */

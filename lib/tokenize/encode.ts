@@ -49,6 +49,37 @@ export function overContext(path: string, tokens: number, maxContext: number): P
   return new PrmInputError(path, `is ${tokens} tokens, over maxContext ${maxContext}; pass overflow: 'truncate' to score the steps that fit`);
 }
 
+/**
+ * One chain under the context policy: a chain over `maxContext` throws (overflow 'error') or
+ * keeps its first `maxContext` tokens and the boundaries inside them ('truncate').
+ */
+export function fitRow(ids: Int32Array, positions: Int32Array, maxContext: number | undefined, overflow: Overflow, path: string): { ids: Int32Array; positions: Int32Array; cut: boolean } {
+  if (maxContext === undefined || ids.length <= maxContext) return { ids, positions, cut: false };
+  if (overflow === 'error') throw overContext(path, ids.length, maxContext);
+  return { ids: ids.subarray(0, maxContext), positions: positions.filter((p) => p < maxContext), cut: true };
+}
+
+/**
+ * The context policy over a whole encoding (`fitRow` per chain): the same rows, cut where
+ * they are over, flagged `truncated`. Returns the input itself when nothing is over.
+ */
+export function fitContext<E extends EncodedBatch>(enc: E, maxContext: number | undefined, overflow: Overflow): E {
+  if (maxContext === undefined || enc.inputIds.every((r) => r.length <= maxContext)) return enc;
+  const { offsets, positions } = enc.boundaries;
+  const inputIds: Int32Array[] = [];
+  const truncated: boolean[] = [];
+  const kept: number[] = [];
+  const newOffsets = new Int32Array(offsets.length);
+  enc.inputIds.forEach((row, i) => {
+    const fit = fitRow(row, positions.subarray(offsets[i], offsets[i + 1]), maxContext, overflow, `items[${i}]`);
+    inputIds.push(fit.ids);
+    truncated.push(fit.cut || enc.truncated[i]);
+    for (const p of fit.positions) kept.push(p);
+    newOffsets[i + 1] = kept.length;
+  });
+  return { ...enc, inputIds, boundaries: { offsets: newOffsets, positions: Int32Array.from(kept) }, truncated };
+}
+
 export function encodeChains(items: readonly ChainItem[], options: EncodeOptions): EncodedBatch {
   if (!Array.isArray(items)) throw invalidType('items', 'an array of { problem, steps }', items);
   knownKeys(object(options, 'options', '{ format, tokenizer }'), ENCODE_KEYS);
@@ -65,18 +96,10 @@ export function encodeChains(items: readonly ChainItem[], options: EncodeOptions
   const positions: number[] = [];
   items.forEach((item, i) => {
     const enc = format.encode(item, tokenizer, i);
-    let ids = enc.ids;
-    let pos = enc.positions;
-    let cut = false;
-    if (maxContext !== undefined && ids.length > maxContext) {
-      if (overflow === 'error') throw overContext(`items[${i}]`, ids.length, maxContext);
-      ids = ids.slice(0, maxContext);
-      pos = pos.filter((p) => p < maxContext);
-      cut = true;
-    }
-    inputIds.push(Int32Array.from(ids));
-    truncated.push(cut);
-    for (const p of pos) positions.push(p);
+    const fit = fitRow(Int32Array.from(enc.ids), Int32Array.from(enc.positions), maxContext, overflow, `items[${i}]`);
+    inputIds.push(fit.ids);
+    truncated.push(fit.cut);
+    for (const p of fit.positions) positions.push(p);
     offsets[i + 1] = positions.length;
   });
   return { inputIds, boundaries: { offsets, positions: Int32Array.from(positions) }, truncated, format };

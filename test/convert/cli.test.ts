@@ -71,7 +71,7 @@ describeWhen(hasCheckpoints, 'prmkit convert', NO_CHECKPOINTS, () => {
     try {
       expect(prm.format.name).toBe('math-shepherd');
       expect(prm.maxContext).toBe(4096);
-      await expect(Prm.load({ model: out, padding: 'left' })).rejects.toThrow(/right-padded rows/);
+      await expect(Prm.load({ model: out, chunking: { padding: 'left' } })).rejects.toThrow(/right-padded rows/);
       await expect(Prm.load({ model: out, format: 'qwen2.5-math-prm' })).rejects.toThrow(/reads a score head, but the converted model \(math-shepherd\) has a lm-labels head/);
     } finally {
       await prm.close();

@@ -39,7 +39,7 @@ describe('eval with real scorer backends', () => {
     const report = JSON.parse(r.stdout);
     expect(report.subsets[0]).toMatchObject({ subset: 'tiny', samples: 6, erroneous: { total: 3 }, correct: { total: 3 } });
 
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'math-shepherd', threads: 1 });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'math-shepherd', workers: { threads: 1 } });
     try {
       const subsets = await readProcessBench(data);
       const run = await evaluateProcessBench(subsets, { scorer: prm });

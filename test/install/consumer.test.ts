@@ -67,7 +67,7 @@ export async function check(prm: Prm, server: PrmServer | undefined): Promise<nu
   const items: ChainItem[] = [{ problem: '1+1?', steps: ['1+1=2'] }];
   const scored: PrmScore[] = await prm.score(items, { aggregate: 'min' });
   const scorer: StepScorer = prm;
-  // @ts-expect-error Prm.head is @internal and not in the published declarations
+  // @ts-expect-error Prm holds no backend internals (no head, no onnx)
   void prm.head;
   // @ts-expect-error score takes chain items, not a string
   await prm.score('1+1=2');

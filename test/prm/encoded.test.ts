@@ -15,7 +15,7 @@ const long = { problem: 'long', steps: Array.from({ length: 10 }, (_, k) => `ste
 
 beforeAll(async () => {
   model = await tiny({ layers: 2, hidden: 32, seed: 11, output: 'hidden', maxPositions: 256 });
-  const base = { model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd' as const, threads: 1 };
+  const base = { model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd' as const, workers: { threads: 1 } };
   [prm, cut] = await Promise.all([Prm.load(base), Prm.load({ ...base, overflow: 'truncate' })]);
 });
 
@@ -98,7 +98,7 @@ describe('prm.scoreEncoded', () => {
   it('refuses malformed encodings and bad options with clear errors, before any backbone work', async () => {
     const xs = items(3, 2);
     const good = prm.encode(xs);
-    const chunks = prm.onnx!.stats.chunks;
+    const chunks = prm.stats.calls;
     const bad = (patch: Partial<PrmEncoding>) => prm.scoreEncoded({ ...good, ...patch } as PrmEncoding);
     const { offsets, positions } = good.boundaries;
     await expect(prm.scoreEncoded(null as never)).rejects.toThrow(TypeError);
@@ -128,11 +128,11 @@ describe('prm.scoreEncoded', () => {
     await expect(prm.scoreEncoded(good, { signal: ac.signal })).rejects.toThrow(/stop now/);
     expect(() => prm.encode(xs, { deferContext: 'yes' as never })).toThrow(/deferContext must be true or false, got "yes" \(string\)/);
     expect(() => prm.encode('x' as never)).toThrow(/items must be an array/);
-    expect(prm.onnx!.stats.chunks).toBe(chunks);
+    expect(prm.stats.calls).toBe(chunks);
   });
 
   it('a closed Prm refuses encodings too', async () => {
-    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1 });
+    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: 1 } });
     const enc = p.encode(chains(2, 1));
     await p.close();
     await expect(p.scoreEncoded(enc)).rejects.toThrow(/is closed/);

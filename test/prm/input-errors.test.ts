@@ -12,7 +12,7 @@ import { chains, cleanup, tiny } from './helpers.js';
 let model: Awaited<ReturnType<typeof tiny>>;
 let prm: Prm; // math-shepherd, maxContext 256, overflow 'error'
 let kv: Prm; // with a KV cache, for sessions
-let base: { model: string; tokenizer: string; head?: string; format: 'math-shepherd'; threads: number };
+let base: { model: string; tokenizer: string; head?: string; format: 'math-shepherd'; workers: { threads: number } };
 
 const TAG = 'ки';
 const long = (k: number) => ({ problem: `long ${k}`, steps: Array.from({ length: 12 }, (_, j) => `step ${j} of a chain long enough to pass the context`) });
@@ -29,11 +29,11 @@ async function caught(p: Promise<unknown> | (() => unknown)): Promise<Error & { 
 
 beforeAll(async () => {
   model = await tiny({ layers: 1, hidden: 16, seed: 5, output: 'hidden', maxPositions: 256 });
-  base = { model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1 };
+  base = { model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: 1 } };
   const kvModel = await tiny({ layers: 1, hidden: 16, seed: 6, kvCache: true, maxPositions: 256 });
   [prm, kv] = await Promise.all([
     Prm.load(base),
-    Prm.load({ model: kvModel.model, tokenizer: kvModel.tokenizer, head: kvModel.head, format: 'math-shepherd', threads: 1 }),
+    Prm.load({ model: kvModel.model, tokenizer: kvModel.tokenizer, head: kvModel.head, format: 'math-shepherd', workers: { threads: 1 } }),
   ]);
 });
 

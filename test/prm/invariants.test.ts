@@ -24,8 +24,8 @@ for (const [output, format] of CASES) {
     let left: Prm;
     beforeAll(async () => {
       const m = await tiny({ output, kvCache: true, layers: 2, hidden: 32, seed: 7, format });
-      prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, threads: 1 });
-      left = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, threads: 1, padding: 'left', maxBatch: 3 });
+      prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, workers: { threads: 1 } });
+      left = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, workers: { threads: 1 }, chunking: { padding: 'left', maxBatch: 3 } });
     });
     afterAll(async () => {
       await prm?.close();
@@ -134,7 +134,7 @@ describe('KV cache when a prefix does not tokenize as the start of the longer ch
       head: { activation: 'softmax' as const, positive: 0, outputs: 2, labels: ['+', '-'] },
       aggregation: 'min' as const,
     };
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, threads: 1 });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, workers: { threads: 1 } });
     try {
       const session = await prm.session({ problem: 'count to three', steps: ['one', 'two'] });
       const [inc] = await session.score([['three']]);
@@ -149,7 +149,7 @@ describe('KV cache when a prefix does not tokenize as the start of the longer ch
 
   it('a model without a KV cache refuses sessions clearly', async () => {
     const m = await tiny({ layers: 1, hidden: 16 });
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format: 'math-shepherd', threads: 1 });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format: 'math-shepherd', workers: { threads: 1 } });
     try {
       expect(prm.backend.kvCache).toBe(false);
       await expect(prm.session({ problem: 'q', steps: [] })).rejects.toThrow(/needs an ONNX model with past_key_values/);
@@ -167,7 +167,7 @@ describeWhen(hasShared, 'invariants on real ProcessBench chains', NO_SHARED, () 
       .slice(0, 6)
       .map(({ problem, steps }) => ({ problem, steps }));
     const m = await tiny({ kvCache: true, layers: 2, hidden: 32, seed: 13, maxPositions: 2048 });
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format: 'math-shepherd', threads: 1 });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format: 'math-shepherd', workers: { threads: 1 } });
     try {
       const batch = await prm.score(pb);
       for (let i = 0; i < pb.length; i++) {

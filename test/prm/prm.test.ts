@@ -1,14 +1,25 @@
 // Prm on the tiny model: heads from files, initializers or the graph; results, rerank,
 // chunking, workers, context limits and argument errors.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxBackbone } from '../../lib/backbones/onnx/backbone.js';
 import { probeProviders } from '../../lib/backbones/onnx/providers.js';
 import { readOnnxInitializer } from '../../lib/model/onnx-initializer.js';
 import { Prm } from '../../lib/prm/index.js';
+import { writeSafetensors } from '../../lib/testing/index.js';
 import { chains, cleanup, tiny } from './helpers.js';
 import { itWhen } from '../helpers/index.js';
 
 afterAll(() => cleanup());
+
+/** The ONNX backbone's description (what `prm.backend` says of a local model). */
+function onnx(prm: Prm) {
+  const b = prm.backend;
+  if (b.kind !== 'onnx') throw new Error(`expected an onnx backend, got ${b.kind}`);
+  return b;
+}
 
 function close(a: number[], b: number[], tol = 1e-5) {
   expect(a.length).toBe(b.length);
@@ -21,13 +32,13 @@ describe('heads', () => {
       const opts = { layers: 2, hidden: 32, seed: 3, format };
       const h = await tiny({ ...opts, output: 'hidden' });
       const l = await tiny({ ...opts, output: 'logits' });
-      const a = await Prm.load({ model: h.model, tokenizer: h.tokenizer, head: h.head, format, threads: 1 });
-      const b = await Prm.load({ model: l.model, tokenizer: l.tokenizer, format, threads: 1 });
+      const a = await Prm.load({ model: h.model, tokenizer: h.tokenizer, head: h.head, format, workers: { threads: 1 } });
+      const b = await Prm.load({ model: l.model, tokenizer: l.tokenizer, format, workers: { threads: 1 } });
       try {
-        expect(a.backend.output).toBe('last_hidden_state');
-        expect(b.backend.output).toBe('logits');
-        expect(a.head!.kind).toBe('linear');
-        expect(b.head!.kind).toBe('logits');
+        expect(onnx(a).output).toBe('last_hidden_state');
+        expect(onnx(b).output).toBe('logits');
+        expect(onnx(a).head).toBe('linear');
+        expect(onnx(b).head).toBe('logits');
         const items = chains(5, 4);
         const ra = await a.score(items);
         const rb = await b.score(items);
@@ -44,16 +55,22 @@ describe('heads', () => {
 
   it('head weights from an ONNX initializer by name (a tied LM head), with label rows picked', async () => {
     const m = await tiny({ layers: 1, hidden: 16, output: 'hidden' });
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: { initializer: 'embed_tokens.weight' }, format: 'math-shepherd', threads: 1 });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: { initializer: 'embed_tokens.weight' }, format: 'math-shepherd', workers: { threads: 1 } });
     try {
+      // the same two rows ('+', '-') cut out by hand into a file: the same head, the same scores
       const emb = readOnnxInitializer(m.model, 'embed_tokens.weight');
-      const plus = prm.tokenizer.encode('+')[0];
-      const minus = prm.tokenizer.encode('-')[0];
-      const w = (prm.head as { weight: Float32Array }).weight;
-      expect(Array.from(w.subarray(0, 16))).toEqual(Array.from(emb.data.subarray(plus * 16, plus * 16 + 16)));
-      expect(Array.from(w.subarray(16, 32))).toEqual(Array.from(emb.data.subarray(minus * 16, minus * 16 + 16)));
-      const [r] = await prm.score([{ problem: 'q', steps: ['a', 'b'] }]);
-      expect(r.stepProbs).toHaveLength(2);
+      const rows = ['+', '-'].map((t) => prm.tokenizer.encode(t)[0]);
+      const file = join(mkdtempSync(join(tmpdir(), 'prmkit-head-')), 'rows.safetensors');
+      writeSafetensors(file, { 'rows.weight': { shape: [2, 16], data: Float32Array.from(rows.flatMap((id) => Array.from(emb.data.subarray(id * 16, id * 16 + 16)))) } });
+      const byHand = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: file, format: 'math-shepherd', workers: { threads: 1 } });
+      try {
+        const items = chains(3, 3);
+        const [got, want] = [await prm.score(items), await byHand.score(items)];
+        got.forEach((r, i) => expect(r.stepProbs).toEqual(want[i].stepProbs));
+        expect(got[0].stepProbs).toHaveLength(3);
+      } finally {
+        await byHand.close();
+      }
     } finally {
       await prm.close();
     }
@@ -73,7 +90,7 @@ describe('Prm', () => {
   let model: Awaited<ReturnType<typeof tiny>>;
   beforeAll(async () => {
     model = await tiny({ layers: 2, hidden: 32, seed: 9, output: 'hidden', maxPositions: 256 });
-    prm = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1 });
+    prm = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: 1 } });
   });
   afterAll(async () => prm?.close());
 
@@ -128,12 +145,12 @@ describe('Prm', () => {
   it('memory-bounded chunks and several workers give the same scores', async () => {
     const items = chains(12, 6);
     const want = await prm.score(items);
-    const small = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1, workers: 2, maxOutputBytes: 32 * 4 * 60 });
+    const small = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { count: 2, threads: 1 }, chunking: { maxOutputBytes: 32 * 4 * 60 } });
     try {
       const got = await small.score(items);
       got.forEach((r, i) => close(r.stepProbs, want[i].stepProbs));
-      expect(small.onnx!.stats.chunks).toBeGreaterThan(6);
-      expect(small.backend.workers).toBe(2);
+      expect(small.stats.calls).toBeGreaterThan(6);
+      expect(onnx(small).workers).toBe(2);
     } finally {
       await small.close();
     }
@@ -141,7 +158,7 @@ describe('Prm', () => {
 
   it('the backbone runs on worker threads; the event loop keeps turning meanwhile', async () => {
     const { threadId } = await import('node:worker_threads');
-    const ids = prm.onnx!.backbone.info.threadIds;
+    const ids = onnx(prm).threadIds;
     expect(ids).toHaveLength(1);
     expect(ids.every((t) => Number.isInteger(t) && t !== threadId)).toBe(true);
     let ticks = 0;
@@ -161,7 +178,7 @@ describe('Prm', () => {
     expect(prm.maxContext).toBe(256);
     const long = { problem: 'long', steps: Array.from({ length: 10 }, (_, k) => `step number ${k} is here, and it is long enough`) };
     await expect(prm.score([long])).rejects.toThrow(/items\[0\] is \d+ tokens, over maxContext 256/);
-    const t = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1, overflow: 'truncate' });
+    const t = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: 1 }, overflow: 'truncate' });
     try {
       const [r] = await t.score([long]);
       expect(r.truncated).toBe(true);
@@ -182,10 +199,17 @@ describe('Prm', () => {
 
   it('bad arguments are refused before any work', async () => {
     const base = { model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd' as const };
-    await expect(Prm.load({ ...base, workers: 0 })).rejects.toThrow(/workers must be an integer/);
-    await expect(Prm.load({ ...base, threads: -1 })).rejects.toThrow(/threads must be an integer/);
-    await expect(Prm.load({ ...base, maxOutputBytes: 0 })).rejects.toThrow(/maxOutputBytes must be a positive integer/);
-    await expect(Prm.load({ ...base, maxPadFraction: -1 })).rejects.toThrow(/maxPadFraction/);
+    await expect(Prm.load({ ...base, workers: 0 })).rejects.toThrow(/options\.workers must be an integer/);
+    await expect(Prm.load({ ...base, workers: { count: 0 } })).rejects.toThrow(/options\.workers\.count must be an integer/);
+    await expect(Prm.load({ ...base, workers: { threads: -1 } })).rejects.toThrow(/options\.workers\.threads must be an integer/);
+    await expect(Prm.load({ ...base, workers: { thread: 1 } as never })).rejects.toThrow(/options\.workers\.thread is not an option; did you mean 'threads'/);
+    await expect(Prm.load({ ...base, chunking: { maxOutputBytes: 0 } })).rejects.toThrow(/options\.chunking\.maxOutputBytes must be a positive integer/);
+    await expect(Prm.load({ ...base, chunking: { maxPadFraction: -1 } })).rejects.toThrow(/options\.chunking\.maxPadFraction/);
+    await expect(Prm.load({ ...base, chunking: { padding: 'middle' as 'left' } })).rejects.toThrow(/options\.chunking\.padding must be one of/);
+    // options that moved into a group say where they went
+    await expect(Prm.load({ ...base, threads: 1 } as never)).rejects.toThrow(/options\.threads is not an option; did you mean options\.workers\.threads\?/);
+    await expect(Prm.load({ ...base, maxBatchTokens: 1 } as never)).rejects.toThrow(/did you mean options\.chunking\.maxPaddedTokens\?/);
+    await expect(Prm.load({ ...base, tokenizer: { path: model.tokenizer, added: [] } as never })).rejects.toThrow(/options\.tokenizer\.added is not an option; did you mean 'addedTokens'/);
     await expect(Prm.load({ ...base, format: 'other' as 'skywork' })).rejects.toThrow(/format must be one of/);
     await expect(Prm.load({ ...base, model: '/no/model.onnx' })).rejects.toThrow(/does not exist/);
     await expect(Prm.load({ ...base, output: 'logits' })).rejects.toThrow(/no output 'logits'|no logits output|has no 'logits'/);
@@ -209,32 +233,41 @@ describe('Prm', () => {
   });
 
   it('a failing backbone call rejects with the runtime error and leaves the Prm usable', async () => {
-    const bb = prm.onnx!.backbone;
-    await expect(bb.forward({ B: 1, T: 5, P: 0, ids: new Int32Array(3), mask: new Int32Array(5), positions: new Int32Array(5), output: 'last_hidden_state' })).rejects.toThrow(/ids must be an Int32Array of B x T = 5/);
     // out-of-vocabulary ids reach onnxruntime, which refuses them: the error comes back, nothing crashes
-    await expect(bb.forward({ B: 1, T: 2, P: 0, ids: Int32Array.of(1, 99999), mask: Int32Array.of(1, 1), positions: Int32Array.of(0, 1), output: 'last_hidden_state' })).rejects.toThrow(/onnx backbone:/);
-    await expect(bb.forward({ B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1), positions: new Int32Array(1), output: 'nope' })).rejects.toThrow(/no output 'nope'/);
+    await expect(prm.classifyTokens([[1, 99999]])).rejects.toThrow(/onnx backbone:/);
     const [r] = await prm.score([{ problem: 'q', steps: ['a'] }]);
     expect(r.stepProbs).toHaveLength(1);
+  });
+
+  it('the backbone refuses malformed forward requests with the field named', async () => {
+    const bb = await OnnxBackbone.load(model.model, { threads: 1 });
+    try {
+      await expect(bb.forward({ B: 1, T: 5, P: 0, ids: new Int32Array(3), mask: new Int32Array(5), positions: new Int32Array(5), output: 'last_hidden_state' })).rejects.toThrow(/ids must be an Int32Array of B x T = 5/);
+      await expect(bb.forward({ B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1), positions: new Int32Array(1), output: 'nope' })).rejects.toThrow(/no output 'nope'/);
+      const ok = await bb.forward({ B: 1, T: 2, P: 0, ids: Int32Array.of(1, 2), mask: Int32Array.of(1, 1), positions: Int32Array.of(0, 1), output: 'last_hidden_state' });
+      expect(ok.dims).toEqual([1, 2, 32]);
+    } finally {
+      await bb.close();
+    }
   });
 
   // one of the two runs; the other says why it was skipped
   const cudaInstalled = probeProviders('auto').providers[0] === 'cuda';
   itWhen(cudaInstalled, 'asking for cuda with the CUDA provider installed runs on cuda', "onnxruntime-node's CUDA provider is not installed", async () => {
-    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', executionProvider: 'cuda' });
+    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { executionProvider: 'cuda' } });
     try {
-      expect(p.backend.provider).toBe('cuda');
+      expect(onnx(p).provider).toBe('cuda');
     } finally {
       await p.close();
     }
   });
 
   itWhen(!cudaInstalled, 'asking for cuda without the CUDA provider installed fails clearly', "onnxruntime-node's CUDA provider is installed", async () => {
-    await expect(Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', executionProvider: 'cuda' })).rejects.toThrow(/CUDA provider is not installed/);
+    await expect(Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { executionProvider: 'cuda' } })).rejects.toThrow(/CUDA provider is not installed/);
   });
 
   it('a closed Prm refuses work', async () => {
-    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', threads: 1 });
+    const p = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: 1 } });
     await p.close();
     await expect(p.score([{ problem: 'q', steps: ['a'] }])).rejects.toThrow(/is closed/);
   });
@@ -247,16 +280,14 @@ describe('createTinyModel', () => {
     const c = await tiny({ seed: 5, kvCache: true, layers: 3, hidden: 32 });
     expect(readFileSync(a.model).equals(readFileSync(b.model))).toBe(true);
     expect(readFileSync(a.model).equals(readFileSync(c.model))).toBe(false);
-    const prm = await Prm.load({ model: a.model, tokenizer: a.tokenizer, head: a.head, format: 'math-shepherd', threads: 1 });
+    const prm = await Prm.load({ model: a.model, tokenizer: a.tokenizer, head: a.head, format: 'math-shepherd', workers: { threads: 1 } });
     try {
-      const info = prm.onnx!.backbone.info;
+      const info = onnx(prm);
       expect(info.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...[0, 1, 2].flatMap((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`])]);
       expect(info.outputNames).toEqual(['last_hidden_state', ...[0, 1, 2].flatMap((i) => [`present.${i}.key`, `present.${i}.value`])]);
-      expect(info.layers).toBe(3);
-      expect(info.kvHeads).toBe(2);
-      expect(info.headDim).toBe(16);
-      expect(prm.backend.provider).toBe('cpu');
-      expect(prm.backend.providerNote).toMatch(/cpu|cuda/);
+      expect(info.kv).toEqual({ layers: 3, kvHeads: 2, headDim: 16, type: 'float32' });
+      expect(info.provider).toBe('cpu');
+      expect(info.providerNote).toMatch(/cpu|cuda/);
     } finally {
       await prm.close();
     }
@@ -270,10 +301,10 @@ describe('float16 models', () => {
     const opts = { layers: 2, hidden: 32, seed: 21, kvCache: true } as const;
     const f32 = await tiny({ ...opts });
     const f16 = await tiny({ ...opts, dtype: 'float16' });
-    const a = await Prm.load({ model: f32.model, tokenizer: f32.tokenizer, head: f32.head, format: 'math-shepherd', threads: 1 });
-    const b = await Prm.load({ model: f16.model, tokenizer: f16.tokenizer, head: f16.head, format: 'math-shepherd', threads: 1 });
+    const a = await Prm.load({ model: f32.model, tokenizer: f32.tokenizer, head: f32.head, format: 'math-shepherd', workers: { threads: 1 } });
+    const b = await Prm.load({ model: f16.model, tokenizer: f16.tokenizer, head: f16.head, format: 'math-shepherd', workers: { threads: 1 } });
     try {
-      expect(b.onnx!.backbone.info.kvType).toBe('float16');
+      expect(onnx(b).kv?.type).toBe('float16');
       const items = chains(5, 12);
       const ra = await a.score(items);
       const rb = await b.score(items);

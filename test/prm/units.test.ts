@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('planChunks', () => {
   it('sorts by length and keeps every chunk under the byte, token and batch budgets', () => {
     const lengths = [50, 3, 200, 7, 7, 120, 90, 1, 64, 33];
-    const chunks = planChunks(lengths, { bytesPerToken: 100, maxOutputBytes: 100 * 256, maxBatchTokens: 300, maxBatch: 3 });
+    const chunks = planChunks(lengths, { bytesPerToken: 100, maxOutputBytes: 100 * 256, maxPaddedTokens: 300, maxBatch: 3 });
     expect(chunks.flatMap((c) => c.items).sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
     let prevT = 0;
     for (const c of chunks) {
@@ -31,7 +31,7 @@ describe('planChunks', () => {
   });
 
   it('an item over the budget still gets a chunk of its own', () => {
-    expect(planChunks([10, 5000, 20], { bytesPerToken: 4, maxBatchTokens: 100 })).toEqual([{ items: [0, 2], T: 20 }, { items: [1], T: 5000 }]);
+    expect(planChunks([10, 5000, 20], { bytesPerToken: 4, maxPaddedTokens: 100 })).toEqual([{ items: [0, 2], T: 20 }, { items: [1], T: 5000 }]);
   });
 
   it('starts a new length bucket when padding would pass maxPadFraction', () => {

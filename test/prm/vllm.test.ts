@@ -23,7 +23,7 @@ describe('vLLM /pooling backbone', () => {
   beforeAll(async () => {
     const m = await tiny({ output: 'logits', format: 'qwen2.5-math-prm', layers: 2, hidden: 32, seed: 5 });
     tok = m.tokenizer;
-    local = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', threads: 1 });
+    local = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', workers: { threads: 1 } });
     let requests = 0;
     server = createServer((req, res) => {
       let body = '';

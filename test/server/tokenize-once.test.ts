@@ -59,7 +59,7 @@ async function serve(model: ServerModel, options: Partial<ServerOptions> = {}): 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'prmkit-tokenize-once-'));
   tiny = await createTinyModel({ dir, seed: 5, maxPositions: 128 });
-  const load = (overflow: 'error' | 'truncate') => Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd', threads: 1, overflow });
+  const load = (overflow: 'error' | 'truncate') => Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd', workers: { threads: 1 }, overflow });
   [served, cut, reference] = await Promise.all([load('error'), load('truncate'), load('error')]);
   countCalls(served);
   countCalls(cut);
@@ -132,14 +132,14 @@ describe('one tokenization per chain per request', () => {
     const url = await serve(prmServerModel(served));
     expect(served.maxContext).toBe(128);
     const long = { problem: 'too long', steps: Array.from({ length: 12 }, (_, k) => `step ${k} says quite a lot of words here`) };
-    const chunks = served.onnx!.stats.chunks;
+    const chunks = served.stats.calls;
     const since = encoded.length;
     const r = await postJson(url, '/v1/prm/score', { items: [chainsFor('ok', 1)[0], long] });
     expect(r.status).toBe(413);
     expect(r.body.error.param).toBe('items[1]');
     expect(r.body.error.message).toMatch(/items\[1\] is \d+ tokens long; the limit is 128 tokens per chain/);
     expect(timesTokenized([long], since)).toEqual([1]);
-    expect(served.onnx!.stats.chunks).toBe(chunks);
+    expect(served.stats.calls).toBe(chunks);
   });
 
   it('text too long for the limits by its length alone is refused without tokenizing it; text under that bound is tokenized and counted', async () => {

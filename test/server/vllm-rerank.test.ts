@@ -29,7 +29,7 @@ const NAME = 'qwen-prm';
 
 beforeAll(async () => {
   const m = await tiny({ output: 'logits', format: 'qwen2.5-math-prm', layers: 2, hidden: 32, seed: 3 });
-  prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', threads: 1, maxContext: 400 });
+  prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', workers: { threads: 1 }, maxContext: 400 });
   server = createServer({ model: prmServerModel(prm), modelName: NAME, closeModel: false, batching: { maxWaitMs: 1 } });
   lines = createServer({ model: prmServerModel(prm), modelName: NAME, stepSplitter: 'lines', closeModel: false, batching: { maxWaitMs: 1 } });
   ({ url } = await server.listen());

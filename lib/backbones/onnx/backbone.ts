@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DoneMessage, ForwardRequest, ForwardResult, FromWorker, ReadyMessage, RunMessage, WorkerInit } from './protocol.js';
-import { ortEntry, probeProviders } from './providers.js';
+import { ortEntry, probeProviders, PROVIDER_CHOICES } from './providers.js';
 import { workerExecArgv } from './worker-argv.js';
 import type { ProviderChoice, ProviderName } from './providers.js';
 
@@ -17,11 +17,13 @@ export type { ForwardRequest, ForwardResult, KvArray } from './protocol.js';
 /** The worker's file: the same .mjs beside this module in lib/ and in dist/. */
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
-export interface OnnxBackboneOptions {
-  /** Worker threads, each with its own session (default 1). */
-  workers?: number;
-  /** onnxruntime intra-op threads per session (default: cores / workers, at least 1). */
+/** The worker threads that run the model. */
+export interface WorkerOptions {
+  /** Worker threads, each with its own onnxruntime session (default 1). */
+  count?: number;
+  /** onnxruntime intra-op threads per worker (default: cores / workers, at least 1). */
   threads?: number;
+  /** 'auto' (default: cuda when onnxruntime-node's CUDA provider is installed), 'cpu' or 'cuda'. */
   executionProvider?: ProviderChoice;
 }
 
@@ -110,12 +112,12 @@ export class OnnxBackbone {
     readonly modelPath: string,
   ) {}
 
-  static async load(modelPath: string, options: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
+  static async load(modelPath: string, options: WorkerOptions = {}): Promise<OnnxBackbone> {
     if (typeof modelPath !== 'string' || modelPath.length === 0) throw new TypeError('model must be a path to an .onnx file');
     if (!existsSync(modelPath)) throw new TypeError(`model: ${modelPath} does not exist`);
-    const workers = is.integer(options.workers ?? 1, 'workers', 1, 64);
-    const threads = is.integer(options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)), 'threads', 1, 256);
-    const choice = is.oneOf(options.executionProvider ?? 'auto', 'executionProvider', ['auto', 'cpu', 'cuda'] as const);
+    const workers = is.integer(options.count ?? 1, 'workers.count', 1, 64);
+    const threads = is.integer(options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)), 'workers.threads', 1, 256);
+    const choice = is.oneOf(options.executionProvider ?? 'auto', 'workers.executionProvider', PROVIDER_CHOICES);
     const probe = probeProviders(choice);
     const init: WorkerInit = { ortPath: ortEntry(), modelPath, threads, providers: probe.providers, providerNote: probe.note };
     const slots: Slot[] = [];

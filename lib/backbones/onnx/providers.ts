@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 
 export type ProviderName = 'cpu' | 'cuda';
 export type ProviderChoice = 'auto' | ProviderName;
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'cuda'];
 
 const require = createRequire(import.meta.url);
 

@@ -6,11 +6,12 @@
 // partial solution and its completion) are sent once, as the longest: a causal PRM reads the
 // shorter chains' steps inside it with the same values, and vLLM keeps no prefix cache for
 // pooling models, so every repeated prefix would be recomputed on the server.
+import type { FormatHead } from '../../formats/types.js';
 import type { Boundaries } from '../../kernels/types.js';
 import { VllmPoolingClient } from './client.js';
-import type { PooledOutput } from './client.js';
+import type { PooledOutput, VllmClientOptions } from './client.js';
 import { liveRows } from '../step-source.js';
-import type { StepSource } from '../step-source.js';
+import type { SourceStats, StepSource, VllmInfo } from '../step-source.js';
 
 function isPrefix(a: Int32Array, b: Int32Array): boolean {
   if (a.length > b.length) return false;
@@ -40,13 +41,44 @@ export function prefixRepresentatives(rows: readonly Int32Array[]): number[] {
   return rep;
 }
 
-export class VllmSteps implements StepSource {
-  constructor(
+export class VllmSource implements StepSource {
+  readonly info: VllmInfo;
+  private readonly counts: SourceStats = { tokens: 0, paddedTokens: 0, calls: 0 };
+  /** Aborts requests in flight when the source closes. */
+  private readonly closing = new AbortController();
+
+  private constructor(
     readonly client: VllmPoolingClient,
     readonly positive: number,
     /** Values per row (the head's classes), to read flattened base64 answers. */
     readonly classes: number,
-  ) {}
+  ) {
+    this.info = Object.freeze({ kind: 'vllm', url: client.url, kvCache: false } as const);
+  }
+
+  /** A source reading `head`'s positive class from the server's token_classify rows (no request is made yet). */
+  static connect(options: VllmClientOptions, head: FormatHead): VllmSource {
+    const classes = head.labels?.length ?? (head.activation === 'sigmoid' ? 1 : head.outputs);
+    return new VllmSource(new VllmPoolingClient(options), head.positive, classes);
+  }
+
+  stats(): SourceStats {
+    return { ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new Error(`vllm source for ${this.client.url} is closed`));
+  }
+
+  /** Every row through the server, counted; a call in flight when the source closes rejects. */
+  private pool(rows: number[][], signal: AbortSignal | undefined, options?: { activation?: boolean }): Promise<PooledOutput[]> {
+    this.closing.signal.throwIfAborted();
+    const tokens = rows.reduce((a, r) => a + r.length, 0);
+    this.counts.tokens += tokens;
+    this.counts.paddedTokens += tokens;
+    this.counts.calls += Math.ceil(rows.length / this.client.maxBatch);
+    return this.client.poolAll(rows, signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal, options);
+  }
 
   /** An answer as rows of `classes` values. */
   private rowsOf(out: PooledOutput, what: string): Float32Array[] {
@@ -64,7 +96,7 @@ export class VllmSteps implements StepSource {
     const rep = prefixRepresentatives(rows);
     const sent = [...new Set(rep)];
     const at = new Map(sent.map((k, j) => [k, j]));
-    const res = await this.client.poolAll(sent.map((k) => Array.from(rows[k]!)), signal);
+    const res = await this.pool(sent.map((k) => Array.from(rows[k]!)), signal);
     const answers = sent.map((k, j) => this.rowsOf(res[j]!, `item ${live[k]}`));
     live.forEach((item, k) => {
       const r = rep[k]!;
@@ -89,7 +121,7 @@ export class VllmSteps implements StepSource {
   }
 
   async classify(rows: readonly Int32Array[], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<number[][][]> {
-    const res = await this.client.poolAll(rows.map((r) => Array.from(r)), signal, options);
+    const res = await this.pool(rows.map((r) => Array.from(r)), signal, options);
     return res.map((o, i) => this.rowsOf(o, `input ${i}`).map((r) => Array.from(r)));
   }
 }

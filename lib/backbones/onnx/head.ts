@@ -4,13 +4,13 @@
 // - `last_hidden_state` output: a linear head read from a .safetensors file or an ONNX
 //   initializer (an LM-head matrix [V, H] is cut down to the label rows).
 import { existsSync } from 'node:fs';
-import type { FormatHead } from '../formats/types.js';
-import type { Head } from '../kernels/types.js';
-import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { labelIds } from '../model/labels.js';
-import { readOnnxInitializer } from '../model/onnx-initializer.js';
-import { Checkpoint } from '../model/safetensors.js';
-import type { Tensor } from '../model/safetensors.js';
+import type { FormatHead } from '../../formats/types.js';
+import type { Head } from '../../kernels/types.js';
+import type { PrmTokenizer } from '../../tokenize/tokenizer.js';
+import { labelIds } from '../../model/labels.js';
+import { readOnnxInitializer } from '../../model/onnx-initializer.js';
+import { Checkpoint } from '../../model/safetensors.js';
+import type { Tensor } from '../../model/safetensors.js';
 
 /** Where a linear head's weights live when the backbone outputs hidden states. */
 export type HeadSource =

@@ -1,0 +1,180 @@
+// The local scoring path: an ONNX decoder opened on worker threads, with its head resolved,
+// as a StepSource. Encoded chains → padded, memory-bounded chunks → backbone → the fused
+// native kernel (gather boundary rows → head → log-score) per chunk.
+import { padChunk, planChunks, resolveChunking } from '../../batch/index.js';
+import type { ChunkingOptions } from '../../batch/index.js';
+import type { PrmFormat } from '../../formats/types.js';
+import { gatherRows, scoreBatch } from '../../kernels/index.js';
+import type { Boundaries, Head } from '../../kernels/types.js';
+import { manifestHead } from '../../model/manifest.js';
+import type { ModelFiles } from '../../model/manifest.js';
+import type { PrmTokenizer } from '../../tokenize/tokenizer.js';
+import { liveRows } from '../step-source.js';
+import type { OnnxInfo, SourceStats, StepSource } from '../step-source.js';
+import { OnnxBackbone } from './backbone.js';
+import type { ForwardRequest, ForwardResult, WorkerOptions } from './backbone.js';
+import { classProbs } from './classify.js';
+import { resolveHead } from './head.js';
+import type { HeadSource } from './head.js';
+import { OnnxKvCache } from './kv-cache.js';
+import { limited } from './limited.js';
+
+export type Output = 'logits' | 'last_hidden_state';
+
+export interface OnnxSourceOptions {
+  model: ModelFiles;
+  /** The format whose head convention the model's output is read with. */
+  format: PrmFormat;
+  /** Label token ids and the pad token come from it. */
+  tokenizer: PrmTokenizer;
+  /** Head weights when the model outputs last_hidden_state. */
+  head?: HeadSource;
+  output?: Output;
+  workers?: WorkerOptions;
+  chunking?: ChunkingOptions;
+}
+
+/** Chunking with every default filled in. */
+export type Chunking = Required<ChunkingOptions>;
+
+function pickOutput(names: readonly string[], asked: Output | undefined): Output {
+  const output = asked ?? (names.includes('logits') ? 'logits' : names.includes('last_hidden_state') ? 'last_hidden_state' : undefined);
+  if (!output || !names.includes(output)) throw new RangeError(`the model has no ${asked ?? "'logits' or 'last_hidden_state'"} output (it has ${names.join(', ')})`);
+  return output;
+}
+
+function padIdOf(tokenizer: PrmTokenizer): number {
+  const pad = tokenizer.config.pad_token;
+  const text = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
+  return (text !== undefined ? tokenizer.tokenToId(text) : undefined) ?? 0;
+}
+
+export class OnnxSource implements StepSource {
+  readonly info: OnnxInfo;
+  readonly cache?: OnnxKvCache;
+  private readonly counts: SourceStats = { tokens: 0, paddedTokens: 0, calls: 0 };
+
+  private constructor(
+    private readonly backbone: OnnxBackbone,
+    readonly head: Head,
+    readonly output: Output,
+    /** Width of one output row (hidden size, vocabulary or class count). */
+    readonly width: number,
+    readonly chunking: Chunking,
+  ) {
+    const b = backbone.info;
+    const kv = b.layers > 0 && b.kvHeads !== undefined && b.headDim !== undefined ? { layers: b.layers, kvHeads: b.kvHeads, headDim: b.headDim, type: b.kvType } : undefined;
+    this.info = Object.freeze({
+      kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: head.kind, workers: backbone.workers,
+      threadIds: b.threadIds, inputNames: b.inputNames, outputNames: b.outputNames, kvCache: kv !== undefined, ...(kv ? { kv } : {}),
+    } as const);
+    if (kv) this.cache = new OnnxKvCache(this, kv);
+  }
+
+  /**
+   * Opens the model on worker threads and resolves how its output is read: which output,
+   * its width (one token through the model), the head (from the manifest, the graph's logits
+   * or weight files), the pad token and the chunking defaults.
+   */
+  static async open(o: OnnxSourceOptions): Promise<OnnxSource> {
+    const m = o.model.manifest;
+    if (m?.attention === 'gqa' && o.chunking?.padding === 'left')
+      throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
+    const backbone = await OnnxBackbone.load(o.model.onnx, o.workers);
+    try {
+      const output = pickOutput(backbone.info.outputNames, o.output);
+      const probe = await backbone.forward({ B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output });
+      const width = probe.dims[2];
+      const head = m ? manifestHead(m, o.format) : resolveHead({ format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head, modelPath: o.model.onnx });
+      const chunking = resolveChunking(o.chunking ?? {}, {
+        // a converted model on the cpu runs one chain per call: padding is pure waste there and
+        // a chain of a few hundred tokens already fills the matrix kernels (bench:convert)
+        maxBatch: m && backbone.info.provider === 'cpu' ? 1 : undefined,
+        padId: padIdOf(o.tokenizer),
+      });
+      return new OnnxSource(backbone, head, output, width, chunking);
+    } catch (e) {
+      await backbone.close();
+      throw e;
+    }
+  }
+
+  get workers(): number {
+    return this.backbone.workers;
+  }
+
+  /** One counted forward pass (`tokens`: the real ones among B x T). */
+  forward(req: ForwardRequest, tokens: number): Promise<ForwardResult> {
+    this.counts.tokens += tokens;
+    this.counts.paddedTokens += req.B * req.T;
+    this.counts.calls++;
+    return this.backbone.forward(req);
+  }
+
+  stats(): SourceStats {
+    return { ...this.counts };
+  }
+
+  /** Memory-bounded, length-bucketed chunks of rows for one backbone call each. */
+  plan(lengths: readonly number[]) {
+    return planChunks(lengths, { ...this.chunking, bytesPerToken: 4 * this.width });
+  }
+
+  /** log P(step correct) for every boundary, in CSR order (rows cut as `liveRows` says). */
+  async stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
+    const { offsets, positions } = boundaries;
+    const out = new Float32Array(positions.length);
+    const { live, rows } = liveRows(inputIds, boundaries);
+    const chunks = this.plan(rows.map((r) => r.length));
+    signal?.throwIfAborted();
+    await limited(chunks.length, this.workers, async (c) => {
+      signal?.throwIfAborted();
+      const members = chunks[c].items;
+      const padded = padChunk(members.map((m) => rows[m]), this.chunking.padding, this.chunking.padId);
+      const bOffsets = new Int32Array(members.length + 1);
+      const bPositions: number[] = [];
+      members.forEach((m, b) => {
+        const item = live[m];
+        for (let s = offsets[item]; s < offsets[item + 1]; s++) bPositions.push(positions[s] + padded.shift[b]);
+        bOffsets[b + 1] = bPositions.length;
+      });
+      const real = members.reduce((a, m) => a + rows[m].length, 0);
+      const res = await this.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output }, real);
+      signal?.throwIfAborted();
+      const scored = await scoreBatch(
+        { data: res.data, dtype: res.dtype, dims: res.dims },
+        { offsets: bOffsets, positions: Int32Array.from(bPositions) },
+        this.head,
+        { aggregations: [] },
+      );
+      members.forEach((m, b) => out.set(scored.stepLogProbs.subarray(bOffsets[b], bOffsets[b + 1]), offsets[live[m]]));
+    });
+    return out;
+  }
+
+  /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
+  async classify(rows: readonly Int32Array[], signal?: AbortSignal, options: { activation?: boolean } = {}): Promise<number[][][]> {
+    const out: number[][][] = new Array(rows.length);
+    const chunks = this.plan(rows.map((r) => r.length));
+    await limited(chunks.length, this.workers, async (c) => {
+      signal?.throwIfAborted();
+      const members = chunks[c].items;
+      const padded = padChunk(members.map((m) => rows[m]), this.chunking.padding, this.chunking.padId);
+      const offsets = new Int32Array(members.length + 1);
+      const positions: number[] = [];
+      members.forEach((m, b) => {
+        for (let t = 0; t < rows[m].length; t++) positions.push(padded.shift[b] + t);
+        offsets[b + 1] = positions.length;
+      });
+      const res = await this.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output }, positions.length);
+      const gathered = gatherRows({ data: res.data, dtype: res.dtype, dims: res.dims }, { offsets, positions: Int32Array.from(positions) });
+      const probs = classProbs(gathered, positions.length, this.width, this.head, options.activation ?? true);
+      members.forEach((m, b) => (out[m] = probs.slice(offsets[b], offsets[b + 1])));
+    });
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.backbone.close();
+  }
+}
