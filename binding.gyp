@@ -27,6 +27,7 @@
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
       },
+      "conditions": [["OS=='linux'", { "ldflags": ["-Wl,-z,now"] }]],
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } }
     }
   ]

@@ -26,14 +26,14 @@ export function backends(): BackendsInfo {
   if (!n.binding) {
     return {
       js: true,
-      cpu: { available: false, reason: n.reason, threads: 0, simd: 'none' },
+      cpu: { available: false, reason: n.reason, threads: 0, simd: 'none', pinned: false },
       cuda: { compiled: false, available: false, devices: 0, reason: n.reason },
     };
   }
   const info = n.binding.info();
   return {
     js: true,
-    cpu: { available: true, threads: info.threads, simd: info.simd, source: n.source, path: n.path },
+    cpu: { available: true, threads: info.threads, simd: info.simd, pinned: info.pinned, source: n.source, path: n.path },
     cuda: {
       compiled: info.cuda.compiled,
       available: info.cuda.compiled && info.cuda.devices > 0,

@@ -2,7 +2,9 @@
 // compiled here (build/Release, what `npm rebuild prmkit` produces) wins over the prebuilt
 // one shipped in the package (prebuilds/<platform>-<arch>/, made by `npm pack` from the same
 // sources), and with neither the js backend runs. A missing or broken binary is not fatal:
-// the reason is kept for `backends()` and the fallback warning.
+// the reason is kept for `backends()` and the fallback warning. Each candidate is loaded in a
+// child process first (./check.ts), so one that crashes on load costs a fallback, not this
+// process.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { bindingMismatch } from './binding.js';
 import type { NativeBinding } from './binding.js';
+import { checkAddon } from './check.js';
 import { kernelEnvError } from './env.js';
 
 /** Where the loaded addon came from. */
@@ -70,6 +73,9 @@ export function prebuildFile(root: string, platform = process.platform, arch = p
 }
 
 function tryLoad(path: string, source: AddonSource): AddonLoad {
+  // first in a child process, where a crash is an exit status (./check.ts)
+  const check = checkAddon(path);
+  if (!check.ok) return { reason: `the native addon at ${path} ${check.reason}` };
   try {
     const binding = createRequire(import.meta.url)(path) as NativeBinding;
     const mismatch = bindingMismatch(binding);

