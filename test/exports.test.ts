@@ -153,7 +153,7 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
   },
   './testing': {
     source: 'testing/index',
-    names: ['TINY_CHAT_TEMPLATE', 'TINY_SHEPHERD_TAG', 'TINY_SPECIAL', 'byteAlphabet', 'createTinyModel', 'tinyTokenizer', 'writeSafetensors'],
+    names: ['TINY_CHAT_TEMPLATE', 'TINY_SHEPHERD_TAG', 'TINY_SPECIAL', 'byteAlphabet', 'createTinyCheckpoint', 'createTinyModel', 'tinyTokenizer', 'writeSafetensors'],
   },
   './testing/arithmetic': {
     source: 'testing/arithmetic',

@@ -2,10 +2,13 @@
 // and Prm.load({ model: DIR }) open with no other flag. No Python involved.
 import { CONVERT_DTYPES } from '../convert/index.js';
 import type { ConvertDtype, ConvertResult } from '../convert/index.js';
+import { FORMAT_NAMES } from '../formats/index.js';
 import type { FormatName } from '../formats/types.js';
 import { oneOfOption, parse, stringOption } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
+
+const or = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 
 export const CONVERT_HELP = `prmkit convert: a Hugging Face PRM checkpoint to prmkit's ONNX layout
 
@@ -23,10 +26,10 @@ largest tensors, not the model.
                          int8 or int4 (block-wise, onnxruntime MatMulNBits)
       --kv-cache         past_key_values inputs / present outputs, for prm.session() and
                          beam search (plain attention operators)
-      --format NAME      qwen2.5-math-prm, math-shepherd, rlhflow or skywork (default: from
-                         the architecture and the head's tensors)
-      --attention A      gqa (onnxruntime's fused GroupQueryAttention, default without
-                         --kv-cache) or plain
+      --format NAME      ${or(FORMAT_NAMES)} (default: from the
+                         architecture and the head's tensors)
+      --attention A      gqa (onnxruntime's fused GroupQueryAttention; the default where it
+                         runs for the model's shape) or plain (any shape, --kv-cache)
       --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
       --force            replace an earlier conversion in OUT_DIR
 `;
@@ -46,6 +49,7 @@ export function summary(r: ConvertResult, peakRss: number): string {
   const m = r.manifest;
   return (
     `converted ${m.source.architecture} (${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
+    `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'} (${r.attentionReason})\n` +
     `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
     `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
   );
@@ -59,7 +63,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 2) throw new UsageError(`convert needs HF_DIR and OUT_DIR, got ${positionals.length} path${positionals.length === 1 ? '' : 's'}`);
   const dtype = oneOfOption(values, 'dtype', CONVERT_DTYPES) as ConvertDtype | undefined;
-  const format = oneOfOption(values, 'format', ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow', 'skywork'] as const) as FormatName | undefined;
+  const format = oneOfOption(values, 'format', FORMAT_NAMES) as FormatName | undefined;
   const attention = oneOfOption(values, 'attention', ['gqa', 'plain'] as const);
   const blockText = stringOption(values, 'block');
   const block = blockText === undefined ? undefined : Number(blockText);

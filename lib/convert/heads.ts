@@ -17,12 +17,6 @@ export interface HeadPlan {
   outputs: number;
 }
 
-const FORMATS: readonly FormatName[] = ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow', 'skywork'];
-
-export function isFormatName(v: unknown): v is FormatName {
-  return typeof v === 'string' && (FORMATS as readonly string[]).includes(v);
-}
-
 export function detectHead(spec: DecoderSpec, ck: Checkpoint, format?: FormatName): HeadPlan {
   const arch = spec.architecture;
   const rows = (name: string) => ck.info(name).shape[0];

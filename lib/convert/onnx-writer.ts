@@ -2,7 +2,13 @@
 // moment it is added (so a 7B model never sits in memory), and only the graph's small
 // protobuf structure is kept until the end. ONNX's protobuf cannot hold more than 2 GB,
 // external data is what lifts that limit.
+//
+// Names follow one scheme, so a graph reads like the model it came from: a node is named by
+// its path and op (`/model/layers.3/attn/qkv_proj/MatMul`), its outputs are that name plus
+// `/output_N`, and constants are named by their type and value (`/model/constants/INT64/[0,0,2,16]`)
+// and written once however often they are asked for.
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import type { PathLike } from 'node:fs';
 import { basename } from 'node:path';
 import onnxProto from 'onnx-proto';
 
@@ -17,7 +23,9 @@ export type AttrValue = number | number[] | string | { float: number };
 export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8';
 
 const DT = onnx.TensorProto.DataType;
-const ELEM: Record<ElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, uint8: DT.UINT8 };
+/** ONNX element type numbers by name (what a Cast's `to` and a tensor's data type take). */
+export const TYPE: Readonly<Record<ElemType, number>> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, uint8: DT.UINT8 };
+const TYPE_NAME: Readonly<Record<ElemType, string>> = { float32: 'FLOAT', float16: 'FLOAT16', int64: 'INT64', int32: 'INT32', uint8: 'UINT8' };
 /** Tensors at least this big go to the data file; smaller ones stay inline. */
 const EXTERNAL_MIN = 1024;
 /** Page alignment lets onnxruntime map the data file instead of copying it. */
@@ -40,53 +48,80 @@ export function valueInfo(name: string, elemType: number, dims: readonly Dim[]):
   };
 }
 
+export interface NodeOptions {
+  /** Number of outputs (default 1), named `<node>/output_N` unless `names` gives them. */
+  outputs?: number;
+  /** Output names, for outputs that are graph outputs (`logits`, `present.0.key`). */
+  names?: readonly string[];
+  domain?: 'com.microsoft';
+}
+
 export class OnnxWriter {
   private readonly nodes: INode[] = [];
   private readonly inits: ITensor[] = [];
   private readonly inputs: IValueInfo[] = [];
   private readonly outputs: IValueInfo[] = [];
-  private readonly fd: number;
+  private readonly names = new Set<string>();
+  private fd: number | undefined;
+  private opened = false;
   private readonly dataName: string;
-  private readonly constants = new Map<string, string>();
+  private readonly externalMin: number;
   private offset = 0;
-  private n = 0;
   /** Bytes written to the data file. */
   get dataBytes(): number {
     return this.offset;
   }
 
-  /** `dataName`: the data file's name as the model refers to it (default: dataPath's own). */
+  /**
+   * `dataPath`: the external data file, created (exclusively) with the first tensor that goes
+   * there; `dataName`: its name as the model refers to it; `externalMin`: the smallest tensor
+   * in bytes that goes there (Infinity: a single self-contained .onnx file).
+   */
   constructor(
-    readonly modelPath: string,
-    dataPath: string,
+    readonly modelPath: PathLike,
+    private readonly dataPath: string,
     dataName = basename(dataPath),
+    { externalMin = EXTERNAL_MIN } = {},
   ) {
-    this.fd = openSync(dataPath, 'w');
     this.dataName = dataName;
+    this.externalMin = externalMin;
   }
 
-  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, output?: string, domain?: string): string {
-    return this.opN(opType, inputs, 1, attrs, output ? [output] : undefined, domain)[0];
+  /** Whether any tensor went to the data file (the file exists). */
+  get hasData(): boolean {
+    return this.opened;
   }
 
-  /** A node with several outputs ('' inputs mean "absent optional input"). */
-  opN(opType: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}, names?: string[], domain?: string): string[] {
-    const id = this.n++;
-    const outs = names ?? Array.from({ length: outputs }, (_, i) => `${opType.toLowerCase()}_${id}_${i}`);
+  /** One node named `name` (a path ending in the op, unique in the graph); returns its outputs. */
+  node(name: string, opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, o: NodeOptions = {}): string[] {
+    if (this.names.has(name)) throw new Error(`graph: node name ${name} is used twice`);
+    this.names.add(name);
+    const outs = o.names ? [...o.names] : Array.from({ length: o.outputs ?? 1 }, (_, i) => `${name}/output_${i}`);
     this.nodes.push({
-      opType, name: `${opType}_${id}`, input: [...inputs], output: outs, ...(domain ? { domain } : {}),
+      opType, name, input: [...inputs], output: outs, ...(o.domain ? { domain: o.domain } : {}),
       attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
     });
     return outs;
   }
 
+  /** A single-output node; `output` names it when it is a graph output. */
+  op(name: string, opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, output?: string, domain?: 'com.microsoft'): string {
+    return this.node(name, opType, inputs, attrs, { ...(output ? { names: [output] } : {}), ...(domain ? { domain } : {}) })[0];
+  }
+
   /** A weight; its bytes are written now (external when large). */
   tensor(name: string, type: ElemType, dims: readonly number[], data: ArrayBufferView): string {
+    if (this.names.has(name)) throw new Error(`graph: tensor name ${name} is used twice`);
+    this.names.add(name);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const t: ITensor = { name, dims: [...dims], dataType: ELEM[type] };
-    if (bytes.length < EXTERNAL_MIN) {
+    const t: ITensor = { name, dims: [...dims], dataType: TYPE[type] };
+    if (bytes.length < this.externalMin) {
       t.rawData = bytes.slice();
     } else {
+      if (this.fd === undefined) {
+        this.fd = openSync(this.dataPath, 'wx');
+        this.opened = true;
+      }
       const pad = (ALIGN - (this.offset % ALIGN)) % ALIGN;
       if (pad) writeSync(this.fd, new Uint8Array(pad));
       this.offset += pad;
@@ -108,41 +143,31 @@ export class OnnxWriter {
     return this.tensor(name, 'float32', dims, data);
   }
 
-  /** A small int64 constant; asking again for the same name gives the same tensor. */
-  ints(name: string, data: readonly number[]): string {
-    const seen = this.constants.get(name);
-    if (seen !== undefined) {
-      if (seen !== data.join(',')) throw new Error(`constant ${name} redefined`);
-      return name;
-    }
-    this.constants.set(name, data.join(','));
-    return this.tensor(name, 'int64', [data.length], new BigInt64Array(data.map((x) => BigInt(x))));
+  /** An int64 vector constant, written once per value. */
+  ints(values: readonly number[]): string {
+    const name = `/model/constants/${TYPE_NAME.int64}/[${values.join(',')}]`;
+    return this.names.has(name) ? name : this.tensor(name, 'int64', [values.length], BigInt64Array.from(values, (x) => BigInt(x)));
   }
 
-  /** A float32 scalar constant; asking again for the same name gives the same tensor. */
-  scalar(name: string, value: number): string {
-    const key = `f${Math.fround(value)}`;
-    const seen = this.constants.get(name);
-    if (seen !== undefined) {
-      if (seen !== key) throw new Error(`constant ${name} redefined`);
-      return name;
-    }
-    this.constants.set(name, key);
-    return this.tensor(name, 'float32', [], new Float32Array([value]));
+  /** A scalar constant (rank 0), written once per type and value. */
+  scalar(type: 'float32' | 'int64', value: number): string {
+    const name = `/model/constants/${TYPE_NAME[type]}/${type === 'float32' ? Math.fround(value) : value}`;
+    if (this.names.has(name)) return name;
+    return this.tensor(name, type, [], type === 'float32' ? new Float32Array([value]) : new BigInt64Array([BigInt(value)]));
   }
 
   input(name: string, type: ElemType, dims: readonly Dim[]): string {
-    this.inputs.push(valueInfo(name, ELEM[type], dims));
+    this.inputs.push(valueInfo(name, TYPE[type], dims));
     return name;
   }
 
   output(name: string, dims: readonly Dim[], type: ElemType = 'float32'): void {
-    this.outputs.push(valueInfo(name, ELEM[type], dims));
+    this.outputs.push(valueInfo(name, TYPE[type], dims));
   }
 
-  /** Writes the .onnx file and closes the data file. */
+  /** Writes the .onnx file (exclusive creation) and closes the data file. */
   finish(graphName: string, opset: number, metadata: Record<string, string> = {}): void {
-    closeSync(this.fd);
+    this.abort();
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'prmkit convert',
@@ -150,15 +175,14 @@ export class OnnxWriter {
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       graph: { name: graphName, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
     });
-    writeFileSync(this.modelPath, onnx.ModelProto.encode(model).finish());
+    writeFileSync(this.modelPath, onnx.ModelProto.encode(model).finish(), { flag: 'wx' });
   }
 
   /** Closes the data file without writing a model (conversion failed). */
   abort(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    closeSync(fd);
   }
 }

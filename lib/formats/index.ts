@@ -22,7 +22,8 @@ export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
   skywork,
 };
 
-export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
+/** The built-in format names, in one place: every list of them (CLI flags, messages, the converter) reads this. */
+export const FORMAT_NAMES = Object.keys(FORMATS) as readonly FormatName[];
 
 export function resolveFormat(spec: FormatSpec): PrmFormat {
   if (typeof spec === 'string') {

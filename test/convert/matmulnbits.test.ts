@@ -26,7 +26,7 @@ for (const bits of [8, 4] as const) {
     const x = g.input('x', 'float32', [M, K]);
     const codes = g.tensor('codes', 'uint8', [N, K / 32, (32 * bits) / 8], q.codes);
     const scales = g.floats('scales', [N * (K / 32)], q.scales);
-    g.op('MatMulNBits', [x, codes, scales], { K, N, bits, block_size: 32, accuracy_level: 0 }, 'y', 'com.microsoft');
+    g.op('/y/MatMulNBits', 'MatMulNBits', [x, codes, scales], { K, N, bits, block_size: 32, accuracy_level: 0 }, 'y', 'com.microsoft');
     g.output('y', [M, N]);
     g.finish('nbits', 17);
     const session = await ort.InferenceSession.create(path);

@@ -55,10 +55,10 @@ describe('heads', () => {
 
   it('head weights from an ONNX initializer by name (a tied LM head), with label rows picked', async () => {
     const m = await tiny({ layers: 1, hidden: 16, output: 'hidden' });
-    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: { initializer: 'embed_tokens.weight' }, format: 'math-shepherd', workers: { threads: 1 } });
+    const prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: { initializer: 'model.embed_tokens.weight' }, format: 'math-shepherd', workers: { threads: 1 } });
     try {
       // the same two rows ('+', '-') cut out by hand into a file: the same head, the same scores
-      const emb = readOnnxInitializer(m.model, 'embed_tokens.weight');
+      const emb = readOnnxInitializer(m.model, 'model.embed_tokens.weight');
       const rows = ['+', '-'].map((t) => prm.tokenizer.encode(t)[0]);
       const file = join(mkdtempSync(join(tmpdir(), 'prmkit-head-')), 'rows.safetensors');
       writeSafetensors(file, { 'rows.weight': { shape: [2, 16], data: Float32Array.from(rows.flatMap((id) => Array.from(emb.data.subarray(id * 16, id * 16 + 16)))) } });

@@ -1,0 +1,196 @@
+// A Hugging Face PRM checkpoint folder → an ONNX folder that Prm.load and `prmkit serve`
+// open with no other option. No Python: safetensors are read tensor by tensor and the graph
+// is written from them directly (builder.ts).
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FORMAT_NAMES, resolveFormat } from '../formats/index.js';
+import type { FormatName } from '../formats/types.js';
+import * as is from '../is.js';
+import { labelIds } from '../model/labels.js';
+import { MANIFEST, MANIFEST_VERSION, MODEL_DTYPES } from '../model/manifest.js';
+import type { Manifest } from '../model/manifest.js';
+import { Checkpoint } from '../model/safetensors.js';
+import { PrmTokenizer } from '../tokenize/tokenizer.js';
+import { chooseAttention } from './attention.js';
+import type { AttentionKind } from './attention.js';
+import { DecoderBuilder } from './builder.js';
+import type { DecoderOptions } from './builder.js';
+import { parseConfig } from './config.js';
+import type { DecoderSpec } from './config.js';
+import { detectHead } from './heads.js';
+import type { HeadPlan } from './heads.js';
+import type { ConvertDtype } from './linear.js';
+import { OnnxWriter } from './onnx-writer.js';
+import { copyTokenizer } from './tokenizer-files.js';
+
+export const CONVERT_DTYPES: readonly ConvertDtype[] = MODEL_DTYPES;
+export const ATTENTION_KINDS: readonly AttentionKind[] = ['gqa', 'plain'];
+
+export interface ConvertOptions {
+  /** Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer files). */
+  input: string;
+  /** Folder to write; created, and must be empty unless `overwrite`. */
+  output: string;
+  /** Weight type (default float32). float16 halves the files; int8/int4 are block-wise quantized. */
+  dtype?: ConvertDtype;
+  /** past_key_values inputs / present outputs, for prm.session() (default false). */
+  kvCache?: boolean;
+  /** The PRM format (default: detected from the architecture and head). */
+  format?: FormatName;
+  /** Replace the files of an earlier conversion in `output`. */
+  overwrite?: boolean;
+  /** Block size of int8/int4 weights (default 16 for int8, 32 for int4). */
+  block?: number;
+  /** MatMulNBits accuracy_level (default 4: int8 activations). */
+  accuracyLevel?: number;
+  /**
+   * Attention operators (default: 'gqa' where onnxruntime's GroupQueryAttention runs for the
+   * model's shape, 'plain' otherwise and with kvCache). A forced 'gqa' that cannot run is refused.
+   */
+  attention?: AttentionKind;
+  /** onnxruntime's fused RMSNorm operators (default true). */
+  fusedNorms?: boolean;
+  /** Progress lines (e.g. process.stderr.write). */
+  onProgress?: (message: string) => void;
+}
+
+export interface ConvertResult {
+  output: string;
+  manifest: Manifest;
+  /** Why the attention written was chosen. */
+  attentionReason: string;
+  /** Bytes of weights read from the checkpoint. */
+  sourceBytes: number;
+  /** Bytes written (graph + external data). */
+  outputBytes: number;
+  /** Largest tensor of the checkpoint, in bytes (conversion memory is a few of these). */
+  largestTensorBytes: number;
+  seconds: number;
+}
+
+const KEYS = is.keysOf<ConvertOptions>()({
+  input: true, output: true, dtype: true, kvCache: true, format: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, onProgress: true,
+});
+
+function readConfig(dir: string): Record<string, unknown> {
+  const p = join(dir, 'config.json');
+  if (!existsSync(p)) throw new TypeError(`${dir} has no config.json: is it a Hugging Face checkpoint folder?`);
+  try {
+    return is.object(JSON.parse(readFileSync(p, 'utf8')), p);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new TypeError(`${p} is not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+/** What a conversion reads, decided before anything is written. */
+export interface ConversionPlan {
+  spec: DecoderSpec;
+  ck: Checkpoint;
+  head: HeadPlan & { format: FormatName };
+  graph: DecoderOptions;
+  attentionReason: string;
+}
+
+/** Reads config and headers and decides the graph; throws before any file is written. */
+export function planConversion(input: string, o: { dtype: ConvertDtype; kvCache: boolean; format?: FormatName; block: number; accuracyLevel: number; attention?: AttentionKind; fusedNorms: boolean }): ConversionPlan {
+  const spec = parseConfig(readConfig(input));
+  const ck = Checkpoint.open(input);
+  const head = detectHead(spec, ck, o.format);
+  if (!head.format) throw new RangeError(`a ${spec.architecture} checkpoint needs format (--format): one of ${FORMAT_NAMES.join(', ')}`);
+  const format = resolveFormat(head.format);
+  if (head.kind === 'lm-labels' && !format.head.labels) throw new RangeError(`format ${head.format} reads a score head, but the checkpoint is a causal LM; pick a format with LM labels (math-shepherd, rlhflow)`);
+  if (head.kind !== 'lm-labels' && format.head.labels) throw new RangeError(`format ${head.format} reads LM label logits, but the checkpoint has a ${head.kind} head`);
+  const attention = chooseAttention(spec, o.kvCache, o.attention);
+  return {
+    spec, ck, head: head as HeadPlan & { format: FormatName }, attentionReason: attention.why,
+    graph: { dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms },
+  };
+}
+
+/**
+ * Writes `model.onnx` and `model.onnx.data` into `dir` under temporary names, renamed when
+ * complete: a failed run never leaves a model that looks whole, nor breaks an earlier one.
+ */
+export function writeModel(plan: ConversionPlan, dir: string, graph: DecoderOptions, { singleFile = false } = {}): { outputs: number; bytes: number } {
+  const modelTmp = join(dir, 'model.onnx.partial');
+  const dataTmp = join(dir, 'model.onnx.data.partial');
+  rmSync(modelTmp, { force: true });
+  rmSync(dataTmp, { force: true });
+  const writer = new OnnxWriter(modelTmp, dataTmp, 'model.onnx.data', singleFile ? { externalMin: Infinity } : {});
+  let outputs: number;
+  try {
+    ({ outputs } = new DecoderBuilder(writer, plan.spec, plan.ck, plan.head, graph).build());
+    writer.finish(`prmkit-${plan.spec.family}`, 17, { 'prmkit.format': plan.head.format, 'prmkit.dtype': graph.dtype, 'prmkit.attention': graph.attention });
+  } catch (e) {
+    writer.abort();
+    rmSync(modelTmp, { force: true });
+    rmSync(dataTmp, { force: true });
+    throw e;
+  }
+  if (writer.hasData) renameSync(dataTmp, join(dir, 'model.onnx.data'));
+  renameSync(modelTmp, join(dir, 'model.onnx'));
+  return { outputs, bytes: writer.dataBytes };
+}
+
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  is.knownKeys(is.object(options, 'convert options'), KEYS, 'convert options');
+  const input = resolve(is.string(options.input, 'input', { nonEmpty: true }));
+  const output = resolve(is.string(options.output, 'output', { nonEmpty: true }));
+  const dtype = options.dtype === undefined ? 'float32' : is.oneOf(options.dtype, 'dtype', CONVERT_DTYPES);
+  const kvCache = options.kvCache === undefined ? false : is.boolean(options.kvCache, 'kvCache');
+  const overwrite = options.overwrite === undefined ? false : is.boolean(options.overwrite, 'overwrite');
+  const fusedNorms = options.fusedNorms === undefined ? true : is.boolean(options.fusedNorms, 'fusedNorms');
+  // int8 blocks of 16 halved the worst step error of 32 on the perf model at the same speed
+  const block = options.block === undefined ? (dtype === 'int8' ? 16 : 32) : is.integer(options.block, 'block', 16, 256);
+  if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
+  const accuracyLevel = options.accuracyLevel === undefined ? 4 : is.integer(options.accuracyLevel, 'accuracyLevel', 0, 4);
+  const format = options.format === undefined ? undefined : is.oneOf(options.format, 'format', FORMAT_NAMES);
+  const attention = options.attention === undefined ? undefined : is.oneOf(options.attention, 'attention', ATTENTION_KINDS);
+  const progress = is.optionalFunction<(m: string) => void>(options.onProgress, 'onProgress') ?? (() => {});
+  if (input === output) throw new RangeError('output must be another folder than input');
+  if (existsSync(output) && readdirSync(output).length > 0) {
+    if (!overwrite) throw new RangeError(`output ${output} is not empty; pass overwrite (--force) to replace an earlier conversion there`);
+    if (!existsSync(join(output, MANIFEST))) throw new RangeError(`output ${output} holds files that are not a prmkit conversion; refusing to write into it`);
+  }
+  const t0 = performance.now();
+  const plan = planConversion(input, { dtype, kvCache, format, block, accuracyLevel, attention, fusedNorms });
+  const { spec, ck, head } = plan;
+  // while a chain fits in a sliding window, full attention is exact; longer chains are refused
+  const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
+  mkdirSync(output, { recursive: true });
+  // the folder stops claiming to be a conversion until the new one is complete
+  rmSync(join(output, MANIFEST), { force: true });
+  const copied = copyTokenizer(input, output);
+  const resolvedFormat = resolveFormat(head.format);
+  let labels: Manifest['head']['labels'];
+  if (head.kind === 'lm-labels') {
+    const ids = labelIds(resolvedFormat.head, PrmTokenizer.load(output))!;
+    labels = resolvedFormat.head.labels!.map((text, i) => ({ text, id: ids[i] }));
+  }
+  progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
+  const { outputs, bytes } = writeModel(plan, output, {
+    ...plan.graph, labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
+  });
+  const manifest: Manifest = {
+    prmkit: MANIFEST_VERSION,
+    format: head.format,
+    model: 'model.onnx',
+    data: 'model.onnx.data',
+    tokenizer: copied[0],
+    dtype,
+    contextLength,
+    head: { kind: head.kind, outputs, ...(labels ? { labels } : {}) },
+    kvCache: kvCache ? { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout: 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out' } : null,
+    decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
+    ...(dtype === 'int8' || dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: dtype === 'int8' ? 8 : 4, block, accuracyLevel } } : {}),
+    fusedNorms,
+    attention: plan.graph.attention,
+    source: { path: input, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
+    converter: 'prmkit convert',
+  };
+  writeFileSync(join(output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  return {
+    output, manifest, attentionReason: plan.attentionReason, sourceBytes: ck.bytes, outputBytes: bytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
+  };
+}
