@@ -34,7 +34,7 @@ const CHAINS = [
 ];
 
 async function score(out: string): Promise<number[][]> {
-  const prm = await Prm.load({ model: out, threads: 1 });
+  const prm = await Prm.load({ model: out, workers: { threads: 1 } });
   try {
     return (await prm.score(CHAINS)).map((s) => s.stepProbs);
   } finally {
