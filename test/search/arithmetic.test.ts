@@ -67,6 +67,49 @@ describe('arithmetic problems', () => {
     expect(() => createArithmeticProblems(-1)).toThrow(RangeError);
     expect(() => createArithmeticProblems(2, { steps: 0 })).toThrow(/options.steps/);
     expect(() => createArithmeticProblems(2, { seed: 1.5 })).toThrow(/options.seed/);
+    const bad = (o: unknown) => () => createArithmeticProblems(2, o as Parameters<typeof createArithmeticProblems>[1]);
+    expect(bad({ stepz: 3 })).toThrow(/options.stepz is not an option; did you mean 'steps'/);
+    expect(bad({ operations: [] })).toThrow(TypeError);
+    expect(bad({ operations: ['+', '%'] })).toThrow(/options.operations\[1\]/);
+    expect(bad({ operations: ['+', '+'] })).toThrow(RangeError);
+    expect(bad({ operations: ['*', '/'] })).toThrow(/'\+' or '-'/);
+    expect(bad({ add: [5, 2] })).toThrow(/options.add\[1\]/);
+    expect(bad({ add: 5 })).toThrow(TypeError);
+    expect(bad({ multiply: [1, 3] })).toThrow(/options.multiply\[0\]/);
+    expect(bad({ divide: [2, 2.5] })).toThrow(RangeError);
+    expect(bad({ multiplyLimit: 0 })).toThrow(/options.multiplyLimit/);
+  });
+});
+
+describe('arithmetic problem difficulty', () => {
+  it('the explicit defaults give the same problems as no options', () => {
+    const defaults = { operations: ['+', '-', '*', '/'] as const, start: [2, 40] as const, add: [2, 60] as const, subtract: [2, 50] as const, multiply: [2, 9] as const, multiplyLimit: 400, divide: [2, 9] as const };
+    expect(createArithmeticProblems(50, { seed: 7, ...defaults })).toEqual(createArithmeticProblems(50, { seed: 7 }));
+  });
+
+  it('keeps every operation, operand and start in its range, and the statement still reads back', () => {
+    const o = { seed: 5, steps: 6, operations: ['+', '*', '/'] as const, start: [10, 20] as const, add: [3, 5] as const, multiply: [2, 3] as const, multiplyLimit: 50, divide: [3, 4] as const };
+    const problems = createArithmeticProblems(200, o);
+    const seen = new Set<string>();
+    for (const p of problems) {
+      expect(p.start).toBeGreaterThanOrEqual(10);
+      expect(p.start).toBeLessThanOrEqual(20);
+      let v = p.start;
+      p.operations.forEach((op, i) => {
+        seen.add(op.op);
+        expect(['+', '*', '/']).toContain(op.op);
+        const [lo, hi] = op.op === '+' ? [3, 5] : op.op === '*' ? [2, 3] : [3, 4];
+        expect(op.operand).toBeGreaterThanOrEqual(lo);
+        expect(op.operand).toBeLessThanOrEqual(hi);
+        if (op.op === '*') expect(Math.abs(v)).toBeLessThanOrEqual(50);
+        v = apply(op.op, v, op.operand);
+        expect(Number.isInteger(v)).toBe(true);
+        expect(v).toBe(p.values[i]);
+      });
+      expect(solveStatement(p.problem)).toEqual(p.values);
+      expect(verifySteps(p, solveArithmetic(p)).every(Boolean)).toBe(true);
+    }
+    expect([...seen].sort()).toEqual(['*', '+', '/']);
   });
 });
 
