@@ -1,8 +1,8 @@
 // prmkit serve: load the PRM and run the HTTP service until SIGINT/SIGTERM, then shut down
 // gracefully (requests in flight are answered).
 import { kernelBackendInfo } from '../kernels/backend.js';
-import { DEFAULT_BATCHING, DEFAULT_LIMITS } from '../server/config.js';
-import type { BatchingOptions, ServerLimits, ServerOptions } from '../server/types.js';
+import { DEFAULT_BATCHING, DEFAULT_LIMITS, DEFAULT_TEMPLATE_LIMITS } from '../server/config.js';
+import type { BatchingOptions, ServerLimits, ServerOptions, TemplateLimits } from '../server/types.js';
 import { aggregateOption, intOption, parse, stringOption } from './args.js';
 import type { Values } from './args.js';
 import { UsageError, write } from './io.js';
@@ -33,6 +33,12 @@ vLLM compatibility:
       --step-splitter S      how /rerank and /score split a solution text into steps: auto
                              (default: the format's separator if present, else blank lines),
                              blank-lines, lines, or a literal separator text
+      --trust-request-chat-template
+                             render chat_template sent with /pooling and /tokenize requests
+                             (refused by default, as in vLLM; every template renders off the
+                             event loop under the budget below either way)
+      --template-steps N     steps one chat render may take (default ${DEFAULT_TEMPLATE_LIMITS.maxSteps})
+      --template-timeout-ms N  time one chat render may take (default ${DEFAULT_TEMPLATE_LIMITS.timeoutMs})
 batching:
       --batch-tokens N       close a batch at N backbone tokens (default ${DEFAULT_BATCHING.maxBatchTokens})
       --batch-items N        ... or N chains (default ${DEFAULT_BATCHING.maxBatchItems})
@@ -44,7 +50,9 @@ limits (413 beyond them):
       --body-limit BYTES     request body (default ${DEFAULT_LIMITS.maxBodyBytes})
       --max-items N          chains / candidates / inputs per request (default ${DEFAULT_LIMITS.maxItems})
       --max-steps N          steps per chain (default ${DEFAULT_LIMITS.maxSteps})
-      --max-item-tokens N    tokens per chain (default ${DEFAULT_LIMITS.maxItemTokens}, capped by the model's context)
+      --max-item-tokens N    tokens per chain or text input (default ${DEFAULT_LIMITS.maxItemTokens}, capped by the model's context)
+      --max-item-chars N     characters per chain, text input or rendered chat (default
+                             ${DEFAULT_LIMITS.maxItemChars}, or 8 x --max-item-tokens when larger)
       --max-request-tokens N tokens per request (default ${DEFAULT_LIMITS.maxRequestTokens})
 
 ${MODEL_HELP}`;
@@ -60,6 +68,9 @@ const OPTIONS = {
   pooling: { type: 'string' },
   'step-tag-id': { type: 'string' },
   'step-splitter': { type: 'string' },
+  'trust-request-chat-template': { type: 'boolean' },
+  'template-steps': { type: 'string' },
+  'template-timeout-ms': { type: 'string' },
   'batch-tokens': { type: 'string' },
   'batch-items': { type: 'string' },
   'batch-wait-ms': { type: 'string' },
@@ -70,6 +81,7 @@ const OPTIONS = {
   'max-items': { type: 'string' },
   'max-steps': { type: 'string' },
   'max-item-tokens': { type: 'string' },
+  'max-item-chars': { type: 'string' },
   'max-request-tokens': { type: 'string' },
 } as const;
 
@@ -102,9 +114,17 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   };
   const limits = pick<keyof ServerLimits>(
     values,
-    { 'body-limit': 'maxBodyBytes', 'max-items': 'maxItems', 'max-steps': 'maxSteps', 'max-item-tokens': 'maxItemTokens', 'max-request-tokens': 'maxRequestTokens' },
+    {
+      'body-limit': 'maxBodyBytes',
+      'max-items': 'maxItems',
+      'max-steps': 'maxSteps',
+      'max-item-tokens': 'maxItemTokens',
+      'max-item-chars': 'maxItemChars',
+      'max-request-tokens': 'maxRequestTokens',
+    },
     1,
   );
+  const templateBudget = pick<keyof TemplateLimits>(values, { 'template-steps': 'maxSteps', 'template-timeout-ms': 'timeoutMs' }, 1);
   const apiKey = stringOption(values, 'api-key') ?? io.env['PRMKIT_API_KEY'];
   const timeout = intOption(values, 'timeout-ms', 1);
 
@@ -116,6 +136,8 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     limits,
     defaultAggregate: aggregate ?? prm.defaultAggregate,
     logger: values['log'] === true,
+    trustRequestChatTemplate: values['trust-request-chat-template'] === true,
+    templateBudget,
   };
   if (apiKey !== undefined && apiKey.length > 0) options.apiKey = apiKey;
   if (timeout !== undefined) options.requestTimeoutMs = timeout;

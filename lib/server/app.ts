@@ -1,12 +1,14 @@
-// The Fastify app: routes, auth, error shape, metrics hooks and graceful shutdown.
-import { STATUS_CODES } from 'node:http';
+// The Fastify app: hooks (connection cap, shutdown, auth, metrics), the JSON body parser, the
+// error handler and the routes, and graceful shutdown.
 import type { Socket } from 'node:net';
 import Fastify from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { makeKeyCheck } from './auth.js';
+import { parseJsonBody } from './body.js';
 import { resolveServerOptions } from './config.js';
 import { ServerContext } from './context.js';
-import { ApiError, fieldName, ShuttingDownError } from './errors.js';
+import { CLOSES, endSocket, rawResponse, sendError, toApiError } from './error-map.js';
+import { ApiError, ShuttingDownError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 import { registerRewards } from './routes/rewards.js';
 import type { ServerOptions } from './types.js';
@@ -29,129 +31,6 @@ export interface PrmServer {
    * model (unless closeModel is false).
    */
   close(): Promise<void>;
-}
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-/**
- * The issue to report. For a value that matches none of several shapes (anyOf), ajv lists
- * every branch's first complaint before the anyOf itself; the branch that got deepest into
- * the value is the one the client meant, unless every branch only disagrees about the type
- * (then the anyOf's own summary reads best).
- */
-function mainIssue(issues: AjvIssue[]): AjvIssue {
-  const any = issues.find((v) => v.keyword === 'anyOf');
-  if (!any) return issues[0]!;
-  const branches = issues.filter((v) => v !== any && v.instancePath.startsWith(any.instancePath));
-  const telling = branches.filter((v) => v.keyword !== 'type');
-  if (telling.length === 0) return any;
-  const depth = (v: AjvIssue) => v.instancePath.split('/').length;
-  return telling.reduce((a, b) => (depth(b) > depth(a) ? b : a));
-}
-
-function validationError(issues: AjvIssue[]): ApiError {
-  const v = mainIssue(issues);
-  if (v.keyword === 'required') {
-    const param = fieldName(v.instancePath, String(v.params['missingProperty']));
-    return new ApiError(400, 'invalid_request_error', `${param} is required`, param);
-  }
-  if (v.keyword === 'additionalProperties') {
-    const param = fieldName(v.instancePath, String(v.params['additionalProperty']));
-    return new ApiError(400, 'invalid_request_error', `${param} is not a known field`, param);
-  }
-  const param = fieldName(v.instancePath);
-  let message = v.message ?? 'is invalid';
-  if (v.keyword === 'enum') message = `must be one of ${(v.params['allowedValues'] as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
-  if (v.keyword === 'anyOf' && param === 'input') message = 'must be a string, an array of strings, an array of token ids or an array of arrays of token ids';
-  if (v.keyword === 'minimum' && /^input(\[\d+\])+$/.test(param)) message = `is a token id and ${message}`;
-  return new ApiError(400, 'invalid_request_error', `${param} ${message}`, param);
-}
-
-// a key spelled with escapes ("\u005f_proto__") is the same key once parsed
-const POLLUTING = /"(?:__proto__|constructor)"|\\u/;
-
-/**
- * JSON.parse, refusing keys that would reach Object.prototype once the body is copied or
- * merged somewhere (`__proto__`, `constructor.prototype`): a clear 400 naming them. Only
- * bodies that mention such a key pay for the key-by-key check.
- */
-export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new ApiError(400, 'invalid_request_error', 'body is empty; send a JSON object', 'body');
-  if (!POLLUTING.test(text)) return JSON.parse(text);
-  return JSON.parse(text, (key, value: unknown) => {
-    if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'))) {
-      throw new ApiError(400, 'invalid_request_error', 'body holds a "__proto__" or "constructor.prototype" key; such keys are refused', 'body');
-    }
-    return value;
-  });
-}
-
-/** Any error → the service's JSON error; unknown ones become a 500 without internals. */
-export function toApiError(err: unknown, request?: FastifyRequest): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as FastifyError & { validation?: AjvIssue[] };
-  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    const type = request?.headers['content-type'];
-    const got = typeof type === 'string' ? `content-type ${JSON.stringify(type.slice(0, 100))} is not accepted` : 'the body has no content-type';
-    return new ApiError(415, 'invalid_request_error', `${got}; send the body as application/json`, 'content-type');
-  }
-  if (Array.isArray(e?.validation) && e.validation.length > 0) return validationError(e.validation);
-  switch (e?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'request_too_large', 'request body is larger than the server accepts', 'body');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new ApiError(400, 'invalid_request_error', `body is not valid JSON: ${e.message}`, 'body');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError(400, 'invalid_request_error', 'body is empty; send a JSON object', 'body');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, 'invalid_request_error', 'send the body as application/json', 'content-type');
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError(400, 'invalid_request_error', 'content-length does not match the body', 'content-length');
-  }
-  if (err instanceof SyntaxError) return new ApiError(400, 'invalid_request_error', `body is not valid JSON: ${err.message}`, 'body');
-  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
-  if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request_error', e.message, null);
-  return new ApiError(500, 'server_error', `internal error: ${e?.message ?? String(err)}`, null);
-}
-
-/**
- * Error answers after which the connection is closed, whatever else: a client refused at the
- * door (401) must not hold the connection open by trickling the body it was refused for.
- * Any error answered before its body has fully arrived closes too (see the error handler).
- */
-const CLOSES = new Set([401, 408, 431]);
-
-/** A whole HTTP response, for sockets that never got as far as a request object. */
-function rawResponse(err: ApiError): string {
-  const body = JSON.stringify(err.toJSON());
-  return (
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n` +
-    `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  );
-}
-
-/** Half-closes now, and drops the socket if the client does not finish closing soon. */
-function endSocket(socket: Socket, last?: string): void {
-  if (socket.destroyed) return;
-  if (socket.writable) {
-    if (last === undefined) socket.end();
-    else socket.end(last);
-  }
-  const t = setTimeout(() => socket.destroy(), 2000);
-  t.unref();
-  socket.once('close', () => clearTimeout(t));
-}
-
-function sendError(reply: FastifyReply, err: ApiError, close = CLOSES.has(err.status)): FastifyReply {
-  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
-  if (err.status === 401) reply.header('www-authenticate', 'Bearer');
-  if (close) reply.header('connection', 'close');
-  return reply.code(err.status).type('application/json').send(err.toJSON());
 }
 
 export function createServer(options: ServerOptions): PrmServer {

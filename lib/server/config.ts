@@ -2,7 +2,8 @@
 // never a surprise under load.
 import * as is from '../is.js';
 import type { Aggregation } from '../kernels/types.js';
-import type { BatchingOptions, ServerLimits, ServerModel, ServerOptions } from './types.js';
+import type { TemplateBudget } from './chat/protocol.js';
+import type { BatchingOptions, ServerLimits, ServerModel, ServerOptions, TemplateLimits } from './types.js';
 import { resolveCompat } from './vllm/options.js';
 import type { CompatOptions } from './vllm/options.js';
 
@@ -11,7 +12,13 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxItems: 256,
   maxSteps: 128,
   maxItemTokens: 8192,
+  maxItemChars: 65_536,
   maxRequestTokens: 262_144,
+};
+
+export const DEFAULT_TEMPLATE_LIMITS: Readonly<TemplateLimits> = {
+  maxSteps: 200_000,
+  timeoutMs: 250,
 };
 
 export const DEFAULT_BATCHING: Readonly<BatchingOptions> = {
@@ -34,8 +41,13 @@ export interface ResolvedServerOptions {
   apiKey: string | undefined;
   defaultAggregate: Aggregation;
   errorThreshold: number;
+  trustRequestChatTemplate: boolean;
+  /** The template worker's budget (its output bound is limits.maxItemChars). */
+  templateBudget: TemplateBudget;
   closeModel: boolean;
   logger: boolean | Record<string, unknown>;
+  /** What /metrics exports as prmkit_setting{name}. */
+  settings: Readonly<Record<string, number>>;
   /** vLLM-compatibility settings (pooling rows, step splitter). */
   compat: CompatOptions;
 }
@@ -44,14 +56,16 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   is.object(options, 'options');
   const model = options.model;
   is.object(model, 'options.model', 'a model object');
-  if (typeof model.score !== 'function') throw new TypeError('options.model.score must be a function');
-  const encodes = typeof model.encodeChains === 'function';
-  if (encodes !== (typeof model.scoreEncodedChains === 'function'))
-    throw new TypeError('options.model must have both encodeChains and scoreEncodedChains, or neither');
-  if (!encodes && typeof model.countTokens !== 'function')
-    throw new TypeError('options.model.countTokens must be a function (or give the model encodeChains and scoreEncodedChains)');
+  is.object(model.chains, 'options.model.chains', 'a chain scorer ({ encode, score })');
+  if (typeof model.chains.encode !== 'function' || typeof model.chains.score !== 'function')
+    throw new TypeError('options.model.chains must have encode(items) and score(chains, options) functions');
+  if (model.tokenizer !== undefined) is.object(model.tokenizer, 'options.model.tokenizer');
+  if (model.tokenClassifier !== undefined && typeof model.tokenClassifier?.classify !== 'function')
+    throw new TypeError('options.model.tokenClassifier must have a classify(inputs, options) function');
 
   const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  // past any real text's tokens: a chain of maxItemTokens tokens is far shorter
+  if (options.limits?.maxItemChars === undefined) limits.maxItemChars = Math.max(DEFAULT_LIMITS.maxItemChars, 8 * limits.maxItemTokens);
   // a chain longer than the model's context would fail its whole batch; refuse it up front
   if (options.limits?.maxItemTokens === undefined && typeof model.maxContext === 'number' && model.maxContext > 0) {
     limits.maxItemTokens = Math.min(limits.maxItemTokens, model.maxContext);
@@ -89,6 +103,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const defaultAggregate: Aggregation = is.aggregation(options.defaultAggregate ?? 'prod', 'options.defaultAggregate');
   const errorThreshold = is.threshold(options.errorThreshold ?? 0.5, 'options.errorThreshold');
   const modelName = is.string(options.modelName ?? model.name ?? 'prmkit', 'options.modelName', { nonEmpty: true });
+  const trustRequestChatTemplate = is.boolean(options.trustRequestChatTemplate ?? false, 'options.trustRequestChatTemplate');
+  const t = { ...DEFAULT_TEMPLATE_LIMITS, ...(options.templateBudget ?? {}) };
+  if (options.templateBudget !== undefined) is.knownKeys(is.object(options.templateBudget, 'options.templateBudget'), Object.keys(DEFAULT_TEMPLATE_LIMITS), 'options.templateBudget');
+  is.positiveInt(t.maxSteps, 'options.templateBudget.maxSteps');
+  is.positiveInt(t.timeoutMs, 'options.templateBudget.timeoutMs', 600_000);
+  // a template's output is one text to tokenize; its lists are bounded the same
+  const templateBudget: TemplateBudget = { ...t, maxChars: limits.maxItemChars, maxItems: limits.maxItemChars };
 
   return {
     model,
@@ -101,8 +122,20 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     apiKey,
     defaultAggregate,
     errorThreshold,
+    trustRequestChatTemplate,
+    templateBudget,
     closeModel: options.closeModel ?? true,
     logger: options.logger ?? false,
     compat: resolveCompat(options, model),
+    settings: {
+      ...batching,
+      ...limits,
+      requestTimeoutMs,
+      headersTimeoutMs,
+      maxConnections,
+      templateMaxSteps: templateBudget.maxSteps,
+      templateTimeoutMs: templateBudget.timeoutMs,
+      trustRequestChatTemplate: trustRequestChatTemplate ? 1 : 0,
+    },
   };
 }

@@ -1,59 +1,78 @@
-// Shared state of one server: options, metrics and the two batchers, plus the wrapper
-// every model-backed route runs its work in (deadline, disconnect, in-flight count).
+// Shared state of one server: options, metrics, the chat renderer and every batcher the
+// routes submit to (chains, /pooling with the activation, /pooling raw), which it drains,
+// closes and measures together, plus the wrapper every model-backed route runs its work in
+// (deadline, disconnect, in-flight count, the model's errors as answers).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Batcher } from './batcher.js';
-import { chainPath } from './chains.js';
-import type { ChainPath } from './chains.js';
+import type { BatcherOptions } from './batcher.js';
+import { ChatRenderer } from './chat/renderer.js';
 import { Lane } from './lane.js';
 import type { ResolvedServerOptions } from './config.js';
+import { modelError } from './error-map.js';
 import { ApiError, QueueFullError } from './errors.js';
-import { abortReason, guardRequest } from './guard.js';
+import { guardRequest } from './guard.js';
 import { ServerMetrics } from './metrics.js';
-import type { ModelChainScore, ModelEncodedChain, ModelTokenClassification } from './types.js';
+import type { ChainScorer, ModelChainScore, ModelEncodedChain, ModelTokenClassification } from './types.js';
 
 export type PoolingInput = string | number[];
+
+/** /pooling's two batchers: one model batch runs with one activation setting. */
+export interface PoolingBatchers {
+  activated: Batcher<PoolingInput, ModelTokenClassification>;
+  raw: Batcher<PoolingInput, ModelTokenClassification>;
+}
 
 export class ServerContext {
   readonly options: ResolvedServerOptions;
   readonly metrics: ServerMetrics;
   readonly lane: Lane;
-  /** How chains are tokenized (once, when the model can encode) and scored. */
-  readonly chains: ChainPath;
+  /** How chains are tokenized (once per request) and scored. */
+  readonly chains: ChainScorer;
   readonly scores: Batcher<ModelEncodedChain, ModelChainScore>;
-  readonly pooling: Batcher<PoolingInput, ModelTokenClassification> | null;
+  /** Null when the model has no token classifier (/pooling answers 501). */
+  readonly pooling: PoolingBatchers | null;
+  /** Chat templates, rendered off the event loop under the template budget. */
+  readonly chat: ChatRenderer;
+  /** Every batcher, for what they are drained, closed and measured by together. */
+  readonly #batchers: ReadonlyArray<Pick<Batcher<never, unknown>, 'queuedRequests' | 'queuedTokens' | 'drain' | 'close'>>;
   #inFlight = 0;
 
   constructor(options: ResolvedServerOptions) {
     this.options = options;
     const model = options.model;
     this.lane = new Lane(options.batching.concurrency);
-    this.metrics = new ServerMetrics({
-      queuedRequests: () => this.scores.queuedRequests + (this.pooling?.queuedRequests ?? 0),
-      queuedTokens: () => this.scores.queuedTokens + (this.pooling?.queuedTokens ?? 0),
-      inFlightRequests: () => this.#inFlight,
-    }, { ...options.batching, ...options.limits, requestTimeoutMs: options.requestTimeoutMs, headersTimeoutMs: options.headersTimeoutMs, maxConnections: options.maxConnections });
+    this.metrics = new ServerMetrics(
+      { queuedRequests: () => this.queuedRequests, queuedTokens: () => this.queuedTokens, inFlightRequests: () => this.#inFlight },
+      options.settings,
+    );
     const onBatch = this.metrics.recordBatch.bind(this.metrics);
     // a request that would wait past its deadline is refused at the door instead
-    const batching = { ...options.batching, maxQueueWaitMs: options.requestTimeoutMs };
-    const chains = (this.chains = chainPath(model));
+    const batching: BatcherOptions = { ...options.batching, maxQueueWaitMs: options.requestTimeoutMs };
+    const chains = (this.chains = model.chains);
     this.scores = new Batcher((encoded, signal) => chains.score(encoded, { signal }), batching, this.lane, onBatch);
-    this.pooling = model.classifyTokens
-      ? new Batcher((inputs, signal) => model.classifyTokens!(inputs, { signal }), batching, this.lane, onBatch)
+    const classifier = model.tokenClassifier;
+    this.pooling = classifier
+      ? {
+          activated: new Batcher((inputs, signal) => classifier.classify(inputs, { signal }), batching, this.lane, onBatch),
+          raw: new Batcher((inputs, signal) => classifier.classify(inputs, { signal, activation: false }), batching, this.lane, onBatch),
+        }
       : null;
+    this.#batchers = [this.scores, ...(this.pooling ? [this.pooling.activated, this.pooling.raw] : [])];
+    this.chat = new ChatRenderer({ budget: options.templateBudget });
   }
 
-  /**
-   * An onRequest hook for the model routes: while the queue is full, answer 503 before the
-   * body is read, parsed and tokenized, so overload costs next to nothing per request.
-   */
-  shedWhenFull(batcher: 'scores' | 'pooling') {
-    return async () => {
-      const b = batcher === 'scores' ? this.scores : this.pooling;
-      if (b?.full) {
-        this.metrics.rejected.inc({ reason: 'queue_full' });
-        throw new QueueFullError('queue is full; retry later', b.retryAfterSeconds());
-      }
-    };
+  /** Requests waiting for a batch, over every batcher. */
+  get queuedRequests(): number {
+    let n = 0;
+    for (const b of this.#batchers) n += b.queuedRequests;
+    return n;
+  }
+
+  /** Backbone tokens waiting for a batch, over every batcher. */
+  get queuedTokens(): number {
+    let n = 0;
+    for (const b of this.#batchers) n += b.queuedTokens;
+    return n;
   }
 
   get inFlight(): number {
@@ -61,8 +80,26 @@ export class ServerContext {
   }
 
   /**
+   * An onRequest hook for the model routes: while the route's queue is full, answer 503
+   * before the body is read, parsed and tokenized, so overload costs next to nothing per
+   * request. /pooling's body (which says which of its batchers it needs) is not read yet,
+   * so it is shed when either of them is full.
+   */
+  shedWhenFull(route: 'scores' | 'pooling') {
+    const batchers = route === 'scores' ? [this.scores] : this.pooling ? [this.pooling.activated, this.pooling.raw] : [];
+    return async () => {
+      const full = batchers.find((b) => b.full);
+      if (full) {
+        this.metrics.rejected.inc({ reason: 'queue_full' });
+        throw new QueueFullError('queue is full; retry later', full.retryAfterSeconds());
+      }
+    };
+  }
+
+  /**
    * Runs a request's model work under its deadline and disconnect signal. Queue-full,
-   * timeout and disconnect come out as ApiErrors; they are also counted as rejections.
+   * timeout and disconnect come out as ApiErrors and are counted as rejections; the model's
+   * input errors become 400s; anything else stays an error (a 500).
    */
   async guarded<T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const guard = guardRequest(request, reply, this.options.requestTimeoutMs);
@@ -70,10 +107,7 @@ export class ServerContext {
     try {
       return await work(guard.signal);
     } catch (err) {
-      let e = abortReason(guard.signal, err);
-      // by the project's rule a model throws TypeError/RangeError for input it cannot take:
-      // the client's mistake (400), not the server's
-      if (e instanceof TypeError || e instanceof RangeError) e = new ApiError(400, 'invalid_request_error', e.message, null);
+      const e = modelError(guard.signal, err);
       if (e instanceof ApiError) {
         if (e.status === 503) this.metrics.rejected.inc({ reason: 'queue_full' });
         else if (e.status === 504) this.metrics.rejected.inc({ reason: 'timeout' });
@@ -88,11 +122,13 @@ export class ServerContext {
 
   /** Flush queued work without waiting for fuller batches (shutdown has begun). */
   drain(): Promise<void> {
-    return Promise.all([this.scores.drain(), this.pooling?.drain()]).then(() => undefined);
+    return Promise.all(this.#batchers.map((b) => b.drain())).then(() => undefined);
   }
 
+  /** Runs what is queued, ends the template worker, then closes the model (unless told not to). */
   async close(): Promise<void> {
-    await Promise.all([this.scores.close(), this.pooling?.close()]);
+    await Promise.all(this.#batchers.map((b) => b.close()));
+    await this.chat.close();
     this.metrics.close();
     if (this.options.closeModel) await this.options.model.close?.();
   }

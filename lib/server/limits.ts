@@ -1,13 +1,12 @@
-// Size limits, checked after the schema and before any model work. Text is first measured
-// against the token limits by its length alone; chains are then tokenized here, once, in
-// slices that leave the event loop free between them: an oversize request fails fast with
-// the field that is too big, instead of after it has cost a batch, and the batch then scores
-// this encoding.
+// Size limits, checked after the schema and before any model work, the same on every route
+// that tokenizes. Text is first measured by its length alone (characters per tokenizer call,
+// and the fewest tokens it can be); chains are then tokenized here, once, in slices that
+// leave the event loop free between them: an oversize request fails fast with the field that
+// is too big, instead of after it has cost a batch, and the batch then scores this encoding.
 import { ApiError, tooLarge } from './errors.js';
 import { isInputError, reroot } from '../errors.js';
 import type { InputError } from '../errors.js';
-import type { ChainPath } from './chains.js';
-import type { ModelEncodedChain, ServerLimits, ServerModel } from './types.js';
+import type { ChainScorer, ModelEncodedChain, ServerLimits } from './types.js';
 import type { ChainItem } from '../interfaces.js';
 
 export function checkCount(n: number, max: number, field: string, what: string): void {
@@ -76,7 +75,7 @@ export async function checkChains(
   itemField: (i: number) => string,
   stepField: (i: number, k: number) => string,
   limits: ServerLimits,
-  chains: ChainPath,
+  chains: ChainScorer,
   /** The field that holds the problem, where all chains share one (rerank's `problem`). */
   problemField?: string,
 ): Promise<ModelEncodedChain[]> {
@@ -86,11 +85,13 @@ export async function checkChains(
   // shed by length first: what the tokenizer would need seconds for is refused in microseconds
   const chars = items.map(chainChars);
   let floor = 0;
+  const perToken = usableBound(chains.maxTokenChars);
   chars.forEach((n, i) => {
-    const least = minTokens(n, chains.maxTokenChars);
+    const least = minTokens(n, perToken);
     if (least > limits.maxItemTokens) {
       throw tooLarge(`${itemField(i)} is ${n} characters, at least ${least} tokens; the limit is ${limits.maxItemTokens} tokens per chain`, itemField(i));
     }
+    if (n > limits.maxItemChars) throw tooLarge(`${itemField(i)} is ${n} characters; the limit is ${limits.maxItemChars} characters per chain`, itemField(i));
     floor += least;
   });
   if (floor > limits.maxRequestTokens) {
@@ -139,23 +140,39 @@ export async function checkChains(
   return encoded;
 }
 
+/** A model's characters-per-token bound, when it is one that can be used. */
+export function usableBound(m: number | undefined): number | undefined {
+  return typeof m === 'number' && Number.isFinite(m) && m >= 1 ? m : undefined;
+}
+
 /**
- * Refuses /pooling text whose length alone puts it over the token limits, before the
- * tokenizer sees it.
+ * Refuses text inputs (/pooling's, /tokenize's prompt, a rendered chat) whose length alone
+ * puts them over the limits, before the tokenizer sees them: characters per text always;
+ * the fewest tokens they can be unless `tokens` is false (text to be cut to fit).
  */
-export function checkPoolingText(inputs: ReadonlyArray<string | number[]>, limits: ServerLimits, maxTokenChars: number | undefined): void {
-  if (maxTokenChars === undefined) return;
+export function checkTexts(
+  inputs: ReadonlyArray<string | number[]>,
+  field: (i: number) => string,
+  limits: ServerLimits,
+  maxTokenChars: number | undefined,
+  tokens = true,
+): void {
+  const perToken = usableBound(maxTokenChars);
   let floor = 0;
   inputs.forEach((x, i) => {
-    const least = typeof x === 'string' ? minTokens(x.length, maxTokenChars) : x.length;
-    const field = inputs.length === 1 ? 'input' : `input[${i}]`;
-    if (least > limits.maxItemTokens) {
-      throw tooLarge(`${field} is at least ${least} tokens long (from its length); the limit is ${limits.maxItemTokens} tokens per input`, field);
+    if (typeof x !== 'string') {
+      floor += x.length;
+      return;
     }
+    const least = minTokens(x.length, perToken);
+    if (tokens && least > limits.maxItemTokens) {
+      throw tooLarge(`${field(i)} is at least ${least} tokens long (from its length); the limit is ${limits.maxItemTokens} tokens per input`, field(i));
+    }
+    if (x.length > limits.maxItemChars) throw tooLarge(`${field(i)} is ${x.length} characters; the limit is ${limits.maxItemChars} characters per input`, field(i));
     floor += least;
   });
-  if (floor > limits.maxRequestTokens) {
-    throw tooLarge(`input adds up to at least ${floor} tokens (from its length); the limit is ${limits.maxRequestTokens} tokens per request`, 'input');
+  if (tokens && floor > limits.maxRequestTokens) {
+    throw tooLarge(`${field(-1)} adds up to at least ${floor} tokens (from its length); the limit is ${limits.maxRequestTokens} tokens per request`, field(-1));
   }
 }
 
@@ -166,36 +183,29 @@ export async function tokenizeInSlices(tokenize: (texts: string[]) => number[][]
     let end = start + 1;
     for (let size = texts[start]!.length; end < texts.length && size + texts[end]!.length <= SLICE_CHARS; end++) size += texts[end]!.length;
     if (start > 0) await turn();
-    out.push(...tokenize(texts.slice(start, end)));
+    out.push(...countOrFail(() => tokenize(texts.slice(start, end))));
     start = end;
   }
   return out;
 }
 
-/** Token costs of /pooling inputs: exact for token ids, from the model's tokenizer for text. */
-export function checkPoolingInputs(inputs: ReadonlyArray<string | number[]>, limits: ServerLimits, model: ServerModel): number[] {
-  checkCount(inputs.length, limits.maxItems, 'input', 'entries');
-  const texts: string[] = [];
-  for (const x of inputs) if (typeof x === 'string') texts.push(x);
-  let textCounts: number[] = [];
-  if (texts.length > 0) {
-    textCounts = model.countTextTokens
-      ? countOrFail(() => model.countTextTokens!(texts))
-      : // without a tokenizer count, a byte count bounds the tokens of any byte-level BPE
-        texts.map((t) => Buffer.byteLength(t, 'utf8') + 2);
-  }
-  let t = 0;
+/**
+ * Token costs of tokenized inputs (or of text the model tokenizes itself, bounded by its
+ * bytes), checked against the token limits: 413 naming the input past one.
+ */
+export function checkTokens(inputs: ReadonlyArray<string | number[]>, field: (i: number) => string, limits: ServerLimits): number[] {
   let total = 0;
   const costs = inputs.map((x, i) => {
-    const c = typeof x === 'string' ? textCounts[t++]! : x.length;
-    const field = inputs.length === 1 ? 'input' : `input[${i}]`;
-    if (c === 0) throw new ApiError(400, 'invalid_request_error', `${field} is empty (no tokens)`, field);
-    if (c > limits.maxItemTokens) throw tooLarge(`${field} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per input`, field);
+    // without the model's tokenizer, a byte count bounds the tokens of any byte-level BPE
+    const c = typeof x === 'string' ? Buffer.byteLength(x, 'utf8') + 2 : x.length;
+    if (c === 0) throw new ApiError(400, 'invalid_request_error', `${field(i)} is empty (no tokens)`, field(i));
+    if (c > limits.maxItemTokens) throw tooLarge(`${field(i)} is ${c} tokens long; the limit is ${limits.maxItemTokens} tokens per input`, field(i));
     total += c;
     return c;
   });
   if (total > limits.maxRequestTokens) {
-    throw tooLarge(`input adds up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, 'input');
+    throw tooLarge(`${field(-1)} adds up to ${total} tokens; the limit is ${limits.maxRequestTokens} tokens per request`, field(-1));
   }
   return costs;
 }
+

@@ -1,11 +1,12 @@
-// A loaded Prm as the service's model. Chains are tokenized once per request (`encodeChains`,
-// with the context limit deferred so the limits see full lengths) and a batch scores those
-// very rows, picked from the encodings of the requests it serves (`scoreEncodedChains`).
+// A loaded Prm as the service's model. Chains are tokenized once per request (`encode`, with
+// the context limit deferred so the limits see full lengths) and a batch scores those very
+// rows, picked from the encodings of the requests it serves.
 import { pickRows } from '../prm/encoding.js';
 import type { PrmEncoding } from '../prm/encoding.js';
 import type { Prm } from '../prm/index.js';
+import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 import type { ModelEncodedChain, ServerModel } from './types.js';
-import { renderChat, stepTagOf } from './vllm/tokenizer.js';
+import { stepTagOf } from './vllm/tokenizer.js';
 
 /** One row of a request's encoding; the encoding is shared by the request's chains. */
 class PrmChain implements ModelEncodedChain {
@@ -20,34 +21,52 @@ class PrmChain implements ModelEncodedChain {
   }
 }
 
+/** The tokenizer's chat template (tokenizer_config may hold a list of named ones; 'default' is the chat one). */
+function chatTemplate(tokenizer: PrmTokenizer): string | undefined {
+  const t = tokenizer.config['chat_template'];
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const d = (t as Array<{ name?: string; template?: string }>).find((x) => x.name === 'default');
+    if (d && typeof d.template === 'string') return d.template;
+  }
+  return undefined;
+}
+
 export function prmServerModel(prm: Prm): ServerModel {
+  const tok = prm.tokenizer;
+  const template = chatTemplate(tok);
   return {
     name: prm.name,
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
-    maxTokenChars: prm.tokenizer.maxTokenChars,
-    score: (items, options) => prm.score(items, options),
-    encodeChains: (items) => {
-      const encoding = prm.encode(items, { deferContext: true });
-      return encoding.inputIds.map((_, row) => new PrmChain(prm, encoding, row));
-    },
-    scoreEncodedChains: (chains, options) => {
-      const rows = chains.map((c, i) => {
-        if (!(c instanceof PrmChain) || c.prm !== prm) throw new TypeError(`chains[${i}] was not encoded by this model's encodeChains`);
-        return c;
-      });
-      return prm.scoreEncoded(pickRows(rows, prm.format), options);
-    },
-    classifyTokens: (inputs, options) => prm.classifyTokens(inputs, options),
-    countTokens: (items) => prm.countTokens(items),
-    countTextTokens: (texts) => texts.map((t) => prm.tokenizer.encode(t, true).length),
-    isTokenId: (id) => prm.tokenizer.idToToken(id) !== undefined,
-    tokenize: (texts, options) => texts.map((t) => prm.tokenizer.encode(t, options?.addSpecialTokens ?? true)),
-    detokenize: (ids) => prm.tokenizer.decode(ids),
-    tokenStrings: (ids) => ids.map((id) => prm.tokenizer.idToToken(id) ?? ''),
-    renderChat: (messages, options) => renderChat(prm.tokenizer, messages, options),
-    stepTagId: stepTagOf(prm.format, prm.tokenizer),
     stepSeparator: prm.format.separator,
+    chains: {
+      maxTokenChars: tok.maxTokenChars,
+      encode: (items) => {
+        const encoding = prm.encode(items, { deferContext: true });
+        return encoding.inputIds.map((_, row) => new PrmChain(prm, encoding, row));
+      },
+      score: async (chains, options) => {
+        const rows = chains.map((c, i) => {
+          if (!(c instanceof PrmChain) || c.prm !== prm) throw new TypeError(`chains[${i}] was not encoded by this model's encode`);
+          return c;
+        });
+        const scored = await prm.scoreEncoded(pickRows(rows, prm.format), options);
+        return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, tokens: s.tokens, truncated: s.truncated }));
+      },
+    },
+    tokenizer: {
+      maxTokenChars: tok.maxTokenChars,
+      tokenize: (texts, options) => texts.map((t) => tok.encode(t, options?.addSpecialTokens ?? true)),
+      detokenize: (ids) => tok.decode(ids),
+      tokenStrings: (ids) => ids.map((id) => tok.idToToken(id) ?? ''),
+      isTokenId: (id) => tok.idToToken(id) !== undefined,
+      chat: { ...(template !== undefined ? { template } : {}), bosToken: tok.bosToken ?? '', eosToken: tok.eosToken ?? '' },
+    },
+    tokenClassifier: {
+      stepTagId: stepTagOf(prm.format, tok),
+      classify: (inputs, options) => prm.classifyTokens(inputs, options),
+    },
     close: () => prm.close(),
   };
 }

@@ -1,13 +1,18 @@
-// Step probabilities → chain aggregates, first error and ranks, with the project's kernels.
-// The batcher carries only step probabilities, so requests asking for different
-// aggregations or thresholds still share one backbone batch; this runs per request after.
-import { toLogSpace } from '../batch/log-space.js';
+// Step log-probabilities → step probabilities, chain aggregates, first error and ranks, with
+// the project's kernels. The batcher carries only each chain's step log-probabilities (the
+// backbone's own numbers), so requests asking for different aggregations or thresholds still
+// share one backbone batch; this runs per request after, once.
 import { aggregate, firstError, rankGroups } from '../kernels/index.js';
 import { AGGREGATIONS } from '../kernels/types.js';
 import type { Aggregation } from '../kernels/types.js';
 
 export interface ChainSummary {
+  stepProbs: number[];
+  /** The requested aggregate, as a probability. */
   score: number;
+  /** The requested aggregate in log space, as the kernels reduced it. */
+  logScore: number;
+  /** Every aggregate, as a probability. */
   aggregates: Record<Aggregation, number>;
   firstError: number;
 }
@@ -15,18 +20,20 @@ export interface ChainSummary {
 // one thread: these arrays are tiny and the request handler must not wake a thread pool
 const KERNEL = { threads: 1 } as const;
 
+/** `chains[i]` holds chain i's log P(step correct) per step. */
 export function summarize(chains: readonly (readonly number[])[], how: Aggregation, threshold: number): ChainSummary[] {
-  const { logs, offsets } = toLogSpace(chains);
+  const offsets = new Int32Array(chains.length + 1);
+  chains.forEach((c, i) => (offsets[i + 1] = offsets[i]! + c.length));
+  const logs = new Float32Array(offsets[chains.length]!);
+  chains.forEach((c, i) => logs.set(c, offsets[i]));
   const all = {} as Record<Aggregation, Float32Array>;
   for (const a of AGGREGATIONS) all[a] = aggregate({ stepLogProbs: logs, offsets, how: a }, KERNEL);
   const first = firstError({ stepLogProbs: logs, offsets, threshold }, KERNEL);
-  const out: ChainSummary[] = [];
-  for (let i = 0; i < chains.length; i++) {
+  return chains.map((c, i) => {
     const aggregates = {} as Record<Aggregation, number>;
     for (const a of AGGREGATIONS) aggregates[a] = Math.exp(all[a][i]!);
-    out.push({ score: aggregates[how], aggregates, firstError: first[i]! });
-  }
-  return out;
+    return { stepProbs: c.map(Math.exp), score: aggregates[how], logScore: all[how][i]!, aggregates, firstError: first[i]! };
+  });
 }
 
 /** Candidate indices best first; NaN scores (empty chains) last, ties by index. */

@@ -1,12 +1,18 @@
 // What the HTTP service needs from a model, and what it promises its clients. The server
 // depends on this narrow contract, not on `Prm` itself, so the batcher, limits, queue,
-// metrics and shutdown can be exercised with any scorer (and a `Prm` fits it as it is).
+// metrics and shutdown can be exercised with any scorer (a `Prm` fits it through
+// `prmServerModel`).
 import type { Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
 
-/** Per-chain output of the backbone: what the batcher carries back to each request. */
+/**
+ * Per-chain output of the backbone: what the batcher carries back to each request. Step
+ * scores stay in log space until a route answers, so the aggregates are reduced from the
+ * backbone's own numbers.
+ */
 export interface ModelChainScore {
-  stepProbs: number[];
+  /** log P(step correct) per scored step. */
+  stepLogProbs: readonly number[];
   /** Backbone tokens spent on this chain. */
   tokens: number;
   /** The chain was cut to fit the model's context (its last steps are then missing or unscored). */
@@ -20,24 +26,9 @@ export interface ModelTokenClassification {
   probs: number[][];
 }
 
-/** A chat message as vLLM's chat-form requests carry it. */
-export interface ModelChatMessage {
-  role: string;
-  content?: string | null | ReadonlyArray<{ type: string; text?: string }>;
-}
-
-/** How a chat-form request is rendered; vLLM's defaults are applied by the route. */
-export interface ModelChatOptions {
-  addGenerationPrompt: boolean;
-  continueFinalMessage: boolean;
-  /** A Jinja template that replaces the tokenizer's own. */
-  chatTemplate?: string;
-  chatTemplateKwargs?: Record<string, unknown>;
-}
-
 /**
  * One chain as the model tokenized it, for the whole life of a request: the server checks
- * its limits on `tokens` and later hands the same object back to `scoreEncodedChains`, in a
+ * its limits on `tokens` and later hands the same object back to `ChainScorer.score`, in a
  * batch that may hold other requests' chains. Anything else it carries is the model's own.
  */
 export interface ModelEncodedChain {
@@ -55,54 +46,67 @@ export interface ModelClassifyOptions extends ModelCallOptions {
 }
 
 /**
- * What the service needs of a model. A `Prm` fits it as it is (counting, then scoring from
- * text); `prmServerModel(prm)` adds the encode-once pair.
+ * The part every model has: chains tokenized once per request, then scored in batches that
+ * mix requests.
  */
-export interface ServerModel {
-  readonly name?: string;
-  /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
-  readonly maxContext?: number;
+export interface ChainScorer {
   /**
    * The most text (UTF-16 code units) one token covers. With it, text too long for the token
    * limits is refused from its length alone, before it costs any tokenizing.
    */
   readonly maxTokenChars?: number;
-  score(items: ChainItem[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
-  /** Token-level classification for `/pooling`; a model without it answers 501 there. */
-  classifyTokens?(inputs: Array<string | number[]>, options?: ModelClassifyOptions): Promise<ModelTokenClassification[]>;
+  /**
+   * Tokenizes chains (once per request): the server checks its limits on these encodings and
+   * scores them as they are. Throws a PrmInputError for a chain it cannot take (answered 400,
+   * its `path` re-rooted into the request's field names); anything else is a 500.
+   */
+  encode(items: ChainItem[]): ModelEncodedChain[];
+  /** Scores chains from `encode` (of one or several requests); one result per chain, in order. */
+  score(chains: ModelEncodedChain[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
+}
+
+/** The model's tokenizer, for /tokenize, /detokenize, text inputs of /pooling and chat rendering. */
+export interface ServerTokenizer {
+  /** As `ChainScorer.maxTokenChars`, for raw text. */
+  readonly maxTokenChars?: number;
+  tokenize(texts: string[], options?: { addSpecialTokens?: boolean }): number[][];
+  /** Token ids → text (for /detokenize), special tokens kept. */
+  detokenize(ids: readonly number[]): string;
+  /** The vocabulary's text of each id (for /tokenize's `return_token_strs`). */
+  tokenStrings(ids: readonly number[]): string[];
+  /** Whether a token id is in the vocabulary (checked on token-id inputs, as vLLM does). */
+  isTokenId(id: number): boolean;
+  /**
+   * The model's own chat template (Jinja) and the special tokens it reads. Without a
+   * template, chat-form requests need one of their own (and a server that trusts them).
+   */
+  readonly chat?: { template?: string; bosToken?: string; eosToken?: string };
+}
+
+/** vLLM's `token_classify` for /pooling. */
+export interface TokenClassifier {
   /**
    * The step-tag token whose rows `/pooling` returns in STEP mode, as vLLM's STEP pooler does
    * (`<extra_0>` for Qwen2.5-Math-PRM, `ки` for Math-Shepherd). Without one, every row is returned.
    */
   readonly stepTagId?: number;
+  /** Per input (text, or token ids), its ids and every token's class probabilities. */
+  classify(inputs: Array<string | number[]>, options?: ModelClassifyOptions): Promise<ModelTokenClassification[]>;
+}
+
+/**
+ * What the service needs of a model: a chain scorer, and optional parts for the routes that
+ * use them (a route whose part is missing answers 501). `prmServerModel(prm)` adapts a Prm.
+ */
+export interface ServerModel {
+  readonly chains: ChainScorer;
+  readonly name?: string;
+  /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
+  readonly maxContext?: number;
   /** The format's step mark as text: the 'auto' splitter of solution texts splits on it when present. */
   readonly stepSeparator?: string;
-  /**
-   * Backbone tokens each chain will cost (after the format's template), without running it.
-   * Needed unless the model has `encodeChains` and `scoreEncodedChains` (then not called).
-   */
-  countTokens?(items: ChainItem[]): number[];
-  /**
-   * Tokenizes chains once per request (with `scoreEncodedChains`, both or neither): the server
-   * checks its limits on these encodings and scores them, where `countTokens` + `score`
-   * would tokenize every chain twice. Throws a PrmInputError for a chain it cannot take
-   * (answered 400, its `path` re-rooted into the request's field names); anything else is a 500.
-   */
-  encodeChains?(items: ChainItem[]): ModelEncodedChain[];
-  /** Scores chains from `encodeChains` (of one or several requests); one result per chain, in order. */
-  scoreEncodedChains?(chains: ModelEncodedChain[], options?: ModelCallOptions): Promise<ModelChainScore[]>;
-  /** Tokens of raw text (for `/pooling` string inputs); falls back to an upper bound when absent. */
-  countTextTokens?(texts: string[]): number[];
-  /** Whether a token id is in the vocabulary (checked on /pooling token-id inputs, as vLLM does). */
-  isTokenId?(id: number): boolean;
-  /** Raw text → token ids, for /pooling's `add_special_tokens` and `truncate_prompt_tokens` on text input. */
-  tokenize?(texts: string[], options?: { addSpecialTokens?: boolean }): number[][];
-  /** Token ids → text (for /detokenize), special tokens kept. */
-  detokenize?(ids: readonly number[]): string;
-  /** The vocabulary's text of each id (for /tokenize's `return_token_strs`). */
-  tokenStrings?(ids: readonly number[]): string[];
-  /** Chat messages → prompt text with the model's chat template (for chat-form /pooling and /tokenize). */
-  renderChat?(messages: readonly ModelChatMessage[], options: ModelChatOptions): string;
+  readonly tokenizer?: ServerTokenizer;
+  readonly tokenClassifier?: TokenClassifier;
   close?(): Promise<void>;
 }
 
@@ -114,8 +118,14 @@ export interface ServerLimits {
   maxItems: number;
   /** Steps per chain. */
   maxSteps: number;
-  /** Backbone tokens per chain (or per /pooling input). */
+  /** Backbone tokens per chain (or per /pooling or /tokenize input). */
   maxItemTokens: number;
+  /**
+   * Characters (UTF-16 code units) per chain, per text input and per rendered chat: what
+   * one tokenizer call on the event loop may take, and the most a chat template may write
+   * (default 8 x maxItemTokens, past any real text's tokens).
+   */
+  maxItemChars: number;
   /** Backbone tokens per request, summed over its chains. */
   maxRequestTokens: number;
 }
@@ -136,6 +146,13 @@ export interface BatchingOptions {
 }
 
 export type PoolingType = 'step' | 'all';
+
+export interface TemplateLimits {
+  /** Template steps (evaluated nodes, loop iterations) per render (default 200 000). */
+  maxSteps: number;
+  /** Time of one render, in ms (default 250). */
+  timeoutMs: number;
+}
 
 export interface ServerOptions {
   model: ServerModel;
@@ -173,6 +190,14 @@ export interface ServerOptions {
    * blank lines), 'blank-lines', 'lines', or a literal separator text.
    */
   stepSplitter?: string;
+  /**
+   * Render a chat template sent with a request (`chat_template` on /pooling and /tokenize).
+   * Off by default, as in vLLM (`--trust-request-chat-template`): a template is a program.
+   * Trusted or not, every template renders off the event loop under `templateBudget`.
+   */
+  trustRequestChatTemplate?: boolean;
+  /** Bounds of one chat render (its output is bounded by limits.maxItemChars). */
+  templateBudget?: Partial<TemplateLimits>;
   /** Close the model when the server closes (default true). */
   closeModel?: boolean;
   /** Fastify logger: false (default) or true / pino options. */

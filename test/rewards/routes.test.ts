@@ -4,7 +4,7 @@
 // is checked against numbers computed here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../lib/server/index.js';
-import { problemOf } from '../../lib/server/routes/rewards.js';
+import { problemOf } from '../../lib/server/chat/turns.js';
 import type { PrmServer } from '../../lib/server/index.js';
 import { grpoAdvantagesSync } from '../../lib/kernels/index.js';
 import { PolicyTokenizer } from '../../lib/rewards/index.js';

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../lib/server/index.js';
 import type { PrmServer, ServerOptions } from '../../lib/server/index.js';
+import { PrmInputError } from '../../lib/errors.js';
 import { FakeModel, probOf } from './fake-model.js';
 import { get, metricValue, postJson, until } from './http.js';
 
@@ -324,11 +325,18 @@ describe('queue, timeouts, disconnects and failures', () => {
     expect(r.body.error.message).toContain('kaboom');
     expect(r.body.error.message).not.toMatch(/at .*\.ts:\d+/); // no stack
     expect((await postJson(s.url, '/v1/prm/score', { items: [chain('p', ['a'])] })).status).toBe(200);
-    // a RangeError is how a model refuses input: the client's 400, not a 500
-    s.model.failNext = new RangeError('items[0] is too odd to score');
+    // an input error is how a model refuses input: the client's 400
+    s.model.failNext = new PrmInputError('items[0]', 'is too odd to score');
     const refused = await postJson(s.url, '/v1/prm/score', { items: [chain('p', ['a'])] });
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toBe('items[0] is too odd to score');
+    // any other TypeError or RangeError is the server's bug: a 500, not blamed on the client
+    for (const bug of [new RangeError('offset out of range'), new TypeError("cannot read properties of undefined (reading 'x')")]) {
+      s.model.failNext = bug;
+      const r = await postJson(s.url, '/v1/prm/score', { items: [chain('p', ['a'])] });
+      expect(r.status).toBe(500);
+      expect(r.body.error.message).toContain(bug.message);
+    }
   });
 
   it('batches concurrent requests together and reports it in /metrics', async () => {

@@ -2,7 +2,7 @@
 // disconnects, shutdown): its answers are a pure function of the text, and a test can hold
 // its batches open to create queues on purpose. The real tiny PRM is used in real.test.ts.
 import type { ChainItem } from '../../lib/interfaces.js';
-import type { ModelChainScore, ModelTokenClassification, ServerModel } from '../../lib/server/types.js';
+import type { ChainScorer, ModelChainScore, ModelEncodedChain, ModelTokenClassification, ServerModel, ServerTokenizer, TokenClassifier } from '../../lib/server/types.js';
 
 /** Deterministic probability in (0.05, 0.95) from a string. */
 export function probOf(text: string): number {
@@ -18,8 +18,39 @@ export function fakeTokens(item: ChainItem): number {
   return Math.ceil(chars / 4) + item.steps.length + 1;
 }
 
+/** A chain as the fake "encodes" it: its text, and its cost from `countTokens`. */
+export class FakeChain implements ModelEncodedChain {
+  constructor(
+    readonly item: ChainItem,
+    readonly tokens: number,
+  ) {}
+}
+
+/**
+ * Its parts call the class's own methods, so a subclass changes a part by overriding one
+ * (`countTokens`, `tokenize`, ...).
+ */
 export class FakeModel implements ServerModel {
   readonly name = 'fake-prm';
+  /** The most characters one token covers; undefined: no bound. */
+  readonly maxTokenChars: number | undefined = undefined;
+  readonly chains: ChainScorer = ((model: FakeModel): ChainScorer => ({
+    get maxTokenChars() {
+      return model.maxTokenChars;
+    },
+    encode: (items) => model.countTokens(items).map((t, i) => new FakeChain(items[i]!, t)),
+    score: (chains, options) => model.score(chains.map((c) => (c as FakeChain).item), options),
+  }))(this);
+  readonly tokenizer: ServerTokenizer = ((model: FakeModel): ServerTokenizer => ({
+    get maxTokenChars() {
+      return model.maxTokenChars;
+    },
+    tokenize: (texts, options) => model.tokenize(texts, options),
+    detokenize: (ids) => String.fromCharCode(...ids),
+    tokenStrings: (ids) => ids.map((id) => String.fromCharCode(id)),
+    isTokenId: (id) => id >= 0 && id < 65536,
+  }))(this);
+  readonly tokenClassifier: TokenClassifier = { classify: (inputs) => this.classifyTokens(inputs) };
   /** Every batch the model was asked to run, in order. */
   readonly batches: ChainItem[][] = [];
   readonly poolBatches: Array<Array<string | number[]>> = [];
@@ -56,7 +87,7 @@ export class FakeModel implements ServerModel {
         throw e;
       }
       return items.map((it) => ({
-        stepProbs: it.steps.map((s, i) => probOf(`${it.problem}|${i}|${s}`)),
+        stepLogProbs: it.steps.map((s, i) => Math.log(probOf(`${it.problem}|${i}|${s}`))),
         tokens: fakeTokens(it),
         truncated: false,
       }));
@@ -80,10 +111,6 @@ export class FakeModel implements ServerModel {
   countTokens(items: ChainItem[]): number[] {
     this.counted += items.length;
     return items.map(fakeTokens);
-  }
-
-  countTextTokens(texts: string[]): number[] {
-    return texts.map((t) => t.length);
   }
 
   tokenize(texts: string[], options?: { addSpecialTokens?: boolean }): number[][] {

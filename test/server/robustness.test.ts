@@ -14,7 +14,7 @@ import { rawConnect, requestHead, trickle } from './raw.js';
 
 /** The fake charges a token per 4 characters at most, and says so. */
 class BoundedFake extends FakeModel {
-  readonly maxTokenChars = 4;
+  override readonly maxTokenChars = 4;
   tokenized = 0;
   override tokenize(texts: string[], options?: { addSpecialTokens?: boolean }): number[][] {
     this.tokenized += texts.length;
@@ -100,10 +100,19 @@ describe('oversized work is shed before it costs', () => {
     const ok = await postJson(url, '/pooling', { input: ['abc', 'de'] });
     expect(ok.status).toBe(200);
     expect(model.tokenized).toBe(2);
-    // text that is to be cut to fit is not refused for its length
-    const cut = await postJson(url, '/pooling', { input: 'x'.repeat(100_000), truncate_prompt_tokens: 10 });
+  });
+
+  it('/pooling text to be cut to fit is not refused for its tokens, but still for its characters (one tokenizer call each)', async () => {
+    const model = new BoundedFake();
+    const { url } = await serve({ model, limits: { maxItemTokens: 1000 } });
+    // at least 7500 tokens by its length, over the 1000 allowed, but cut to 10
+    const cut = await postJson(url, '/pooling', { input: 'x'.repeat(60_000), truncate_prompt_tokens: 10 });
     expect(cut.status).toBe(200);
     expect(cut.body.usage.prompt_tokens).toBe(10);
+    const long = await postJson(url, '/pooling', { input: 'x'.repeat(100_000), truncate_prompt_tokens: 10 });
+    expect(long.status).toBe(413);
+    expect(long.body.error).toMatchObject({ param: 'input', message: 'input is 100000 characters; the limit is 65536 characters per input' });
+    expect(model.tokenized).toBe(1);
   });
 
   it('a chain the tokenizer refuses is named by its place in the request, whichever slice it was tokenized in', async () => {

@@ -1,7 +1,7 @@
 // The service tokenizes each chain once per request: the encoding that the token limits are
 // checked on is the one the batch scores. Proven by counting the real tiny PRM's tokenizer
-// calls per chain text over real HTTP, against the fallback path (count, then score from
-// text) that tokenizes twice.
+// calls per chain text over real HTTP (the count sees a second tokenization: counting, then
+// scoring from text, outside the service, shows 2).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,12 +119,11 @@ describe('one tokenization per chain per request', () => {
     );
   });
 
-  it('a Prm served as it is still works, on the fallback path that tokenizes twice: the count above can tell', async () => {
-    const url = await serve(served);
-    const items = chainsFor('fallback', 3);
+  it('the count can tell: counting, then scoring the same chains from text, tokenizes each twice', async () => {
+    const items = chainsFor('twice', 3);
     const since = encoded.length;
-    const r = await postJson(url, '/v1/prm/score', { items });
-    expect(r.status).toBe(200);
+    served.countTokens(items);
+    await served.score(items);
     expect(timesTokenized(items, since)).toEqual([2, 2, 2]);
   });
 
@@ -183,27 +182,33 @@ describe('one tokenization per chain per request', () => {
 });
 
 describe('the model contract', () => {
-  it('takes a model with encodeChains + scoreEncodedChains and no countTokens; refuses half of the pair', async () => {
-    const encoding: ServerModel = {
-      score: async () => [],
-      encodeChains: (items) => items.map((item) => ({ tokens: item.steps.length + 1 })),
-      scoreEncodedChains: async (chains) => chains.map((c) => ({ stepProbs: [0.5], tokens: c.tokens, truncated: false })),
+  it('takes a model that is only a chain scorer; refuses one without encode and score', async () => {
+    const model: ServerModel = {
+      chains: {
+        encode: (items) => items.map((item) => ({ tokens: item.steps.length + 1 })),
+        score: async (chains) => chains.map((c) => ({ stepLogProbs: [Math.log(0.5)], tokens: c.tokens, truncated: false })),
+      },
     };
-    const url = await serve(encoding);
+    const url = await serve(model);
     const r = await postJson(url, '/v1/prm/score', { items: [{ problem: 'p', steps: ['a', 'b'] }] });
     expect(r.status).toBe(200);
     expect(r.body.results[0].tokens).toBe(3);
-    const { scoreEncodedChains: _s, ...half } = encoding;
-    expect(() => createServer({ model: half })).toThrow(/both encodeChains and scoreEncodedChains, or neither/);
+    expect(r.body.results[0].stepProbs[0]).toBeCloseTo(0.5, 6);
+    // the parts it lacks answer 501
+    expect((await postJson(url, '/tokenize', { prompt: 'x' })).status).toBe(501);
+    expect((await postJson(url, '/pooling', { input: [1, 2] })).status).toBe(501);
+    expect(() => createServer({ model: {} as ServerModel })).toThrow(/options.model.chains must be a chain scorer/);
+    expect(() => createServer({ model: { chains: { encode: model.chains.encode } } as ServerModel })).toThrow(/encode\(items\) and score\(chains, options\)/);
     const fake = new FakeModel();
-    expect(() => createServer({ model: { score: fake.score.bind(fake) } })).toThrow(/countTokens must be a function/);
+    expect(() => createServer({ model: { ...fake, chains: fake.chains, tokenClassifier: {} } as unknown as ServerModel })).toThrow(/tokenClassifier must have a classify/);
   });
 
   it('answers 500 (not a crash) when a model encodes the wrong number of chains', async () => {
     const model: ServerModel = {
-      score: async () => [],
-      encodeChains: (items) => items.slice(1).map(() => ({ tokens: 3 })),
-      scoreEncodedChains: async (chains) => chains.map(() => ({ stepProbs: [], tokens: 3, truncated: false })),
+      chains: {
+        encode: (items) => items.slice(1).map(() => ({ tokens: 3 })),
+        score: async (chains) => chains.map(() => ({ stepLogProbs: [], tokens: 3, truncated: false })),
+      },
     };
     const url = await serve(model);
     const r = await postJson(url, '/v1/prm/score', { items: chainsFor('x', 2) });

@@ -35,7 +35,8 @@ beforeAll(async () => {
   tokenizerPath = m.tokenizer;
   prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, format: 'qwen2.5-math-prm', workers: { threads: 1 }, maxContext: 512 });
   step = createServer({ model: prmServerModel(prm), modelName: NAME, closeModel: false, batching: { maxWaitMs: 1 } });
-  all = createServer({ model: prmServerModel(prm), modelName: NAME, pooling: 'all', closeModel: false, batching: { maxWaitMs: 1 } });
+  // the ALL server also trusts chat templates sent with a request (--trust-request-chat-template)
+  all = createServer({ model: prmServerModel(prm), modelName: NAME, pooling: 'all', closeModel: false, batching: { maxWaitMs: 1 }, trustRequestChatTemplate: true });
   ({ url: stepUrl } = await step.listen());
   ({ url: allUrl } = await all.listen());
   prompt = prm.tokenizer.applyChatTemplate(MESSAGES);
@@ -216,7 +217,12 @@ describe('vLLM /pooling for a PRM (STEP and ALL poolers)', () => {
     const both = await postJson(stepUrl, '/pooling', { messages: MESSAGES, continue_final_message: true, add_generation_prompt: true });
     expect(both.status).toBe(400);
     expect(both.body.error.message).toContain('Cannot set both `continue_final_message` and `add_generation_prompt` to True.');
-    const own = await postJson(stepUrl, '/pooling', { messages: MESSAGES, chat_template: "{% for m in messages %}{{ m.role + ': ' + m.content + '\\n' }}{% endfor %}" });
+    const template = "{% for m in messages %}{{ m.role + ': ' + m.content + '\\n' }}{% endfor %}";
+    // a request's own template is refused unless the server trusts them, as vLLM does
+    const refused = await postJson(stepUrl, '/pooling', { messages: MESSAGES, chat_template: template });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ param: 'chat_template', message: expect.stringContaining('--trust-request-chat-template is not set') });
+    const own = await postJson(allUrl, '/pooling', { messages: MESSAGES, chat_template: template });
     expect(own.status).toBe(200);
     expect(own.body.usage.prompt_tokens).toBe(prm.tokenizer.encode(MESSAGES.map((m) => `${m.role}: ${m.content}\n`).join(''), false).length);
   });

@@ -54,10 +54,7 @@ export function registerOps(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/health', async (): Promise<HealthResponse> => ({
     status: 'ok',
     model: ctx.options.modelName,
-    queue: {
-      requests: ctx.scores.queuedRequests + (ctx.pooling?.queuedRequests ?? 0),
-      tokens: ctx.scores.queuedTokens + (ctx.pooling?.queuedTokens ?? 0),
-    },
+    queue: { requests: ctx.queuedRequests, tokens: ctx.queuedTokens },
     inFlight: ctx.inFlight,
     uptimeSeconds: (performance.now() - started) / 1000,
     kernels: kernelBackendInfo().label,

@@ -3,19 +3,16 @@
 // STEP rows (only the step-tag tokens) or ALL rows (every token), the activation or the raw
 // head outputs, and all four encodings. A client written against a vLLM PRM works unchanged.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Batcher } from '../batcher.js';
+import { chatPrompt } from '../chat/prompt.js';
 import type { PoolingInput, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
-import { isInputError } from '../../errors.js';
-import { checkPoolingInputs, checkPoolingText, tokenizeInSlices } from '../limits.js';
+import { checkCount, checkTexts, checkTokens, tokenizeInSlices } from '../limits.js';
 import { checkModelName } from './model-name.js';
 import { poolingBody } from '../schemas.js';
 import type { PoolingBody } from '../schemas.js';
-import type { ModelTokenClassification } from '../types.js';
 import { EMBED_DTYPES, ENCODING_FORMATS, ENDIANNESS, encodeBytes, encodeRows } from '../vllm/encoding.js';
 import { checkPriority, literal, rejectRemoved, responseId, truncateIds, truncationSize, useActivation } from '../vllm/request.js';
 import type { TruncationSide } from '../vllm/request.js';
-import { chatPrompt } from './chat-prompt.js';
 // the wire types the vLLM client of the backbone layer consumes: serving exactly them keeps
 // prmkit's server and client honest with each other
 import type { PoolingResponse, PoolingResponseData } from '../../backbones/vllm/protocol.js';
@@ -37,21 +34,7 @@ export type PoolingHandler = (request: FastifyRequest, reply: FastifyReply, body
 export function registerPooling(app: FastifyInstance, ctx: ServerContext): PoolingHandler {
   const o = ctx.options;
   const model = o.model;
-  // raw outputs come from a batcher of their own: one model batch runs with one activation
-  const raw = model.classifyTokens
-    ? new Batcher<PoolingInput, ModelTokenClassification>(
-        (inputs, signal) => model.classifyTokens!(inputs, { signal, activation: false }),
-        { ...o.batching, maxQueueWaitMs: o.requestTimeoutMs },
-        ctx.lane,
-        ctx.metrics.recordBatch.bind(ctx.metrics),
-      )
-    : null;
-  app.addHook('preClose', async () => {
-    void raw?.drain();
-  });
-  app.addHook('onClose', async () => {
-    await raw?.close();
-  });
+  const tokenizer = model.tokenizer;
 
   const handle: PoolingHandler = async (request, reply, body) => {
     rejectRemoved(body);
@@ -64,7 +47,8 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
     const endian = literal(body.endianness, 'endianness', ENDIANNESS, 'native');
     const side = literal(body.truncation_side, 'truncation_side', SIDES, 'right');
     const activation = useActivation(body);
-    const batcher = activation ? ctx.pooling : raw;
+    // raw outputs come from a batcher of their own: one model batch runs with one activation
+    const batcher = ctx.pooling && (activation ? ctx.pooling.activated : ctx.pooling.raw);
     if (!batcher) throw new ApiError(501, 'not_implemented_error', 'this model does not provide token classification', null);
     const maxModelLen = model.maxContext ?? o.limits.maxItemTokens;
     const keep = truncationSize(body.truncate_prompt_tokens, maxModelLen);
@@ -74,10 +58,10 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
     if (body.input !== undefined) {
       inputs = normalizeInput(body.input);
       addSpecial = body.add_special_tokens ?? true;
-      if (model.isTokenId) {
+      if (tokenizer) {
         inputs.forEach((x, i) => {
           if (typeof x === 'string') return;
-          const t = x.findIndex((id) => !model.isTokenId!(id));
+          const t = x.findIndex((id) => !tokenizer.isTokenId(id));
           if (t >= 0) {
             const field = Array.isArray(body.input![0]) ? `input[${i}][${t}]` : `input[${t}]`;
             throw badRequest(`${field}: token id ${x[t]} is out of vocabulary`, field);
@@ -85,25 +69,22 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
         });
       }
     } else if (body.messages !== undefined) {
-      inputs = [chatPrompt(model, body)];
+      inputs = [await chatPrompt(ctx, body)];
       // the chat template places the special tokens itself
       addSpecial = body.add_special_tokens ?? false;
     } else throw badRequest('input is required (or messages, for the chat form)', 'input');
 
     // Text is tokenized here, once: the exact counts drive limits and batching, truncation
     // applies to token ids, and the model gets ids (no second tokenization in the batch).
+    // Text too long by its length alone never reaches the tokenizer (for the token limits,
+    // unless it is to be cut to fit).
+    const field = (i: number) => (inputs.length === 1 || i < 0 ? 'input' : `input[${i}]`);
+    checkCount(inputs.length, o.limits.maxItems, 'input', 'entries');
+    checkTexts(inputs, field, o.limits, tokenizer?.maxTokenChars, keep === null);
     if (inputs.some((x) => typeof x === 'string')) {
-      if (model.tokenize) {
+      if (tokenizer) {
         const texts = inputs.filter((x): x is string => typeof x === 'string');
-        // text too long for the limits by its length alone never reaches the tokenizer (unless it is to be cut to fit)
-        if (keep === null) checkPoolingText(inputs, o.limits, ctx.chains.maxTokenChars);
-        let ids: number[][];
-        try {
-          ids = await tokenizeInSlices((slice) => model.tokenize!(slice, { addSpecialTokens: addSpecial }), texts);
-        } catch (err) {
-          if (isInputError(err)) throw badRequest(err.message, err.path);
-          throw err;
-        }
+        const ids = await tokenizeInSlices((slice) => tokenizer.tokenize(slice, { addSpecialTokens: addSpecial }), texts);
         let t = 0;
         inputs = inputs.map((x) => (typeof x === 'string' ? ids[t++]! : x));
       } else if (!addSpecial || keep !== null) {
@@ -122,7 +103,7 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
         );
       });
     }
-    const costs = checkPoolingInputs(inputs, o.limits, model);
+    const costs = checkTokens(inputs, field, o.limits);
 
     const outputs = await ctx.guarded(request, reply, (signal) => batcher.submit(inputs, costs, signal));
     const tag = o.compat.stepTagId;

@@ -39,14 +39,14 @@ export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): voi
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
 
-    const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const { summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
     const order = rank(summaries.map((s) => s.score));
     const topN = Math.min(body.topN ?? order.length, order.length);
     const results: PrmRerankResult[] = [];
     for (let r = 0; r < topN; r++) {
       const i = order[r]!;
       const c: PrmRerankResult = { index: i, rank: r + 1, score: summaries[i]!.score, firstError: summaries[i]!.firstError };
-      if (withSteps) c.stepProbs = scored[i]!.stepProbs;
+      if (withSteps) c.stepProbs = summaries[i]!.stepProbs;
       results.push(c);
     }
     const response: PrmRerankResponse = { model: o.modelName, aggregate: how, results, usage: { tokens } };

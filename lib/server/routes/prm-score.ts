@@ -31,7 +31,7 @@ export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void
     const results = scored.map((s, i): ChainResult => {
       const r: ChainResult = {
         index: i,
-        stepProbs: s.stepProbs,
+        stepProbs: summaries[i]!.stepProbs,
         score: summaries[i]!.score,
         aggregates: summaries[i]!.aggregates,
         firstError: summaries[i]!.firstError,

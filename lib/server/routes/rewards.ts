@@ -15,6 +15,7 @@ import type { ChainSummary } from '../summarize.js';
 import { isInputError } from '../../errors.js';
 import { splitSteps } from '../../formats/split.js';
 import type { SplitStep } from '../../formats/split.js';
+import { openrChain, problemOf, stripEnd } from '../chat/turns.js';
 import type { FromSchema } from 'json-schema-to-ts';
 import { aggregate, stepSplitter, threshold } from '../schemas.js';
 import type { Aggregation } from '../../kernels/types.js';
@@ -22,7 +23,6 @@ import type { ChainItem } from '../../interfaces.js';
 import { denseFromProbs, PLACEMENTS, prepareResponses, STEP_REWARD_KINDS } from '../../rewards/dense.js';
 import type { PreparedResponse } from '../../rewards/dense.js';
 import { groupAdvantages } from '../../rewards/advantages.js';
-
 
 export const rewardsBody = {
   type: 'object',
@@ -93,37 +93,6 @@ export const valueInferenceBody = {
   },
 } as const;
 
-/** Texts a decoded policy sequence may end with after its response: not part of the answer. */
-const END_MARKERS = ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<|end_of_text|>', '</s>', '<|end|>'];
-
-// The user turn of the chat templates policies are commonly trained with (ChatML as in
-// Qwen, Llama 3, Mistral's [INST]): a PRM reads the question, not the policy's control tokens.
-const USER_TURNS = [
-  /<\|im_start\|>user\n([\s\S]*?)<\|im_end\|>/g,
-  /<\|start_header_id\|>user<\|end_header_id\|>\n\n([\s\S]*?)<\|eot_id\|>/g,
-  /\[INST\]([\s\S]*?)\[\/INST\]/g,
-];
-
-/** The problem a prompt poses: its last user turn when it is chat-templated, else the prompt itself. */
-export function problemOf(prompt: string): string {
-  for (const re of USER_TURNS) {
-    const turns = [...prompt.matchAll(re)];
-    if (turns.length > 0) return turns[turns.length - 1]![1]!.trim();
-  }
-  return prompt;
-}
-
-function stripEnd(text: string): string {
-  for (let changed = true; changed; ) {
-    changed = false;
-    const t = text.trimEnd();
-    if (t !== text) [text, changed] = [t, true];
-    for (const m of END_MARKERS)
-      if (text.endsWith(m)) [text, changed] = [text.slice(0, -m.length), true];
-  }
-  return text;
-}
-
 /** Checks, tokenizes and scores chains through the batcher, summarized by `how`. */
 async function scoreChains(
   ctx: ServerContext,
@@ -136,8 +105,8 @@ async function scoreChains(
   threshold: number,
 ): Promise<{ probs: number[][]; summaries: ChainSummary[]; tokens: number }> {
   const chains = await checkChains(items, listField, itemField, (i, k) => `${itemField(i)}.steps[${k}]`, ctx.options.limits, ctx.chains);
-  const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
-  return { probs: scored.map((s) => s.stepProbs), summaries, tokens };
+  const { summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+  return { probs: summaries.map((s) => s.stepProbs), summaries, tokens };
 }
 
 /** The caller's input errors (a step not in its response, bad token offsets) as 400s naming the field. */
@@ -234,17 +203,6 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
       extra_logs: { min_step_prob: minStep, first_error: firstError, steps: steps.map((s) => s.length) },
     };
   });
-}
-
-/** OpenR's input: the question, a line break, then the answer's steps each ended by the step tag. */
-function openrChain(text: string, separator: string | undefined, splitterFallback: string): ChainItem {
-  const useTag = separator !== undefined && separator.trim().length > 0 && text.includes(separator.trim());
-  const pieces = useTag ? splitSteps(text, separator!.trim()) : splitSteps(text, splitterFallback);
-  if (pieces.length === 0) return { problem: '', steps: [] };
-  const first = pieces[0]!.text;
-  const nl = first.lastIndexOf('\n');
-  const head = nl < 0 ? [] : [first.slice(nl + 1).trim()].filter((s) => s.length > 0);
-  return { problem: nl < 0 ? '' : first.slice(0, nl), steps: nl < 0 ? pieces.map((p) => p.text) : [...head, ...pieces.slice(1).map((p) => p.text)] };
 }
 
 function registerValueInference(app: FastifyInstance, ctx: ServerContext): void {

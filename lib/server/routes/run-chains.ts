@@ -25,7 +25,7 @@ export async function runChains(
 ): Promise<ChainRun> {
   const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
   const summaries = summarize(
-    scored.map((s) => s.stepProbs),
+    scored.map((s) => s.stepLogProbs),
     aggregate,
     threshold,
   );

@@ -81,5 +81,5 @@ export async function scoreSolutions(
         );
     });
   const { summaries, tokens } = await runChains(ctx, request, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
-  return { scores: summaries.map((s) => (how.activation ? s.score : Math.log(s.score))), tokens };
+  return { scores: summaries.map((s) => (how.activation ? s.score : s.logScore)), tokens };
 }

@@ -14,8 +14,8 @@ export interface CompatOptions {
 export const POOLING_TYPES: readonly PoolingType[] = ['step', 'all'];
 
 export function resolveCompat(options: ServerOptions, model: ServerModel): CompatOptions {
-  const tag = options.stepTagId ?? model.stepTagId;
-  if (tag !== undefined) nonNegativeInt(tag, options.stepTagId !== undefined ? 'options.stepTagId' : 'options.model.stepTagId');
+  const tag = options.stepTagId ?? model.tokenClassifier?.stepTagId;
+  if (tag !== undefined) nonNegativeInt(tag, options.stepTagId !== undefined ? 'options.stepTagId' : 'options.model.tokenClassifier.stepTagId');
   const pooling = options.pooling === undefined ? (tag === undefined ? 'all' : 'step') : oneOf(options.pooling, 'options.pooling', POOLING_TYPES);
   if (pooling === 'step' && tag === undefined)
     throw new RangeError("options.pooling 'step' needs a step-tag token: the model's format has none, so set options.stepTagId");
