@@ -7,7 +7,7 @@ import * as is from '../../is.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { DoneMessage, ForwardRequest, ForwardResult, FromWorker, ReadyMessage, RunMessage, WorkerInit } from './protocol.js';
+import type { DoneMessage, ForwardRequest, ForwardResult, FromWorker, ReadyMessage, RunMessage, ToWorker, WorkerInit } from './protocol.js';
 import { ortEntry, probeProviders, PROVIDER_CHOICES } from './providers.js';
 import { workerExecArgv } from './worker-argv.js';
 import type { ProviderChoice, ProviderName } from './providers.js';
@@ -49,7 +49,12 @@ interface Pending {
 
 class Slot {
   readonly pending = new Map<number, Pending>();
-  constructor(readonly worker: Worker) {}
+  /** Settles when the thread has ended, however it ended. */
+  readonly exited: Promise<void>;
+  private ending = false;
+  constructor(readonly worker: Worker) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
   get busy(): number {
     return this.pending.size;
   }
@@ -60,13 +65,31 @@ class Slot {
   take(id: number): Pending | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && !this.ending) this.worker.unref();
     return p;
   }
   failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    this.worker.unref();
+    if (!this.ending) this.worker.unref();
+  }
+  /**
+   * Ends the thread cleanly: callers waiting on it are answered now with `err`; the worker
+   * finishes what onnxruntime is running, releases its session and ends by itself. Until then
+   * it keeps the process alive: terminating a thread inside onnxruntime's run() aborts the
+   * whole process, and so would the process exiting around it.
+   */
+  async end(err: Error): Promise<void> {
+    this.failAll(err);
+    this.ending = true;
+    this.worker.ref();
+    const msg: ToWorker = { type: 'close' };
+    try {
+      this.worker.postMessage(msg);
+    } catch {
+      /* the thread has already ended */
+    }
+    await this.exited;
   }
 }
 
@@ -103,9 +126,14 @@ function checkForward(r: ForwardRequest, info: BackboneInfo): string | undefined
   return undefined;
 }
 
+function closedError(): Error {
+  return new Error('onnx backbone is closed');
+}
+
 export class OnnxBackbone {
   private nextId = 1;
   private closed = false;
+  private closing?: Promise<void>;
   private constructor(
     private readonly slots: Slot[],
     readonly info: BackboneInfo,
@@ -144,7 +172,8 @@ export class OnnxBackbone {
     try {
       infos = await Promise.all(ready);
     } catch (e) {
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      // a worker still opening its session ends once it is open
+      await Promise.all(slots.map((s) => s.end(e as Error)));
       throw e;
     }
     const backbone = new OnnxBackbone(slots, { ...infos[0], threadIds: infos.map((i) => i.threadIds[0]) }, modelPath);
@@ -175,7 +204,7 @@ export class OnnxBackbone {
 
   /** Runs one forward pass on the least busy worker. Inputs' buffers are transferred (do not reuse them). */
   forward(req: ForwardRequest): Promise<ForwardResult> {
-    if (this.closed) return Promise.reject(new Error('onnx backbone is closed'));
+    if (this.closed) return Promise.reject(closedError());
     if (!this.info.outputNames.includes(req.output))
       return Promise.reject(new RangeError(`the model has no output '${req.output}' (it has ${this.info.outputNames.join(', ')})`));
     const bad = checkForward(req, this.info);
@@ -193,10 +222,17 @@ export class OnnxBackbone {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.slots) s.failAll(new Error('onnx backbone closed'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  /**
+   * Calls waiting on the workers reject now ("onnx backbone is closed"); the workers finish
+   * the forward passes onnxruntime is running, release their sessions and end. Resolves once
+   * every thread has ended.
+   */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      const err = closedError();
+      this.closing = Promise.all(this.slots.map((s) => s.end(err))).then(() => {});
+    }
+    return this.closing;
   }
 }

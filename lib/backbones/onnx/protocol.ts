@@ -42,7 +42,15 @@ export interface RunMessage extends ForwardRequest {
   headDim: number;
 }
 
-export type ToWorker = RunMessage;
+/**
+ * Finish the runs in flight, release the session and end. A worker is never terminated from
+ * outside while onnxruntime runs: that aborts the whole process.
+ */
+export interface CloseMessage {
+  type: 'close';
+}
+
+export type ToWorker = RunMessage | CloseMessage;
 
 export interface ReadyMessage {
   type: 'ready';

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 /** @typedef {import('./protocol.js').WorkerInit} WorkerInit */
 /** @typedef {import('./protocol.js').ToWorker} ToWorker */
+/** @typedef {import('./protocol.js').RunMessage} RunMessage */
 /** @typedef {import('./protocol.js').FromWorker} FromWorker */
 /** @typedef {import('./protocol.js').DoneMessage} DoneMessage */
 /** @typedef {import('./protocol.js').PresentTensor} PresentTensor */
@@ -66,6 +67,44 @@ function bufferOf(a) {
   return b;
 }
 
+// Closing: the parent sends 'close' and waits for this thread to end by itself. Runs already
+// received finish (their answers are sent, whether or not anyone still waits), then the
+// session is released and the port closed, which lets the thread end.
+let closing = false;
+/** @type {Set<Promise<void>>} */
+const inFlight = new Set();
+/** @type {(m: RunMessage) => Promise<void>} */
+let run = async (m) => send({ type: 'error', id: m.id, message: 'the session is not open yet' });
+/** @type {() => Promise<void>} */
+let release = async () => {};
+
+async function shutdown() {
+  await Promise.allSettled([...inFlight]);
+  try {
+    await release();
+  } finally {
+    port.close();
+  }
+}
+
+port.on('message', (/** @type {ToWorker} */ m) => {
+  if (m.type === 'close') {
+    if (closing) return;
+    closing = true;
+    // before the session is open, main() shuts down once it is
+    if (opened) void shutdown();
+    return;
+  }
+  if (closing) {
+    send({ type: 'error', id: m.id, message: 'onnx backbone is closed' });
+    return;
+  }
+  const p = run(m).finally(() => inFlight.delete(p));
+  inFlight.add(p);
+});
+
+let opened = false;
+
 async function main() {
   /** @type {typeof import('onnxruntime-node')} */
   const ort = await import(pathToFileURL(init.ortPath).href);
@@ -93,9 +132,13 @@ async function main() {
   }
   if (!session) {
     send({ type: 'error', message: `cannot open ${init.modelPath}: ${providerNote}` });
+    port.close();
     return;
   }
   const s = session;
+  release = () => s.release();
+  opened = true;
+  if (closing) return shutdown();
   const layers = s.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
   /** @type {Array<number | null> | null} */
   let kvShape = null;
@@ -111,7 +154,7 @@ async function main() {
   const hasPositions = s.inputNames.includes('position_ids');
   send({ type: 'ready', inputNames: [...s.inputNames], outputNames: [...s.outputNames], provider, providerNote, layers, kvShape, kvType, threadId });
 
-  port.on('message', async (/** @type {ToWorker} */ m) => {
+  run = async (m) => {
     try {
       /** @type {Record<string, OrtTensor>} */
       const feeds = {
@@ -156,7 +199,10 @@ async function main() {
     } catch (e) {
       send({ type: 'error', id: m.id, message: messageOf(e) });
     }
-  });
+  };
 }
 
-main().catch((e) => send({ type: 'error', message: messageOf(e) }));
+main().catch((e) => {
+  send({ type: 'error', message: messageOf(e) });
+  port.close();
+});
