@@ -2,8 +2,9 @@
 // Load and fault benchmark of `prmkit serve` (npm run bench:server) on the tiny ONNX PRM:
 // the server runs as its own process (the real CLI), autocannon drives it over loopback.
 //   probe      closed loop, 16 connections, 10 s: the most the server does on this machine;
-//   sustained  open loop at 70% of that rate for 60 s: throughput, p50/p99 latency,
-//              zero non-2xx expected, memory sampled every 2 s (flat = no leak),
+//   sustained  open loop at 70% of that rate for 120 s: throughput, p50/p99 latency,
+//              zero non-2xx expected, memory sampled every 2 s and read as steps, the
+//              plateau after the last one and the slope along it (flat = no leak),
 //              event-loop responsiveness seen from outside (GET /health latency under load);
 //   overload   256 connections, no rate limit, 20 s: the server should shed load with
 //              503 + Retry-After (queue bound: 64 requests, or more queued work than fits the
@@ -25,6 +26,7 @@ import autocannon from 'autocannon';
 import { createTinyModel } from '../dist/testing/index.js';
 import { benchHeader, writeResult } from './lib/out.mjs';
 import { getRewardLoad } from './lib/get-reward-load.mjs';
+import { describePlateau, memoryPlateau } from './lib/memory.mjs';
 import { rng } from './lib/random.mjs';
 
 benchHeader('server');
@@ -32,7 +34,7 @@ benchHeader('server');
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-const SECONDS = quick ? { probe: 4, sustained: 15, overload: 6 } : { probe: 10, sustained: 60, overload: 20 };
+const SECONDS = quick ? { probe: 4, sustained: 15, overload: 6 } : { probe: 10, sustained: 120, overload: 20 };
 const QUEUE_REQUESTS = 64;
 // under autocannon's own 10 s client timeout, so a late answer is a counted 504, not a lost request
 const TIMEOUT_MS = 5000;
@@ -218,22 +220,6 @@ function summary(name, opts, res, obs) {
   };
 }
 
-/** Least-squares slope of y over t (MB per minute), ignoring the first `skip` seconds of warm-up. */
-function slopePerMinute(samples, key, skip = 10) {
-  const pts = samples.filter((s) => s.t >= skip);
-  if (pts.length < 3) return NaN;
-  const n = pts.length;
-  const mt = pts.reduce((a, s) => a + s.t, 0) / n;
-  const my = pts.reduce((a, s) => a + s[key], 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const s of pts) {
-    num += (s.t - mt) * (s[key] - my);
-    den += (s.t - mt) ** 2;
-  }
-  return (num / den) * 60;
-}
-
 const rows = [];
 try {
   // warm-up: first batches compile kernels and fill caches; a burst at high concurrency lets
@@ -253,12 +239,13 @@ try {
   const susOpts = { connections: 16, duration: SECONDS.sustained, overallRate: rate };
   const susObs = await observe(() => cannon(susOpts));
   const sustained = summary('sustained', susOpts, susObs.result, susObs);
-  sustained.rssSlopeMbPerMin = slopePerMinute(sustained.samples, 'rssMb');
-  sustained.heapSlopeMbPerMin = slopePerMinute(sustained.samples, 'heapMb');
-  sustained.externalSlopeMbPerMin = slopePerMinute(sustained.samples, 'externalMb');
-  // a leak keeps climbing; an allocator or arena settling steps up and stays: compare halves
-  const half = sustained.samples.filter((x) => x.t >= SECONDS.sustained / 2).map((x) => x.rssMb);
-  sustained.rssSecondHalfMb = { min: Math.min(...half), max: Math.max(...half), last: half[half.length - 1] };
+  // a leak keeps climbing; an allocator or arena settling steps up and stays: a line fitted
+  // across a step is neither, so read each series as its steps, then the plateau and its slope
+  sustained.memory = {
+    rss: memoryPlateau(sustained.samples, 'rssMb'),
+    heap: memoryPlateau(sustained.samples, 'heapMb'),
+    external: memoryPlateau(sustained.samples, 'externalMb'),
+  };
   rows.push(sustained);
 
   await settle();
@@ -328,9 +315,9 @@ try {
     `peer, the same server without batching across requests (--batch-items 4 --batch-wait-ms 0), closed loop, ${peerRow.connections} connections: ` +
       `${fmt(peerRow.reqPerSec)} req/s, p50 ${fmt(peerRow.latencyP50Ms, 0)} ms, p99 ${fmt(peerRow.latencyP99Ms, 0)} ms, ${peerRow.non2xx} non-2xx; ` +
       `dynamic batching: ${fmt(rows[0].reqPerSec / peerRow.reqPerSec, 2)}x its req/s`,
-    `sustained ${SECONDS.sustained}s: slopes rss ${fmt(sustained.rssSlopeMbPerMin, 2)}, heap ${fmt(sustained.heapSlopeMbPerMin, 2)}, ` +
-      `external ${fmt(sustained.externalSlopeMbPerMin, 2)} MB/min; rss over the second half ${fmt(sustained.rssSecondHalfMb.min, 0)}..${fmt(sustained.rssSecondHalfMb.max, 0)} MB; ` +
-      `overload: ${overload.shed503} answered 503 (${fmt(overload.answeredPerSec)} answers/s in all), healthy after: ${overload.healthyAfter}`,
+    `sustained ${SECONDS.sustained}s memory: rss ${describePlateau(sustained.memory.rss)}`,
+    `  heap ${describePlateau(sustained.memory.heap)}; external ${describePlateau(sustained.memory.external)}`,
+    `overload: ${overload.shed503} answered 503 (${fmt(overload.answeredPerSec)} answers/s in all), healthy after: ${overload.healthyAfter}`,
     `server event-loop delay over the whole run: p50 ${fmt(loop.loopP50 * 1000, 2)} ms, p99 ${fmt(loop.loopP99 * 1000, 2)} ms, max ${fmt(loop.loopMax * 1000, 1)} ms; ` +
       `mean batch ${fmt(loop.batchItems / loop.batches)} chains over ${loop.batches} batches`,
   ];
