@@ -40,4 +40,4 @@ export { denseRewards, groupAdvantages, PolicyTokenizer } from './rewards/index.
 export type { DenseReward, DenseRewardItem, DenseRewardOptions, Placement, StepRewardKind, TokenSpans } from './rewards/index.js';
 
 export { FORMATS, FORMAT_NAMES, resolveFormat, customFormat, splitSteps, SeparatorInStepError } from './formats/index.js';
-export type { CustomFormat, EncodedChain, FormatHead, FormatName, PrmFormat, SplitStep, StepSplitter } from './formats/index.js';
+export type { CustomFormat, EncodedChain, FormatHead, FormatName, PrmFormat, SplitStep, StepSplitter, TrlFormatSpec } from './formats/index.js';

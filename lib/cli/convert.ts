@@ -4,7 +4,7 @@ import { CONVERT_DTYPES } from '../convert/index.js';
 import type { ConvertDtype, ConvertResult } from '../convert/index.js';
 import { FORMAT_NAMES } from '../formats/index.js';
 import type { FormatName } from '../formats/types.js';
-import { oneOfOption, parse, stringOption } from './args.js';
+import { intOption, oneOfOption, parse, stringOption } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
 
@@ -14,6 +14,7 @@ export const CONVERT_HELP = `prmkit convert: a Hugging Face PRM checkpoint to pr
 
 usage:
   prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
+                 [--separator TEXT] [--correct-class K] [--attention gqa|plain] [--block N] [--force]
 
 HF_DIR holds config.json, model.safetensors (or shards + model.safetensors.index.json, in
 bf16/f16/f32) and tokenizer.json / tokenizer_config.json. OUT_DIR gets model.onnx, its weights
@@ -28,6 +29,9 @@ largest tensors, not the model.
                          beam search (plain attention operators)
       --format NAME      ${or(FORMAT_NAMES)} (default: from the
                          architecture and the head's tensors)
+      --separator TEXT   the trl format's step separator (default "\n", TRL's step_separator;
+                         escapes \n and \t are read as newline and tab)
+      --correct-class K  the trl format's class meaning "step correct" (default 1)
       --attention A      gqa (onnxruntime's fused GroupQueryAttention; the default where it
                          runs for the model's shape) or plain (any shape, --kv-cache)
       --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
@@ -38,6 +42,8 @@ const OPTIONS = {
   dtype: { type: 'string' },
   'kv-cache': { type: 'boolean' },
   format: { type: 'string', short: 'f' },
+  separator: { type: 'string' },
+  'correct-class': { type: 'string' },
   attention: { type: 'string' },
   block: { type: 'string' },
   force: { type: 'boolean' },
@@ -69,6 +75,11 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   const block = blockText === undefined ? undefined : Number(blockText);
   if (block !== undefined && !(Number.isInteger(block) && [16, 32, 64, 128, 256].includes(block)))
     throw new UsageError(`--block must be 16, 32, 64, 128 or 256, got ${JSON.stringify(blockText)}`);
+  const sepText = stringOption(values, 'separator');
+  // a newline is hard to type in a shell argument; \n and \t stand for them
+  const separator = sepText?.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+  if (separator === '') throw new UsageError('--separator must not be empty');
+  const positive = intOption(values, 'correct-class', 0);
   const kvCache = values['kv-cache'] === true;
   if (kvCache && attention === 'gqa') throw new UsageError('--attention gqa cannot be combined with --kv-cache');
   // the converter is imported only now, so --help and usage errors stay instant
@@ -76,7 +87,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   const tty = io.stderr.isTTY === true;
   const r = await convert({
     input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true,
-    ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
+    ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
     onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,
   });
   await write(io.stdout, summary(r, process.resourceUsage().maxRSS * 1024));

@@ -1,6 +1,7 @@
 // The model flags every model-using command takes (score, serve, bench, eval processbench),
 // and opening the PRM they name: a local ONNX model, or a remote vLLM server as the backbone.
-import { readManifest } from '../model/manifest.js';
+import { manifestFormat, readManifest } from '../model/manifest.js';
+import type { FormatSpec } from '../formats/types.js';
 import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { UsageError } from './io.js';
@@ -59,10 +60,10 @@ export function namesModel(values: Values): boolean {
   return ['model', 'tokenizer', 'format', 'vllm'].some((k) => values[k] !== undefined);
 }
 
-function convertedFolder(model: string | undefined): { dir: string; format: string } | undefined {
+function convertedFolder(model: string | undefined): { dir: string; format: FormatSpec } | undefined {
   if (model === undefined) return undefined;
   const m = readManifest(model);
-  return m ? { dir: model, format: m.format } : undefined;
+  return m ? { dir: model, format: manifestFormat(m) } : undefined;
 }
 
 /** Checks the model flags (no file is opened yet). */

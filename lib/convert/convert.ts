@@ -3,8 +3,8 @@
 // is written from them directly (builder.ts).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FORMAT_NAMES, resolveFormat } from '../formats/index.js';
-import type { FormatName } from '../formats/types.js';
+import { FORMAT_NAMES, resolveFormat, trlFormat, TRL_SEPARATOR } from '../formats/index.js';
+import type { FormatName, PrmFormat } from '../formats/types.js';
 import * as is from '../is.js';
 import { labelIds } from '../model/labels.js';
 import { MANIFEST, MANIFEST_VERSION, MODEL_DTYPES } from '../model/manifest.js';
@@ -37,6 +37,10 @@ export interface ConvertOptions {
   kvCache?: boolean;
   /** The PRM format (default: detected from the architecture and head). */
   format?: FormatName;
+  /** The trl format's step separator (default "\n", TRL's step_separator). */
+  separator?: string;
+  /** The trl format's class meaning "step correct" (default 1). */
+  positive?: number;
   /** Replace the files of an earlier conversion in `output`. */
   overwrite?: boolean;
   /** Block size of int8/int4 weights (default 16 for int8, 32 for int4). */
@@ -69,7 +73,7 @@ export interface ConvertResult {
 }
 
 const KEYS = is.keysOf<ConvertOptions>()({
-  input: true, output: true, dtype: true, kvCache: true, format: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, onProgress: true,
+  input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, onProgress: true,
 });
 
 function readConfig(dir: string): Record<string, unknown> {
@@ -88,22 +92,48 @@ export interface ConversionPlan {
   spec: DecoderSpec;
   ck: Checkpoint;
   head: HeadPlan & { format: FormatName };
+  /** The resolved format (with a trl format's settings). */
+  format: PrmFormat;
+  formatOptions?: Manifest['formatOptions'];
   graph: DecoderOptions;
   attentionReason: string;
 }
 
 /** Reads config and headers and decides the graph; throws before any file is written. */
-export function planConversion(input: string, o: { dtype: ConvertDtype; kvCache: boolean; format?: FormatName; block: number; accuracyLevel: number; attention?: AttentionKind; fusedNorms: boolean }): ConversionPlan {
+export interface PlanOptions {
+  dtype: ConvertDtype;
+  kvCache: boolean;
+  format?: FormatName;
+  separator?: string;
+  positive?: number;
+  block: number;
+  accuracyLevel: number;
+  attention?: AttentionKind;
+  fusedNorms: boolean;
+}
+
+/** The format with its settings: a trl head's class count is the checkpoint's. */
+function planFormat(head: HeadPlan & { format: FormatName }, o: PlanOptions): { format: PrmFormat; formatOptions?: Manifest['formatOptions'] } {
+  if (head.format !== 'trl') {
+    if (o.separator !== undefined || o.positive !== undefined) throw new RangeError(`separator and positive set the trl format; this conversion's format is ${head.format}`);
+    return { format: resolveFormat(head.format) };
+  }
+  if (head.outputs < 2) throw new RangeError(`format trl reads K >= 2 label columns (softmax), but the checkpoint's head has ${head.outputs}: is it a reward model with one score?`);
+  const format = trlFormat({ kind: 'trl', classes: head.outputs, ...(o.separator !== undefined ? { separator: o.separator } : {}), ...(o.positive !== undefined ? { positive: o.positive } : {}) });
+  return { format, formatOptions: { separator: o.separator ?? TRL_SEPARATOR, positive: format.head.positive } };
+}
+
+export function planConversion(input: string, o: PlanOptions): ConversionPlan {
   const spec = parseConfig(readConfig(input));
   const ck = Checkpoint.open(input);
   const head = detectHead(spec, ck, o.format);
   if (!head.format) throw new RangeError(`a ${spec.architecture} checkpoint needs format (--format): one of ${FORMAT_NAMES.join(', ')}`);
-  const format = resolveFormat(head.format);
+  const { format, formatOptions } = planFormat(head as HeadPlan & { format: FormatName }, o);
   if (head.kind === 'lm-labels' && !format.head.labels) throw new RangeError(`format ${head.format} reads a score head, but the checkpoint is a causal LM; pick a format with LM labels (math-shepherd, rlhflow)`);
   if (head.kind !== 'lm-labels' && format.head.labels) throw new RangeError(`format ${head.format} reads LM label logits, but the checkpoint has a ${head.kind} head`);
   const attention = chooseAttention(spec, o.kvCache, o.attention);
   return {
-    spec, ck, head: head as HeadPlan & { format: FormatName }, attentionReason: attention.why,
+    spec, ck, head: head as HeadPlan & { format: FormatName }, format, ...(formatOptions ? { formatOptions } : {}), attentionReason: attention.why,
     graph: { dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms },
   };
 }
@@ -146,6 +176,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
   const accuracyLevel = options.accuracyLevel === undefined ? 4 : is.integer(options.accuracyLevel, 'accuracyLevel', 0, 4);
   const format = options.format === undefined ? undefined : is.oneOf(options.format, 'format', FORMAT_NAMES);
+  const separator = options.separator === undefined ? undefined : is.string(options.separator, 'separator', { nonEmpty: true });
+  const positive = options.positive === undefined ? undefined : is.integer(options.positive, 'positive', 0, 63);
   const attention = options.attention === undefined ? undefined : is.oneOf(options.attention, 'attention', ATTENTION_KINDS);
   const progress = is.optionalFunction<(m: string) => void>(options.onProgress, 'onProgress') ?? (() => {});
   if (input === output) throw new RangeError('output must be another folder than input');
@@ -154,7 +186,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     if (!existsSync(join(output, MANIFEST))) throw new RangeError(`output ${output} holds files that are not a prmkit conversion; refusing to write into it`);
   }
   const t0 = performance.now();
-  const plan = planConversion(input, { dtype, kvCache, format, block, accuracyLevel, attention, fusedNorms });
+  const plan = planConversion(input, { dtype, kvCache, format, separator, positive, block, accuracyLevel, attention, fusedNorms });
   const { spec, ck, head } = plan;
   // while a chain fits in a sliding window, full attention is exact; longer chains are refused
   const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
@@ -162,7 +194,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   // the folder stops claiming to be a conversion until the new one is complete
   rmSync(join(output, MANIFEST), { force: true });
   const copied = copyTokenizer(input, output);
-  const resolvedFormat = resolveFormat(head.format);
+  const resolvedFormat = plan.format;
   let labels: Manifest['head']['labels'];
   if (head.kind === 'lm-labels') {
     const ids = labelIds(resolvedFormat.head, PrmTokenizer.load(output))!;
@@ -175,6 +207,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const manifest: Manifest = {
     prmkit: MANIFEST_VERSION,
     format: head.format,
+    ...(plan.formatOptions ? { formatOptions: plan.formatOptions } : {}),
     model: 'model.onnx',
     data: 'model.onnx.data',
     tokenizer: copied[0],

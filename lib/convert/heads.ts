@@ -28,7 +28,9 @@ export function detectHead(spec: DecoderSpec, ck: Checkpoint, format?: FormatNam
     return { kind: 'value-head', tensors: ['v_head.summary.weight', 'v_head.summary.bias'].filter((n) => ck.has(n)), format: format ?? 'skywork', outputs: rows('v_head.summary.weight') };
   if (arch.endsWith('ForTokenClassification') || (ck.has('score.weight') && !arch.endsWith('ForCausalLM'))) {
     if (!ck.has('score.weight')) throw new RangeError(`${arch}: the checkpoint has no 'score.weight'`);
-    return { kind: 'token-classification', tensors: ['score.weight', 'score.bias'].filter((n) => ck.has(n)), format, outputs: rows('score.weight') };
+    // TRL's PRMTrainer trains AutoModelForTokenClassification: the PRM family that ships this head
+    const byArch = arch.endsWith('ForTokenClassification') ? 'trl' : undefined;
+    return { kind: 'token-classification', tensors: ['score.weight', 'score.bias'].filter((n) => ck.has(n)), format: format ?? byArch, outputs: rows('score.weight') };
   }
   if (arch.endsWith('ForCausalLM') || ck.has('lm_head.weight') || spec.tiedEmbeddings) {
     const lm = ck.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';

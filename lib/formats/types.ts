@@ -4,7 +4,7 @@ import type { Activation, Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
-export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork';
+export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork' | 'trl';
 
 /** How the head's outputs at a boundary become P(step correct). */
 export interface FormatHead {
@@ -59,4 +59,15 @@ export interface CustomFormat {
   addSpecialTokens?: boolean;
 }
 
-export type FormatSpec = FormatName | CustomFormat | PrmFormat;
+/** A TRL PRMTrainer model's format with its settings (the name 'trl' gives the defaults). */
+export interface TrlFormatSpec {
+  kind: 'trl';
+  /** The step separator (TRL's `step_separator`, default "\n"). */
+  separator?: string;
+  /** Class index meaning "step correct" (default 1). */
+  positive?: number;
+  /** Label columns K of the token-classification head (default 2). */
+  classes?: number;
+}
+
+export type FormatSpec = FormatName | CustomFormat | TrlFormatSpec | PrmFormat;

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_NAMES } from '../formats/index.js';
-import type { FormatName, PrmFormat } from '../formats/types.js';
+import type { FormatName, FormatSpec, PrmFormat } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
 
 export const MANIFEST = 'prmkit.json';
@@ -19,6 +19,8 @@ export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-l
 export interface Manifest {
   prmkit: typeof MANIFEST_VERSION;
   format: FormatName;
+  /** The settings of a configurable format (trl: its step separator and correct class). */
+  formatOptions?: { separator: string; positive: number };
   /** File names inside the folder. */
   model: string;
   data: string;
@@ -68,6 +70,12 @@ export function readManifest(path: string): Manifest | undefined {
   if (typeof m.model !== 'string' || !existsSync(join(path, m.model))) throw new TypeError(`model: ${file} names a model file ${JSON.stringify(m.model)} that is missing`);
   if (!m.head || !Number.isInteger(m.head.outputs)) throw new TypeError(`model: ${file} has no head.outputs`);
   return m;
+}
+
+/** The format a converted folder was made for, with its settings (the head's class count from the head). */
+export function manifestFormat(m: Manifest): FormatSpec {
+  if (m.format === 'trl') return { kind: 'trl', ...(m.formatOptions ?? {}), classes: m.head.outputs };
+  return m.format;
 }
 
 /** The kernel head for a converted model: its `logits` columns are the format's classes, in order. */

@@ -8,7 +8,7 @@ import { PROVIDER_CHOICES } from '../backbones/onnx/providers.js';
 import type { WorkerOptions } from '../backbones/onnx/backbone.js';
 import type { HeadSource } from '../backbones/onnx/head.js';
 import type { VllmClientOptions } from '../backbones/vllm/client.js';
-import type { CustomFormat, FormatName, PrmFormat } from '../formats/types.js';
+import type { FormatSpec } from '../formats/types.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { Overflow } from '../tokenize/encode.js';
 import type { AddedTokenSpec } from '../tokenize/tokenizer.js';
@@ -27,7 +27,7 @@ export interface TokenizerOptions {
 interface CommonOptions {
   /** A tokenizer.json path (or its directory), or `{ path, addedTokens }`. */
   tokenizer: string | TokenizerOptions;
-  format: FormatName | CustomFormat | PrmFormat;
+  format: FormatSpec;
   /** Longest chain in tokens (default: the tokenizer's model_max_length, if it states one). */
   maxContext?: number;
   /** Longer chains: 'error' (default) or 'truncate' (score the steps that fit, flag `truncated`). */
@@ -43,7 +43,7 @@ export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'forma
   model: string;
   /** Required with an .onnx file; a converted folder brings its own. */
   tokenizer?: string | TokenizerOptions;
-  format?: FormatName | CustomFormat | PrmFormat;
+  format?: FormatSpec;
   /** Head weights when the model outputs last_hidden_state (a .safetensors file or an ONNX initializer). */
   head?: HeadSource;
   /** Which model output to read (default: 'logits' when the model has it, else 'last_hidden_state'). */

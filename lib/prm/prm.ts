@@ -15,7 +15,7 @@ import type { ChainItem, StepScorer } from '../interfaces.js';
 import { rankGroups } from '../kernels/index.js';
 import { warnIfJsBackend } from '../kernels/backend.js';
 import type { Aggregation } from '../kernels/types.js';
-import { modelFiles } from '../model/manifest.js';
+import { manifestFormat, modelFiles } from '../model/manifest.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
@@ -109,7 +109,7 @@ export class Prm implements StepScorer {
     const c = Prm.common({
       ...options,
       tokenizer: { ...t, path: t.path ?? (m ? options.model : undefined) },
-      format: options.format ?? m?.format,
+      format: options.format ?? (m ? manifestFormat(m) : undefined),
       maxContext: options.maxContext ?? m?.contextLength,
     });
     const source = await OnnxSource.open({

@@ -43,6 +43,7 @@ const FAMILY: Record<FormatName, { modelType: string; architecture: string; head
   'math-shepherd': { modelType: 'mistral', architecture: 'MistralForCausalLM', head: 'lm_head', rows: 'vocab' },
   rlhflow: { modelType: 'llama', architecture: 'LlamaForCausalLM', head: 'lm_head', rows: 'vocab' },
   skywork: { modelType: 'qwen2', architecture: 'Qwen2ForPrmModel', head: 'v_head.summary', rows: 1 },
+  trl: { modelType: 'qwen2', architecture: 'Qwen2ForTokenClassification', head: 'score', rows: 2 },
 };
 
 /** Seeded normals: Box-Muller over mulberry32. */

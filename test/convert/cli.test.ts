@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import { Prm } from '../../lib/prm/index.js';
 import { checkpointsDir, describeWhen } from '../helpers/index.js';
 import { prmkit } from '../cli/helpers.js';
-import { hasCheckpoints, NO_CHECKPOINTS, reference } from './helpers.js';
+import { hasCheckpoints, hasFamily, NO_CHECKPOINTS, noFamily, reference } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'prmkit-convert-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,5 +76,55 @@ describeWhen(hasCheckpoints, 'prmkit convert', NO_CHECKPOINTS, () => {
     } finally {
       await prm.close();
     }
+  });
+});
+
+describeWhen(hasFamily('trl-prm'), 'prmkit convert, trl format', noFamily('trl-prm'), () => {
+  const trl = join(checkpointsDir, 'trl-prm');
+  it('a TRL token classifier converts as trl with no flag; --separator and --correct-class go into the manifest', async () => {
+    const out = join(dir, 'trl');
+    const r = await prmkit(['convert', trl, out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/converted Qwen2ForTokenClassification \(trl, token-classification head, float32\)/);
+    // head size 8: onnxruntime's GroupQueryAttention cannot run it, so plain attention, said why
+    expect(r.stdout).toMatch(/attention: plain \(onnxruntime's GroupQueryAttention with rotary positions needs a head size that is a multiple of 16; this model's is 8\)/);
+    const manifest = JSON.parse(readFileSync(join(out, 'prmkit.json'), 'utf8'));
+    expect(manifest).toMatchObject({ format: 'trl', formatOptions: { separator: '\n', positive: 1 }, attention: 'plain', head: { kind: 'token-classification', outputs: 2 } });
+    const ref = reference('trl-prm');
+    const input = ref.chains.slice(0, 3).map((c) => JSON.stringify(c)).join('\n') + '\n';
+    const s = await prmkit(['score', '-m', out], input);
+    expect(s.code).toBe(0);
+    const rows = s.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stepProbs: number[] });
+    rows.forEach((row, i) => row.stepProbs.forEach((p, j) => expect(Math.abs(p - ref.reference[i].stepProbs[j])).toBeLessThan(1e-4)));
+
+    // the other class read as correct: every step probability is the complement
+    const other = join(dir, 'trl-class0');
+    expect((await prmkit(['convert', trl, other, '--format', 'trl', '--correct-class', '0'])).code).toBe(0);
+    const flipped = await prmkit(['score', '-m', other], input);
+    const frows = flipped.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stepProbs: number[] });
+    frows.forEach((row, i) => row.stepProbs.forEach((p, j) => expect(Math.abs(1 - p - ref.reference[i].stepProbs[j])).toBeLessThan(1e-4)));
+
+    const sep = join(dir, 'trl-sep');
+    expect((await prmkit(['convert', trl, sep, '--separator', '\\n\\n'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(sep, 'prmkit.json'), 'utf8')).formatOptions).toEqual({ separator: '\n\n', positive: 1 });
+    const prm = await Prm.load({ model: sep });
+    try {
+      expect(prm.format.separator).toBe(JSON.stringify('\n\n'));
+      const enc = prm.encode([{ problem: 'p', steps: ['a', 'b'] }]);
+      const ids = Array.from(enc.inputIds[0]);
+      const nn = prm.tokenizer.encode('\n\n');
+      expect(Array.from(enc.boundaries.positions).map((p) => ids[p])).toEqual([nn[nn.length - 1], nn[nn.length - 1]]);
+    } finally {
+      await prm.close();
+    }
+  });
+
+  it('trl settings on another format, or a class the head does not have, are refused', async () => {
+    const bad = await prmkit(['convert', trl, join(dir, 'trl-bad'), '--correct-class', '2']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/positive must be an integer in \[0, 1\]/);
+    const other = await prmkit(['convert', shepherd, join(dir, 'shepherd-sep'), '--separator', 'x']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/separator and positive set the trl format; this conversion's format is math-shepherd/);
   });
 });

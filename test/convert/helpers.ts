@@ -8,10 +8,14 @@ import type { ConvertDtype } from '../../lib/convert/index.js';
 import { checkpointsDir } from '../helpers/index.js';
 
 export const FAMILIES = ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow'] as const;
-export type Family = (typeof FAMILIES)[number];
+/** PRM families added later to the shared data (Skywork's value head, a TRL token classifier); each skips alone when absent. */
+export const MORE_FAMILIES = ['skywork-prm', 'trl-prm'] as const;
+export type Family = (typeof FAMILIES)[number] | (typeof MORE_FAMILIES)[number];
 
-export const hasCheckpoints = FAMILIES.every((f) => existsSync(join(checkpointsDir, f, 'reference.json')));
+export const hasFamily = (f: Family): boolean => existsSync(join(checkpointsDir, f, 'reference.json'));
+export const hasCheckpoints = FAMILIES.every(hasFamily);
 export const NO_CHECKPOINTS = `the reference checkpoints are not in ${checkpointsDir}; set PRMKIT_SHARED_DATA to the shared data directory`;
+export const noFamily = (f: Family): string => `the reference checkpoint ${f} is not in ${checkpointsDir}; set PRMKIT_SHARED_DATA to the shared data directory`;
 
 export interface Reference {
   family: string;
