@@ -17,7 +17,8 @@ usage:
 
 routes: POST /pooling, /invocations, /tokenize, /detokenize (vLLM), /rerank, /v1/rerank,
         /v2/rerank (Jina/Cohere/TEI), /score, /v1/score (vLLM), /v1/prm/score, /v1/prm/rerank
-        (prmkit), GET /v1/models, GET /health, GET /metrics (Prometheus)
+        (prmkit), GET /v1/prm/info, GET /v1/models, GET /health, GET /metrics (Prometheus),
+        GET / (the scoring page, in a browser)
 
 server:
       --host HOST            interface to bind (default 127.0.0.1)
@@ -26,6 +27,7 @@ server:
       --aggregate HOW        default chain aggregation (default: the format's)
       --timeout-ms N         per-request deadline, queueing included (default 30000)
       --log                  log requests (JSON lines on stdout)
+      --no-ui                do not serve the scoring page at GET /
 vLLM compatibility:
       --pooling step|all     /pooling rows: the step-tag tokens' (default when the format has a
                              step tag, as vLLM's STEP pooler) or every token's (ALL)
@@ -65,6 +67,7 @@ const OPTIONS = {
   aggregate: { type: 'string' },
   'timeout-ms': { type: 'string' },
   log: { type: 'boolean' },
+  'no-ui': { type: 'boolean' },
   pooling: { type: 'string' },
   'step-tag-id': { type: 'string' },
   'step-splitter': { type: 'string' },
@@ -138,6 +141,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     logger: values['log'] === true,
     trustRequestChatTemplate: values['trust-request-chat-template'] === true,
     templateBudget,
+    ui: values['no-ui'] !== true,
   };
   if (apiKey !== undefined && apiKey.length > 0) options.apiKey = apiKey;
   if (timeout !== undefined) options.requestTimeoutMs = timeout;
@@ -164,6 +168,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     throw err;
   }
   await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
+  if (options.ui) await write(io.stderr, `prmkit serve: scoring page at ${url}/\n`);
 
   await new Promise<void>((resolve) => {
     if (!io.signal || io.signal.aborted) return resolve();

@@ -12,6 +12,7 @@ import { ApiError, ShuttingDownError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 import { registerRewards } from './routes/rewards.js';
 import type { ServerOptions } from './types.js';
+import { registerUi } from './ui/index.js';
 
 export interface ListenOptions {
   /** 0 (default) picks a free port. */
@@ -99,6 +100,8 @@ export function createServer(options: ServerOptions): PrmServer {
     const accepts = makeKeyCheck(o.apiKey);
     app.addHook('onRequest', async (request: FastifyRequest) => {
       if (request.url === '/health' || request.url.startsWith('/health?')) return;
+      // the page's static files: they hold no data, and the page then asks for the key
+      if ((request.routeOptions.config as { open?: boolean } | undefined)?.open === true) return;
       if (!accepts(request.headers.authorization)) {
         ctx.metrics.rejected.inc({ reason: 'unauthorized' });
         throw new ApiError(401, 'authentication_error', 'missing or wrong API key; send Authorization: Bearer <key>', 'authorization');
@@ -136,6 +139,7 @@ export function createServer(options: ServerOptions): PrmServer {
 
   registerRoutes(app, ctx);
   registerRewards(app, ctx);
+  if (o.ui) registerUi(app);
 
   // During shutdown, answers close their connection: otherwise a keep-alive socket that
   // goes idle after its last answer holds server.close() open until the client drops it.

@@ -44,6 +44,8 @@ export interface ResolvedServerOptions {
   trustRequestChatTemplate: boolean;
   /** The template worker's budget (its output bound is limits.maxItemChars). */
   templateBudget: TemplateBudget;
+  /** Whether GET / serves the scoring page. */
+  ui: boolean;
   closeModel: boolean;
   logger: boolean | Record<string, unknown>;
   /** What /metrics exports as prmkit_setting{name}. */
@@ -62,6 +64,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (model.tokenizer !== undefined) is.object(model.tokenizer, 'options.model.tokenizer');
   if (model.tokenClassifier !== undefined && typeof model.tokenClassifier?.classify !== 'function')
     throw new TypeError('options.model.tokenClassifier must have a classify(inputs, options) function');
+  if (model.kind !== undefined) is.oneOf(model.kind, 'options.model.kind', ['prm', 'orm']);
 
   const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
   // past any real text's tokens: a chain of maxItemTokens tokens is far shorter
@@ -124,6 +127,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     errorThreshold,
     trustRequestChatTemplate,
     templateBudget,
+    ui: is.boolean(options.ui ?? true, 'options.ui'),
     closeModel: options.closeModel ?? true,
     logger: options.logger ?? false,
     compat: resolveCompat(options, model),

@@ -17,6 +17,7 @@ export type { PrmScoreResponse } from './routes/prm-score.js';
 export type { PrmRerankResult, PrmRerankResponse } from './routes/prm-rerank.js';
 export type { TokenizeResponse, DetokenizeResponse } from './routes/tokenize.js';
 export type { ModelCard, ModelList, ModelPermission } from './routes/ops.js';
+export type { ModelInfo } from './schemas.js';
 export type { CompatOptions } from './vllm/options.js';
 export type * from './types.js';
 export { prmServerModel } from './prm-model.js';

@@ -37,6 +37,9 @@ export function prmServerModel(prm: Prm): ServerModel {
   const template = chatTemplate(tok);
   return {
     name: prm.name,
+    kind: 'prm',
+    format: prm.format.name,
+    backend: prm.backend.provider ? `${prm.backend.kind}/${prm.backend.provider}` : prm.backend.kind,
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
     stepSeparator: prm.format.separator,

@@ -1,8 +1,8 @@
-// JSON schemas of every request body, and the body types derived from them (one source of
-// truth: a field added to a schema is in the handler's type at once). They check shape and
-// types only; size limits are checked after (limits.ts) so that "too many" answers 413 and
-// "wrong" answers 400. The vLLM-shaped bodies let unknown fields pass, as vLLM does, so
-// clients that send `user`, `priority` or newer options keep working.
+// JSON schemas of every request body (and of the model-info answer), and the types derived
+// from them (one source of truth: a field added to a schema is in the handler's type at
+// once). They check shape and types only; size limits are checked after (limits.ts) so that
+// "too many" answers 413 and "wrong" answers 400. The vLLM-shaped bodies let unknown fields
+// pass, as vLLM does, so clients that send `user`, `priority` or newer options keep working.
 import type { FromSchema } from 'json-schema-to-ts';
 import { AGGREGATIONS } from '../kernels/types.js';
 
@@ -200,6 +200,44 @@ export const detokenizeBody = {
   },
 } as const;
 
+const limitCount = { type: 'integer', minimum: 1 } as const;
+
+/**
+ * The answer of GET /v1/prm/info: what a client needs to know before it sends chains (the
+ * scoring page reads it to pick its layout). A 'prm' scores every step (/v1/prm/score gives
+ * step probabilities, every aggregate and the first error); an 'orm' scores a whole solution
+ * once (rank solutions with /v1/rerank; no step scores). Also the response schema of the route.
+ */
+export const modelInfoResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['object', 'model', 'kind', 'format', 'backend', 'kernels', 'aggregations', 'defaultAggregate', 'errorThreshold', 'stepSeparator', 'maxContext', 'limits'],
+  properties: {
+    object: { type: 'string', const: 'model_info' },
+    model: { type: 'string' },
+    kind: { type: 'string', enum: ['prm', 'orm'] },
+    /** The model's input format, null when the model does not say. */
+    format: { type: ['string', 'null'] },
+    /** What runs the backbone ('onnx/cpu', 'vllm'), null when the model does not say. */
+    backend: { type: ['string', 'null'] },
+    /** What the step-scoring kernels run on, as GET /health says it. */
+    kernels: { type: 'string' },
+    aggregations: { type: 'array', items: aggregate },
+    defaultAggregate: aggregate,
+    errorThreshold: { type: 'number' },
+    /** The format's step mark, which /rerank's 'auto' splitter splits on; null if none. */
+    stepSeparator: { type: ['string', 'null'] },
+    maxContext: { type: ['integer', 'null'] },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['maxBodyBytes', 'maxItems', 'maxSteps', 'maxItemTokens', 'maxRequestTokens'],
+      properties: { maxBodyBytes: limitCount, maxItems: limitCount, maxSteps: limitCount, maxItemTokens: limitCount, maxRequestTokens: limitCount },
+    },
+  },
+} as const;
+
+export type ModelInfo = FromSchema<typeof modelInfoResponse>;
 export type PrmScoreBody = FromSchema<typeof prmScoreBody>;
 export type PrmRerankBody = FromSchema<typeof prmRerankBody>;
 export type PoolingBody = FromSchema<typeof poolingBody>;

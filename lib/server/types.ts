@@ -101,6 +101,15 @@ export interface TokenClassifier {
 export interface ServerModel {
   readonly chains: ChainScorer;
   readonly name?: string;
+  /**
+   * 'prm' (default): scores every step. 'orm': scores a whole solution once, so a client
+   * (the page at GET /) ranks whole solutions and shows no step scores.
+   */
+  readonly kind?: 'prm' | 'orm';
+  /** The model's input format (e.g. 'qwen2.5-math-prm'), shown by GET /v1/prm/info. */
+  readonly format?: string;
+  /** What runs the backbone, in words (e.g. 'onnx/cpu', 'vllm'), shown by GET /v1/prm/info. */
+  readonly backend?: string;
   /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
   readonly maxContext?: number;
   /** The format's step mark as text: the 'auto' splitter of solution texts splits on it when present. */
@@ -198,6 +207,8 @@ export interface ServerOptions {
   trustRequestChatTemplate?: boolean;
   /** Bounds of one chat render (its output is bounded by limits.maxItemChars). */
   templateBudget?: Partial<TemplateLimits>;
+  /** Serve the scoring page at GET / and its files under /ui/ (default true). */
+  ui?: boolean;
   /** Close the model when the server closes (default true). */
   closeModel?: boolean;
   /** Fastify logger: false (default) or true / pino options. */

@@ -1,7 +1,9 @@
-// Every route of the service but the RL reward ones: operations, prmkit's own scoring, and
-// the vLLM-compatible APIs (pooling, tokenize, score, rerank, invocations).
+// Every route of the service but the RL reward ones and the page: operations, model info,
+// prmkit's own scoring, and the vLLM-compatible APIs (pooling, tokenize, score, rerank,
+// invocations).
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { registerInfo } from './info.js';
 import { registerInvocations } from './invocations.js';
 import { registerOps } from './ops.js';
 import { registerPooling } from './pooling.js';
@@ -13,6 +15,7 @@ import { registerTokenize } from './tokenize.js';
 
 export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   registerOps(app, ctx);
+  registerInfo(app, ctx);
   registerPrmScore(app, ctx);
   registerPrmRerank(app, ctx);
   const pooling = registerPooling(app, ctx);

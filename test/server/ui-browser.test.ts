@@ -1,0 +1,287 @@
+// The scoring page at GET / in a real browser (headless Chromium): `prmkit serve` runs as a
+// child process on the tiny PRM with an API key, the page is driven as a user would, and what
+// it shows is checked against the service's own JSON answers for the same input. The tiny
+// model is random, so the "wrong third step" input is picked (problem and threshold) such that
+// the service itself puts the first error at step 3; the page must then show exactly that.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { createServer } from '../../lib/server/index.js';
+import type { PrmServer, ServerModel } from '../../lib/server/index.js';
+import { createTinyModel } from '../../lib/testing/index.js';
+import { createArithmeticProblems, formatStep, solveArithmetic, verifySteps } from '../../lib/testing/arithmetic.js';
+import type { ArithmeticProblem } from '../../lib/testing/arithmetic.js';
+import { describeWhen, NO_DIST } from '../helpers/index.js';
+import { hasBrowser, launchChromium, NO_BROWSER } from '../helpers/browser.js';
+import type { Browser } from '../helpers/browser.js';
+import { mainJs, spawnPrmkit, when } from '../cli/helpers.js';
+import { fakeTokens, probOf } from './fake-model.js';
+
+const KEY = 'page-test-key';
+const ready = hasBrowser && existsSync(mainJs);
+const reason = hasBrowser ? NO_DIST : NO_BROWSER;
+
+let browser: Browser;
+let shots: string;
+
+beforeAll(async () => {
+  if (!hasBrowser) return;
+  browser = await launchChromium();
+  shots = mkdtempSync(join(tmpdir(), 'prmkit-ui-screens-'));
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** The correct solution with a slip at step k (0-based): its result is off by 10, later steps carry on from it. */
+function slipAt(p: ArithmeticProblem, k: number): string[] {
+  const steps = solveArithmetic(p);
+  if (p.operations.slice(k + 1).some((o) => o.op === '/')) return steps; // a later division would not stay exact
+  let v = k === 0 ? p.start : p.values[k - 1]!;
+  for (let i = k; i < p.operations.length; i++) {
+    const o = p.operations[i]!;
+    const c = (o.op === '+' ? v + o.operand : o.op === '-' ? v - o.operand : o.op === '*' ? v * o.operand : v / o.operand) + (i === k ? 10 : 0);
+    steps[i] = formatStep(v, o.op, o.operand, c, i === p.operations.length - 1);
+    v = c;
+  }
+  return steps;
+}
+
+/** A new page that records console errors, failed loads and every URL it asks for. */
+async function openPage(width: number, height: number): Promise<{ page: Page; errors: string[]; urls: string[] }> {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(60_000); // a loaded 2-core machine is slow, not broken
+  await page.setViewportSize({ width, height });
+  const errors: string[] = [];
+  const urls: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => urls.push(r.url()));
+  return { page, errors, urls };
+}
+
+/** Clicks Score (or runs `trigger`) and waits for the page's next render of results. */
+async function scored(page: Page, trigger: () => Promise<void> = () => page.click('#score')): Promise<void> {
+  const run = await page.$eval('#results', (e) => Number((e as HTMLElement).dataset.run ?? 0));
+  await trigger();
+  await page.waitForFunction((n) => Number(document.getElementById('results')!.dataset.run ?? 0) > n, run, { timeout: 60_000 });
+}
+
+async function setCandidates(page: Page, problem: string, texts: string[]): Promise<void> {
+  await page.fill('#problem', problem);
+  while ((await page.$$('#candidates textarea')).length < texts.length) await page.click('#add-candidate');
+  while ((await page.$$('#candidates textarea')).length > texts.length) await page.click('#candidates .candidate:last-child .remove');
+  for (const [i, t] of texts.entries()) await page.fill(`#candidate-${i + 1}`, t);
+}
+
+interface Shown {
+  index: number;
+  rank: number;
+  firstError: number;
+  steps: Array<{ cls: string; value: string; badge: boolean }>;
+  aggregates: Record<string, string>;
+}
+
+const shownResults = (page: Page): Promise<Shown[]> =>
+  page.$$eval('#ranking > li', (items) =>
+    items.map((li) => {
+      const e = li as HTMLElement;
+      const aggregates: Record<string, string> = {};
+      for (const d of e.querySelectorAll('.aggregates > div')) aggregates[d.querySelector('dt')!.textContent!] = d.querySelector('dd')!.textContent!;
+      return {
+        index: Number(e.dataset.index),
+        rank: Number(e.dataset.rank),
+        firstError: Number(e.dataset.firstError ?? NaN),
+        steps: [...e.querySelectorAll('.step')].map((s) => ({ cls: s.className, value: s.querySelector('.value')?.textContent ?? '', badge: s.querySelector('.badge') !== null })),
+        aggregates,
+      };
+    }),
+  );
+
+describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () => {
+  let dir: string;
+  let url: string;
+  let stop: () => Promise<unknown>;
+  let page: Page;
+  let errors: string[];
+  let urls: string[];
+
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(url + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.status, path).toBe(200);
+    return res.json();
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prmkit-ui-'));
+    const tiny = await createTinyModel({ dir, seed: 5, layers: 2, hidden: 64 });
+    const p = spawnPrmkit(['serve', '-m', tiny.model, '-t', tiny.tokenizer, '--head', tiny.head!, '-f', 'math-shepherd', '--port', '0', '--name', 'tiny-page', '--api-key', KEY]);
+    stop = async () => {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+      return p.exited;
+    };
+    await Promise.race([
+      when(p.child.stderr!, 'data', () => /scoring page at (\S+)\//.test(p.stderr())),
+      p.exited.then((r) => Promise.reject(new Error(`prmkit serve ended: ${r.stderr}`))),
+    ]);
+    url = /scoring page at (\S+)\//.exec(p.stderr())![1]!;
+    ({ page, errors, urls } = await openPage(1100, 900));
+  });
+  afterAll(async () => {
+    await page?.close();
+    await stop?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('asks for the API key, then shows the model, its kind, format and backends', async () => {
+    await page.goto(url + '/');
+    await page.waitForSelector('#key-form:not([hidden])');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key');
+    await page.fill('#api-key', KEY);
+    await page.press('#api-key', 'Enter');
+    await page.waitForSelector('#model-info');
+    const info = await call('/v1/prm/info');
+    const shown = Object.fromEntries(await page.$$eval('#model-info > div', (ds) => ds.map((d) => [d.querySelector('dt')!.textContent, d.querySelector('dd')!.textContent])));
+    expect(shown).toEqual({ model: 'tiny-page', kind: 'PRM: a score per step', format: 'math-shepherd', backbone: 'onnx/cpu', kernels: info.kernels });
+    expect(await page.isHidden('#key-form')).toBe(true);
+    expect(await page.$$eval('#aggregate option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(info.aggregations);
+    expect(await page.inputValue('#threshold')).toBe(String(info.errorThreshold));
+  });
+
+  it('marks step 3 of a chain with a wrong third step as its first error, and ranks the candidates as the service does', async () => {
+    // wrong third steps of several problems, scored by the service: the first whose third
+    // step scores below both earlier ones gets a threshold between them
+    const problems = createArithmeticProblems(24, { seed: 3 }).filter((p) => !p.operations.slice(3).some((o) => o.op === '/'));
+    const wrong = problems.map((p) => slipAt(p, 2));
+    wrong.forEach((s, i) => expect(verifySteps(problems[i]!, s).indexOf(false)).toBe(2));
+    const probe = await call('/v1/prm/score', { items: wrong.map((steps, i) => ({ problem: problems[i]!.problem, steps })) });
+    const at = probe.results.findIndex((r: { stepProbs: number[] }) => Math.min(r.stepProbs[0]!, r.stepProbs[1]!) - r.stepProbs[2]! > 0.004);
+    expect(at, 'no problem among 24 whose wrong third step the tiny model scores lowest').toBeGreaterThanOrEqual(0);
+    const sp: number[] = probe.results[at].stepProbs;
+    const threshold = (sp[2]! + Math.min(sp[0]!, sp[1]!)) / 2;
+    const p = problems[at]!;
+    const candidates = [wrong[at]!, solveArithmetic(p), slipAt(p, 1)];
+
+    await setCandidates(page, p.problem, candidates.map((s) => s.join('\n')));
+    await page.selectOption('#aggregate', 'prod');
+    await page.fill('#threshold', String(threshold));
+    await scored(page);
+    const shown = await shownResults(page);
+
+    const service = await call('/v1/prm/score', { items: candidates.map((steps) => ({ problem: p.problem, steps })), aggregate: 'prod', errorThreshold: threshold });
+    expect(service.results[0].firstError).toBe(2);
+    const wrongShown = shown.find((c) => c.index === 0)!;
+    expect(wrongShown.firstError).toBe(2);
+    expect(wrongShown.steps.map((s) => s.badge)).toEqual([false, false, true, false]);
+    expect(wrongShown.steps[2]!.cls).toContain('first-error');
+    // every candidate: the service's first error, step probabilities and aggregates, as shown
+    for (const c of shown) {
+      const r = service.results[c.index];
+      expect(c.firstError).toBe(r.firstError);
+      expect(c.steps.filter((s) => s.cls.includes('first-error')).length).toBe(r.firstError >= 0 ? 1 : 0);
+      expect(c.steps.map((s) => s.value)).toEqual(r.stepProbs.map((v: number) => v.toFixed(3)));
+      for (const [a, v] of Object.entries(r.aggregates)) expect(c.aggregates[a]).toBe((v as number).toFixed(3));
+    }
+    // the order: the service's own ranking of the same candidates
+    const ranked = await call('/v1/prm/rerank', { problem: p.problem, candidates, aggregate: 'prod', errorThreshold: threshold });
+    expect(shown.map((c) => c.index)).toEqual(ranked.results.map((r: { index: number }) => r.index));
+    expect(shown.map((c) => c.rank)).toEqual([1, 2, 3]);
+    expect(ranked.results.find((r: { index: number }) => r.index === 0).firstError).toBe(2);
+
+    // under another aggregation, re-ranked as the service ranks under it
+    await scored(page, () => page.selectOption('#aggregate', 'min').then(() => undefined));
+    const byMin = await call('/v1/prm/rerank', { problem: p.problem, candidates, aggregate: 'min', errorThreshold: threshold });
+    expect((await shownResults(page)).map((c) => c.index)).toEqual(byMin.results.map((r: { index: number }) => r.index));
+    await page.selectOption('#aggregate', 'prod');
+
+    const file = join(shots, 'page-desktop.png');
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot of the scoring page: ${file}`);
+  });
+
+  it('works from the keyboard: an example, then Ctrl+Enter', async () => {
+    await page.focus('#problem');
+    // back to the example buttons by Shift+Tab, as a keyboard user would
+    for (let i = 0; i < 5 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Three candidates'; i++) await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Three candidates');
+    await page.keyboard.press('Enter');
+    expect(await page.$$('#candidates textarea')).toHaveLength(3);
+    await page.focus('#candidate-1');
+    await scored(page, () => page.keyboard.press('Control+Enter'));
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('results-heading');
+    expect(await page.$$('#ranking > li')).toHaveLength(3);
+  });
+
+  it('is readable at phone width: nothing scrolls sideways', async () => {
+    await page.setViewportSize({ width: 360, height: 780 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const file = join(shots, 'page-phone.png');
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot of the scoring page at phone width: ${file}`);
+    await page.setViewportSize({ width: 1100, height: 900 });
+  });
+
+  it('loaded nothing from outside the service and logged no errors but the one refusal without a key', () => {
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.filter((u) => !u.startsWith(url + '/'))).toEqual([]);
+    // Chromium logs the 401 that made the page ask for the key; nothing else may be logged
+    // (a blocked script or style would be a content-security-policy error here)
+    expect(errors).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+  });
+});
+
+/** An outcome reward model stand-in: one score per solution (its text as one step). */
+class FakeOrm implements ServerModel {
+  readonly name = 'fake-orm';
+  readonly kind = 'orm' as const;
+  async score(items: Array<{ problem: string; steps: string[] }>) {
+    return items.map((it) => ({ stepProbs: [probOf(`${it.problem}|${it.steps.join('\n\n')}`)], tokens: fakeTokens(it), truncated: false }));
+  }
+  countTokens(items: Array<{ problem: string; steps: string[] }>) {
+    return items.map(fakeTokens);
+  }
+}
+
+describeWhen(hasBrowser, 'the scoring page in Chromium, for an ORM', NO_BROWSER, () => {
+  let server: PrmServer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer({ model: new FakeOrm() });
+    ({ url } = await server.listen({ port: 0 }));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('shows one score per candidate, in the order /v1/rerank gives, and no step scores', async () => {
+    const { page, errors } = await openPage(800, 900);
+    try {
+      await page.goto(url + '/');
+      await page.waitForSelector('#model-info');
+      expect(await page.$eval('#model-info', (e) => e.textContent)).toContain('ORM: one score per solution');
+      expect(await page.isVisible('#aggregate')).toBe(false);
+      const problem = 'Start with 4, add 3. What is the result?';
+      const texts = ['4 + 3 = 7. The answer is \\boxed{7}.', '4 + 3 = 8. The answer is \\boxed{8}.', '4 + 3 = 7\nso 7. The answer is \\boxed{7}.'];
+      await setCandidates(page, problem, texts);
+      await scored(page);
+      const res = await fetch(`${url}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: problem, documents: texts }) });
+      const ranked = (await res.json()).results as Array<{ index: number; relevance_score: number }>;
+      const shown = await page.$$eval('#ranking > li', (items) => items.map((li) => ({ index: Number((li as HTMLElement).dataset.index), value: li.querySelector('.value')!.textContent, steps: li.querySelectorAll('.step').length })));
+      expect(shown).toEqual(ranked.map((r) => ({ index: r.index, value: r.relevance_score.toFixed(3), steps: 0 })));
+      expect(errors).toEqual([]);
+      await page.screenshot({ path: join(shots, 'page-orm.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+});
