@@ -39,7 +39,7 @@ export function prmServerModel(prm: Prm): ServerModel {
     name: prm.name,
     kind: 'prm',
     format: prm.format.name,
-    backend: prm.backend.provider ? `${prm.backend.kind}/${prm.backend.provider}` : prm.backend.kind,
+    backend: prm.backend.kind === 'onnx' ? `onnx/${prm.backend.provider}` : prm.backend.kind,
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
     stepSeparator: prm.format.separator,

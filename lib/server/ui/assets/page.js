@@ -211,14 +211,15 @@ function invalid(field, message) {
 
 // ---- results ------------------------------------------------------------------------------
 
-const fmt = (p) => (typeof p === 'number' && Number.isFinite(p) ? p.toFixed(3) : 'n/a');
+/** Three decimals, or three significant digits below 0.1 (chain products get small). */
+const fmt = (p) => (typeof p !== 'number' || !Number.isFinite(p) ? 'n/a' : Math.abs(p) >= 0.1 || p === 0 ? p.toFixed(3) : p.toPrecision(3));
 
 /** A bar from red (0) to green (1) with the value beside it; the value is the readable part. */
 function bar(p) {
   const v = typeof p === 'number' && Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : 0;
   const fill = el('span', { class: 'fill' });
   fill.style.setProperty('--p', String(v));
-  return el('span', { class: 'meter' }, el('span', { class: 'track', 'aria-hidden': 'true' }, fill), el('span', { class: 'value', text: fmt(p) }));
+  return el('span', { class: 'meter' }, el('span', { class: 'track', 'aria-hidden': 'true' }, fill), el('span', { class: 'value', text: fmt(p), title: String(p) }));
 }
 
 function render() {
