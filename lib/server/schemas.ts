@@ -231,8 +231,15 @@ export const modelInfoResponse = {
     limits: {
       type: 'object',
       additionalProperties: false,
-      required: ['maxBodyBytes', 'maxItems', 'maxSteps', 'maxItemTokens', 'maxRequestTokens'],
-      properties: { maxBodyBytes: limitCount, maxItems: limitCount, maxSteps: limitCount, maxItemTokens: limitCount, maxRequestTokens: limitCount },
+      required: ['maxBodyBytes', 'maxItems', 'maxSteps', 'maxItemTokens', 'maxItemChars', 'maxRequestTokens'],
+      properties: {
+        maxBodyBytes: limitCount,
+        maxItems: limitCount,
+        maxSteps: limitCount,
+        maxItemTokens: limitCount,
+        maxItemChars: limitCount,
+        maxRequestTokens: limitCount,
+      },
     },
   },
 } as const;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createServer } from '../../lib/server/index.js';
-import type { PrmServer, ServerModel } from '../../lib/server/index.js';
+import type { ModelChainScore, PrmServer } from '../../lib/server/index.js';
+import type { ChainItem } from '../../lib/interfaces.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import { createArithmeticProblems, formatStep, solveArithmetic, verifySteps } from '../../lib/testing/arithmetic.js';
 import type { ArithmeticProblem } from '../../lib/testing/arithmetic.js';
@@ -17,7 +18,7 @@ import { describeWhen, NO_DIST } from '../helpers/index.js';
 import { hasBrowser, launchChromium, NO_BROWSER } from '../helpers/browser.js';
 import type { Browser } from '../helpers/browser.js';
 import { mainJs, spawnPrmkit, when } from '../cli/helpers.js';
-import { fakeTokens, probOf } from './fake-model.js';
+import { FakeModel, fakeTokens, probOf } from './fake-model.js';
 
 const KEY = 'page-test-key';
 const ready = hasBrowser && existsSync(mainJs);
@@ -244,14 +245,10 @@ describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () 
 });
 
 /** An outcome reward model stand-in: one score per solution (its text as one step). */
-class FakeOrm implements ServerModel {
-  readonly name = 'fake-orm';
+class FakeOrm extends FakeModel {
   readonly kind = 'orm' as const;
-  async score(items: Array<{ problem: string; steps: string[] }>) {
-    return items.map((it) => ({ stepProbs: [probOf(`${it.problem}|${it.steps.join('\n\n')}`)], tokens: fakeTokens(it), truncated: false }));
-  }
-  countTokens(items: Array<{ problem: string; steps: string[] }>) {
-    return items.map(fakeTokens);
+  override async score(items: ChainItem[]): Promise<ModelChainScore[]> {
+    return items.map((it) => ({ stepLogProbs: [Math.log(probOf(`${it.problem}|${it.steps.join('\n\n')}`))], tokens: fakeTokens(it), truncated: false }));
   }
 }
 
