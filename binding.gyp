@@ -4,6 +4,7 @@
       "target_name": "prmkit",
       "sources": [
         "native/core/advantages.cpp",
+        "native/core/bce.cpp",
         "native/core/dispatch.cpp",
         "native/core/env.cpp",
         "native/core/row_kernels_scalar.cpp",
@@ -14,6 +15,7 @@
         "native/addon/addon.cpp",
         "native/addon/advantages.cpp",
         "native/addon/backend.cpp",
+        "native/addon/bce.cpp",
         "native/addon/calls.cpp",
         "native/addon/device.cpp",
         "native/addon/pin.cpp"

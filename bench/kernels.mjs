@@ -5,7 +5,8 @@
 //
 // Each iteration uses the next of 8 boundary sets (and the roofline the next of 8 disjoint
 // regions), so the rows read are mostly not in cache, as in a real batch just produced by
-// a backbone. Prints a table of medians and ratios; writes bench/results/kernels.json.
+// a backbone. Also the GRPO advantages and the BCE loss of head training against their js
+// references. Prints tables of medians and ratios; writes bench/results/kernels.json.
 import Benchmark from 'benchmark';
 import * as ort from 'onnxruntime-node';
 
@@ -147,6 +148,11 @@ const { benchAdvantages } = await import('./lib/advantages.mjs');
 const advantages = await benchAdvantages({ runSuite, quick, binding, threads });
 console.log('GRPO advantages (native cpu vs js reference vs write+read roofline):');
 console.table(advantages.table);
+// BCE loss and gradient for head training (bench/lib/bce.mjs)
+const { benchBce } = await import('./lib/bce.mjs');
+const bce = await benchBce({ runSuite, quick, binding, threads });
+console.log('BCE loss + gradient, head training (native cpu vs js reference; % roof: read bandwidth on the rows):');
+console.table(bce.table);
 const big = rooflines.filter((r) => r.dtype === 'float32');
 // the stamp (commit, machine, node, kernels) as every benchmark records it; a --quick run
 // writes to a temporary folder, never over bench/results
@@ -157,6 +163,7 @@ const file = writeResult(
     roofline: { readGBps: +median(big.map((r) => r.readGBps)).toFixed(3), perCase: rooflines },
     cases,
     advantages: advantages.result,
+    bce: bce.result,
   },
   { quick, report: undefined },
 );

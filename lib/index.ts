@@ -35,6 +35,10 @@ export type {
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';
 export type { AddedTokenSpec, EncodeOptions, EncodedBatch, Overflow } from './tokenize/index.js';
 
+// head training over gathered rows (AdamW over the BCE kernel); the rows plug in as a RowSource
+export { fitHead, memoryRows } from './train/index.js';
+export type { EpochReport, FitOptions, FitResult, RowSource } from './train/index.js';
+
 // dense rewards for RL: step rewards on the policy's tokens
 export { denseRewards, groupAdvantages, PolicyTokenizer } from './rewards/index.js';
 export type { DenseReward, DenseRewardItem, DenseRewardOptions, Placement, StepRewardKind, TokenSpans } from './rewards/index.js';

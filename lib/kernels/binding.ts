@@ -8,7 +8,7 @@ import type { Aggregation, Activation, Dtype } from './types.js';
 import type { ResolvedHead } from './validate.js';
 
 /** The contract version this file describes; the addon exports its own as `bindingVersion`. */
-export const BINDING_VERSION = 4;
+export const BINDING_VERSION = 5;
 
 export interface NativeHiddenArgs {
   data: Float32Array | Uint16Array;
@@ -89,6 +89,23 @@ export interface NativeRankGroupsArgs {
   threads: number;
 }
 
+/**
+ * BCE of a trainable head over gathered rows (lib/kernels/bce-types.ts): resolves to the mean
+ * loss; `gradient` (absent: loss only) receives d loss / d params in place.
+ */
+export interface NativeBceArgs {
+  rows: Float32Array;
+  N: number;
+  H: number;
+  labels: Float32Array;
+  head: { kind: 'linear' | 'mlp'; activation: Activation; outputs: number; positive: number; hidden: number };
+  params: Float32Array;
+  gradient?: Float32Array;
+  positiveWeight: number;
+  negativeWeight: number;
+  threads: number;
+}
+
 /** The benchmark's bandwidth probes: read (sum) or write (zero) every byte of `data`. */
 export interface NativeBytesArgs {
   data: Float32Array;
@@ -120,6 +137,8 @@ export interface NativeBinding {
   readBytes(args: NativeBytesArgs): number;
   advantagesSync(args: NativeAdvantageArgs): void;
   advantages(args: NativeAdvantageArgs): Promise<void>;
+  bceSync(args: NativeBceArgs): number;
+  bce(args: NativeBceArgs): Promise<number>;
   /** Writes every byte of `data` (the write half of the advantages benchmark's roofline). */
   writeBytes(args: NativeBytesArgs): void;
   info(): NativeInfo;
@@ -140,7 +159,7 @@ export interface NativeBinding {
 /** Every function of the contract, checked on the loaded addon. */
 export const BINDING_FUNCTIONS = [
   'scoreSync', 'score', 'gatherRowsSync', 'gatherRows', 'aggregate', 'firstError', 'rankGroups', 'readBytes',
-  'advantagesSync', 'advantages', 'writeBytes', 'info',
+  'advantagesSync', 'advantages', 'bceSync', 'bce', 'writeBytes', 'info',
   'cudaUpload', 'cudaRelease', 'cudaLiveHandles', 'cudaScoreResidentSync', 'cudaScoreResident', 'cudaGatherResidentSync',
   'cudaFirstError', 'cudaRankGroups', 'cudaMemory', 'cudaTrim',
 ] as const satisfies readonly { [K in keyof NativeBinding]: NativeBinding[K] extends (...a: never[]) => unknown ? K : never }[keyof NativeBinding][];

@@ -203,6 +203,10 @@ export function nativeStatus(): { loaded: boolean; reason?: string; path?: strin
 // Device-resident hidden states (CUDA): upload once, score many times.
 export * from './device.js';
 
+// Binary cross-entropy of a trainable head over gathered rows, and its gradient (head training).
+export { bceLoss, bceLossSync, headParamCount, MAX_MLP_HIDDEN } from './bce.js';
+export type * from './bce-types.js';
+
 // GRPO advantages from step rewards (dense rewards for RL).
 export { ADVANTAGE_EPS, grpoAdvantages, grpoAdvantagesSync } from './advantages.js';
 export type * from './advantages-types.js';

@@ -3,6 +3,7 @@
 export { BINDING_FUNCTIONS, BINDING_VERSION, bindingMismatch, nativeHead } from './binding.js';
 export type {
   DeviceMemoryStats,
+  NativeBceArgs,
   NativeBinding,
   NativeGatherArgs,
   NativeHead,

@@ -134,6 +134,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 namespace prm_addon {
 void register_advantages(Napi::Env env, Napi::Object exports);  // advantages.cpp
+void register_bce(Napi::Env env, Napi::Object exports);         // bce.cpp
 }
 
 static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
@@ -153,6 +154,7 @@ static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   register_device(env, exports);
   register_advantages(env, exports);
+  register_bce(env, exports);
   return exports;
 }
 

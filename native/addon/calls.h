@@ -116,8 +116,17 @@ ScoreCall read_score(Napi::Env env, Napi::Object o);
 GatherCall read_gather(Napi::Env env, Napi::Object o);
 void check_backend_ready(Napi::Env env, Backend b);
 
+// What a settled call resolves to: undefined, or a value the call computed (Result).
+template <class Call>
+using ResultFn = Napi::Value (*)(Napi::Env, const Call&);
+
+template <class Call>
+Napi::Value resolve_value(Napi::Env env, const Call& call, ResultFn<Call> result) {
+  return result ? result(env, call) : env.Undefined();
+}
+
 // Runs `Call` off the event loop; rejects with the backend's error message if it fails.
-template <class Call, std::string (*Run)(const Call&)>
+template <class Call, std::string (*Run)(const Call&), ResultFn<Call> Result = nullptr>
 class Worker : public Napi::AsyncWorker {
  public:
   Worker(Napi::Env env, Napi::Object args, Call call)
@@ -129,7 +138,7 @@ class Worker : public Napi::AsyncWorker {
     const std::string err = Run(call_);
     if (!err.empty()) SetError(err);
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnOK() override { deferred_.Resolve(resolve_value(Env(), call_, Result)); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
@@ -138,17 +147,17 @@ class Worker : public Napi::AsyncWorker {
   Call call_;
 };
 
-template <class Call, std::string (*Run)(const Call&)>
+template <class Call, std::string (*Run)(const Call&), ResultFn<Call> Result = nullptr>
 Napi::Promise queue(Napi::Env env, Napi::Object args, Call call) {
   if (!pinning_supported()) {
     // this build cannot hold buffers across turns of the event loop (pin.h)
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
     const std::string err = Run(call);
-    if (err.empty()) d.Resolve(env.Undefined());
+    if (err.empty()) d.Resolve(resolve_value(env, call, Result));
     else d.Reject(Napi::Error::New(env, err).Value());
     return d.Promise();
   }
-  auto* w = new Worker<Call, Run>(env, args, std::move(call));
+  auto* w = new Worker<Call, Run, Result>(env, args, std::move(call));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

@@ -10,7 +10,7 @@
 namespace prm_addon {
 
 // Raise with every change to an argument object, an enum name or an entry point.
-constexpr int32_t kBindingVersion = 4;
+constexpr int32_t kBindingVersion = 5;
 
 constexpr const char* kDtypeNames[] = {"float32", "float16", "bfloat16"};
 constexpr const char* kHeadKindNames[] = {"linear", "logits"};
@@ -20,6 +20,8 @@ constexpr const char* kAggregationNames[prm::kNumAggregations] = {"prod", "min",
 // In the order of prm::AdvantageMode and prm::StdKind (core/advantages.h).
 constexpr const char* kAdvantageModeNames[] = {"process", "outcome"};
 constexpr const char* kStdKindNames[] = {"sample", "population"};
+// In the order of prm::TrainHeadKind (core/bce.h).
+constexpr const char* kTrainHeadKindNames[] = {"linear", "mlp"};
 
 template <size_t N>
 int name_index(const char* const (&names)[N], const std::string& s) {

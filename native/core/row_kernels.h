@@ -29,6 +29,10 @@ struct RowKernels {
   void (*widen_bf16)(const uint16_t* row, int64_t H, float* out);
   // Sum of `n` floats (the read-bandwidth probe).
   float (*sum_f32)(const float* data, size_t n);
+  // Head training (bce.cpp): float32 products summed in double. dot_f64 returns
+  // sum(a[i] * b[i]); axpy_f64 adds g * x[i] to acc[i].
+  double (*dot_f64)(const float* a, const float* b, int64_t n);
+  void (*axpy_f64)(double* acc, double g, const float* x, int64_t n);
 };
 
 const RowKernels& scalar_row_kernels();

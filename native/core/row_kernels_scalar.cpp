@@ -64,6 +64,25 @@ float sum_f32(const float* data, size_t n) {
   return s;
 }
 
+// Four accumulators: independent chains the compiler can keep in flight without
+// reassociating one sum.
+double dot_f64(const float* a, const float* b, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += static_cast<double>(a[i]) * b[i];
+    s1 += static_cast<double>(a[i + 1]) * b[i + 1];
+    s2 += static_cast<double>(a[i + 2]) * b[i + 2];
+    s3 += static_cast<double>(a[i + 3]) * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += static_cast<double>(a[i]) * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+void axpy_f64(double* acc, double g, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += g * static_cast<double>(x[i]);
+}
+
 const RowKernels kScalar = {
     "scalar",
     dot<LoadF32, float>,
@@ -75,6 +94,8 @@ const RowKernels kScalar = {
     widen<LoadF16>,
     widen<LoadBF16>,
     sum_f32,
+    dot_f64,
+    axpy_f64,
 };
 
 }  // namespace

@@ -78,4 +78,32 @@ Check check_threshold(double t) {
   return {};
 }
 
+Check check_bce(const BceHead& head, const BceView& v, int64_t rows_len, int64_t labels_len, int64_t params_len,
+                int64_t grad_len, const BceWeights& w) {
+  if (head.kind == TrainHeadKind::Mlp && (head.M < 1 || head.M > kMaxMlpHidden))
+    return Check::range("head.hidden must be an integer in [1, " + s(kMaxMlpHidden) + "], got " + s(head.M));
+  if (head.activation == Activation::Sigmoid && head.K != 1)
+    return Check::range("a sigmoid head needs exactly 1 output, got " + s(head.K));
+  if (head.activation == Activation::Softmax && head.K != 2)
+    return Check::range("a softmax head trained with BCE has exactly 2 outputs, got " + s(head.K));
+  if (head.positive < 0 || head.positive >= head.K)
+    return Check::range("head.positive = " + s(head.positive) + " is outside [0, K = " + s(head.K) + ")");
+  if (v.N < 1 || v.H < 1)
+    return Check::range("rows.dims must be [N, H] with N, H >= 1, got [" + s(v.N) + ", " + s(v.H) + "]");
+  if (static_cast<double>(v.N) * static_cast<double>(v.H) != static_cast<double>(rows_len))
+    return Check::range("rows.data has " + s(rows_len) + " elements but rows.dims [" + s(v.N) + ", " + s(v.H) +
+                        "] need " + s(v.N * v.H));
+  if (labels_len != v.N) return Check::range("labels has length " + s(labels_len) + " but there are " + s(v.N) + " rows");
+  for (int64_t i = 0; i < v.N; ++i)
+    if (!(v.labels[i] >= 0.0f && v.labels[i] <= 1.0f))
+      return Check::range("labels[" + s(i) + "] = " + std::to_string(v.labels[i]) + " is outside [0, 1]");
+  const int64_t P = bce_param_count(head, v.H);
+  if (params_len != P) return Check::range("params has length " + s(params_len) + " but the head has " + s(P) + " parameters");
+  if (grad_len >= 0 && grad_len != P)
+    return Check::range("gradient has length " + s(grad_len) + " but the head has " + s(P) + " parameters");
+  if (!(std::isfinite(w.positive) && w.positive >= 0 && std::isfinite(w.negative) && w.negative >= 0))
+    return Check::range("classWeights must be finite numbers >= 0");
+  return {};
+}
+
 }  // namespace prm

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bce.h"
 #include "prmkit.h"
 
 namespace prm {
@@ -27,5 +28,10 @@ Check check_offsets(const int32_t* offsets, int64_t offsets_len, int64_t total, 
 Check check_head(const HeadView& head, int64_t H, int64_t weight_len, int64_t bias_len /* -1: none */,
                  int64_t columns_len /* -1: none */);
 Check check_threshold(double threshold);
+// A BCE call (bce.h): the head (K = 1 sigmoid or K = 2 softmax, positive class, MLP width),
+// rows [N, H] with N, H >= 1, one label in [0, 1] per row, params and grad (-1: none) of the
+// head's parameter count, finite non-negative class weights.
+Check check_bce(const BceHead& head, const BceView& v, int64_t rows_len, int64_t labels_len, int64_t params_len,
+                int64_t grad_len, const BceWeights& w);
 
 }  // namespace prm
