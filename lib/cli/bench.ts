@@ -109,7 +109,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
   const jsonPath = stringOption(values, 'json');
 
   const chains = input ? await readChains(input) : syntheticChains(nChains, nSteps);
-  const prm = await openModel(spec);
+  const prm = await openModel(spec, io.signal);
   const rows: BenchRow[] = [];
   try {
     const tokens = prm.countTokens(chains);

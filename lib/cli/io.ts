@@ -31,6 +31,14 @@ export class CliError extends Error {
   }
 }
 
+/** The command was stopped by its signal (SIGINT/SIGTERM): exit 130, one line. */
+export class Interrupted extends CliError {
+  constructor(message = 'interrupted') {
+    super(message, 130);
+    this.name = 'Interrupted';
+  }
+}
+
 const guarded = new WeakSet<Writable>();
 
 /**

@@ -4,7 +4,7 @@ import { manifestFormat, readManifest } from '../model/manifest.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
-import { UsageError } from './io.js';
+import { Interrupted, UsageError } from './io.js';
 import * as is from '../is.js';
 import type { Prm, PrmConnectOptions, PrmLoadOptions, TokenizerOptions } from '../prm/index.js';
 
@@ -110,8 +110,19 @@ export function modelSpec(values: Values, command: string): ModelSpec {
   return { kind: 'onnx', options: o };
 }
 
-/** Opens the PRM; onnxruntime is imported only now, so `--help` and usage errors never pay for it. */
-export async function openModel(spec: ModelSpec): Promise<Prm> {
+/**
+ * Opens the PRM; onnxruntime is imported only now, so `--help` and usage errors never pay for
+ * it. A stop signal that fires while the model loads lets the load finish (ending onnxruntime's
+ * threads mid-load is what aborts a process), then closes the model and ends the command:
+ * `Interrupted`, exit 130, one line.
+ */
+export async function openModel(spec: ModelSpec, signal?: AbortSignal): Promise<Prm> {
+  if (signal?.aborted) throw new Interrupted('interrupted before the model was loaded');
   const { Prm } = await import('../prm/index.js');
-  return spec.kind === 'vllm' ? Prm.connect(spec.options) : Prm.load(spec.options);
+  const prm = await (spec.kind === 'vllm' ? Prm.connect(spec.options) : Prm.load(spec.options));
+  if (signal?.aborted) {
+    await prm.close();
+    throw new Interrupted('interrupted while the model was loading');
+  }
+  return prm;
 }

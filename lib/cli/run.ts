@@ -3,7 +3,7 @@
 //   · 141 the reader of the output went away (EPIPE)
 // Errors print one line, `prmkit <command>: ...`; the stack only with --verbose.
 import { readFileSync } from 'node:fs';
-import { CliError, UsageError, fileError, write } from './io.js';
+import { CliError, Interrupted, UsageError, fileError, write } from './io.js';
 import type { CliIo } from './io.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
@@ -93,6 +93,8 @@ async function report(err: unknown, io: CliIo, prefix: string, verbose: boolean,
     await quiet(`${prefix}: ${err.message}\nrun '${help}' for usage\n`);
     return 2;
   }
+  // work the stop signal cut short (an AbortSignal-aware read, a wait) ends as an interruption
+  if (io.signal?.aborted && (err === io.signal.reason || (err as Error | null)?.name === 'AbortError')) err = new Interrupted();
   const errno = err as NodeJS.ErrnoException;
   const known = err instanceof CliError ? err : fileError(err, typeof errno.path === 'string' ? `cannot ${errno.syscall ?? 'use'} ${errno.path}` : 'I/O failed');
   if (known) {

@@ -114,7 +114,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const total = showProgress && input !== '-' && statSync(input).isFile() ? await countLines(input, io.signal) : undefined;
   const progress = new Progress(io.stderr, { enabled: showProgress, ...(total !== undefined ? { total: Math.max(0, total - done.size) } : {}) });
 
-  const prm: Prm = await openModel(spec);
+  const prm: Prm = await openModel(spec, io.signal);
   let sink: Writable | undefined;
   let scored = 0;
   let skipped = 0;
@@ -124,7 +124,9 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const how = aggregate ?? prm.defaultAggregate;
   const source: Readable = input === '-' ? io.stdin : createReadStream(input, 'utf8');
   const rl = createInterface({ input: source, crlfDelay: Infinity });
-  // stop reading at once; what was read is still scored and written, so nothing is lost
+  // Stop reading and scoring at once: the model call in flight finishes and is written; lines
+  // read but not yet sent (readline hands over a whole chunk of lines at a time) are left for
+  // the rerun, which resumes after the last id written.
   const onStop = () => {
     interrupted = true;
     rl.close();
@@ -158,6 +160,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const scoreAll = async (chains: readonly InputChain[]): Promise<void> => {
     let rest = chains;
     while (rest.length > 0) {
+      if (interrupted) return;
       try {
         await emit(rest, await prm.score(rest.map((c) => c.item), { aggregate: how, errorThreshold: threshold }));
         return;
@@ -179,7 +182,10 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     const ids = new IdRegistry();
     let batch: InputChain[] = [];
     let lineNo = 0;
-    for await (const line of rl) {
+    // a readline interface closed before its loop starts never ends the loop: check first
+    const lines = interrupted ? [] : rl;
+    for await (const line of lines) {
+      if (interrupted) break;
       lineNo++;
       if (line.trim().length === 0) continue;
       let chain: InputChain;

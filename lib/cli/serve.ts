@@ -132,7 +132,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const timeout = intOption(values, 'timeout-ms', 1);
 
   const { createServer, prmServerModel } = await import('../server/index.js');
-  const prm = await openModel(spec);
+  const prm = await openModel(spec, io.signal);
   const options: ServerOptions = {
     model: prmServerModel(prm),
     batching,

@@ -143,7 +143,7 @@ export async function processbenchCommand(argv: string[], io: CliIo): Promise<nu
     let close = async () => {};
     let source: string;
     if (spec) {
-      const prm = await openModel(spec);
+      const prm = await openModel(spec, io.signal);
       inner = prm;
       close = () => prm.close();
       source = `model ${prm.name}`;
