@@ -7,6 +7,9 @@
         "native/core/bce.cpp",
         "native/core/dispatch.cpp",
         "native/core/env.cpp",
+        "native/core/lm_head.cpp",
+        "native/core/lm_head_avx2.cpp",
+        "native/core/lm_head_avx512.cpp",
         "native/core/row_kernels_scalar.cpp",
         "native/core/row_kernels_avx2.cpp",
         "native/core/score_cpu.cpp",
@@ -18,6 +21,7 @@
         "native/addon/bce.cpp",
         "native/addon/calls.cpp",
         "native/addon/device.cpp",
+        "native/addon/lm_head.cpp",
         "native/addon/pin.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

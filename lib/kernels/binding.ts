@@ -8,7 +8,7 @@ import type { Aggregation, Activation, Dtype } from './types.js';
 import type { ResolvedHead } from './validate.js';
 
 /** The contract version this file describes; the addon exports its own as `bindingVersion`. */
-export const BINDING_VERSION = 5;
+export const BINDING_VERSION = 6;
 
 export interface NativeHiddenArgs {
   data: Float32Array | Uint16Array;
@@ -55,6 +55,17 @@ export interface NativeAdvantageArgs extends AdvantageArrays {
   std: AdvantageStd;
   eps: number;
   threads: number;
+}
+
+/** log P(target | row) under an LM head: `rows` index the [B * T] rows of the hidden states. */
+export interface NativeLmHeadArgs extends Omit<NativeHiddenArgs, 'offsets' | 'positions' | 'backend'> {
+  rows: Int32Array;
+  targets: Int32Array;
+  /** [V, H] row-major: float32, or float16/bfloat16 bits. */
+  weight: Float32Array | Uint16Array;
+  weightDtype: Dtype;
+  V: number;
+  out: Float32Array;
 }
 
 export interface NativeInfo {
@@ -142,6 +153,10 @@ export interface NativeBinding {
   /** Writes every byte of `data` (the write half of the advantages benchmark's roofline). */
   writeBytes(args: NativeBytesArgs): void;
   info(): NativeInfo;
+  tokenLogProbsSync(args: NativeLmHeadArgs): void;
+  tokenLogProbs(args: NativeLmHeadArgs): Promise<void>;
+  /** Which instruction set the LM-head kernel runs with ('avx512f', 'avx2+fma', 'scalar'). */
+  lmHeadInfo(): { simd: string };
   // Device-resident hidden states and device reductions: present in every build, each
   // throwing "backend 'cuda' is unavailable" where there is no CUDA.
   cudaUpload(args: { data: Float32Array | Uint16Array; dtype: Dtype; B: number; T: number; H: number; threads: number }): number;
@@ -159,7 +174,7 @@ export interface NativeBinding {
 /** Every function of the contract, checked on the loaded addon. */
 export const BINDING_FUNCTIONS = [
   'scoreSync', 'score', 'gatherRowsSync', 'gatherRows', 'aggregate', 'firstError', 'rankGroups', 'readBytes',
-  'advantagesSync', 'advantages', 'bceSync', 'bce', 'writeBytes', 'info',
+  'advantagesSync', 'advantages', 'bceSync', 'bce', 'writeBytes', 'info', 'tokenLogProbsSync', 'tokenLogProbs', 'lmHeadInfo',
   'cudaUpload', 'cudaRelease', 'cudaLiveHandles', 'cudaScoreResidentSync', 'cudaScoreResident', 'cudaGatherResidentSync',
   'cudaFirstError', 'cudaRankGroups', 'cudaMemory', 'cudaTrim',
 ] as const satisfies readonly { [K in keyof NativeBinding]: NativeBinding[K] extends (...a: never[]) => unknown ? K : never }[keyof NativeBinding][];

@@ -47,6 +47,8 @@ export { AGGREGATIONS } from './types.js';
 export { toHalf, fromHalf, floatToF16, floatToBf16, f16ToFloat, bf16ToFloat } from './half.js';
 
 export { backends, kernelBackendInfo, CUDA_AUTO_MIN_BYTES } from './backend.js';
+export { tokenLogProbs, tokenLogProbsSync, lmHeadBackend } from './lm-head.js';
+export type { LmHead, TokenLogProbsArgs, TokenLogProbsOptions } from './lm-head.js';
 export type { KernelBackendInfo } from './backend.js';
 
 interface Prepared {

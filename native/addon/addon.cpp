@@ -135,6 +135,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 namespace prm_addon {
 void register_advantages(Napi::Env env, Napi::Object exports);  // advantages.cpp
 void register_bce(Napi::Env env, Napi::Object exports);         // bce.cpp
+void register_lm_head(Napi::Env env, Napi::Object exports);     // lm_head.cpp
 }
 
 static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
@@ -155,6 +156,7 @@ static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
   register_device(env, exports);
   register_advantages(env, exports);
   register_bce(env, exports);
+  register_lm_head(env, exports);
   return exports;
 }
 

@@ -10,7 +10,7 @@
 namespace prm_addon {
 
 // Raise with every change to an argument object, an enum name or an entry point.
-constexpr int32_t kBindingVersion = 5;
+constexpr int32_t kBindingVersion = 6;
 
 constexpr const char* kDtypeNames[] = {"float32", "float16", "bfloat16"};
 constexpr const char* kHeadKindNames[] = {"linear", "logits"};

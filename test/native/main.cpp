@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   int64_t before = tally().checks;
   test_env();
   test_bce();
+  test_lm_head();
   test_cpu(cases);
   std::printf("cpu: %lld checks\n", static_cast<long long>(tally().checks - before));
   before = tally().checks;
