@@ -4,7 +4,8 @@
 // 4xx while /health keeps answering; the renderer is also driven directly, down to a render
 // its thread cannot stop by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatRenderer } from '../../lib/server/chat/renderer.js';
+import { ChatRenderer, TemplateFailure } from '../../lib/server/chat/renderer.js';
+import { mulberry32 } from '../../lib/search/random.js';
 import { createServer } from '../../lib/server/index.js';
 import type { PrmServer, ServerOptions } from '../../lib/server/index.js';
 import { FakeModel } from './fake-model.js';
@@ -164,4 +165,57 @@ describe('the renderer', () => {
     expect(b).toMatchObject({ status: 'rejected', reason: { kind: 'busy' } });
     await expect(r.render('z', {})).rejects.toMatchObject({ kind: 'busy' });
   });
+});
+
+describe('fuzz: random templates from hostile pieces', () => {
+  // growth and allocation a template can ask for, nested in loops, and mistakes
+  const LEAVES = [
+    (n: number) => `{% set ns.s = ns.s ~ ns.s ~ '${'z'.repeat(n % 50)}' %}`,
+    () => '{% set ns.a = ns.a + ns.a %}',
+    (n: number) => `{{ ns.s|indent(${n}) }}`,
+    (n: number) => `{{ messages|tojson(indent=${n}) }}`,
+    () => "{{ ns.a|join('-') }}",
+    () => '{{ ns.s }}',
+    (n: number) => `{% if ${n} > 3 %}x{% else %}y{% endif %}`,
+    () => '{{ messages[0].content * 2 }}',
+    () => "{{ raise_exception('no') }}",
+    () => '{% for %}',
+    () => '{{ (((1)) }}',
+    () => '',
+  ];
+  const SIZES = [0, 3, 40, 1000, 100_000, 1_000_000_000];
+
+  it('every render settles as text within the bound or as a failure of a known kind; the renderer keeps working', async () => {
+    const maxChars = 2000;
+    const r = new ChatRenderer({ budget: { maxSteps: 20_000, timeoutMs: 20_000, maxChars, maxItems: maxChars } });
+    const random = mulberry32(20241206);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    // a leaf, or a loop (up to 3 deep) around a few pieces
+    const piece = (depth: number): string => {
+      if (depth >= 3 || random() < 0.5) return pick(LEAVES)(pick(SIZES));
+      const body = Array.from({ length: 1 + Math.floor(random() * 3) }, () => piece(depth + 1)).join('');
+      return `{% for i${depth} in range(${pick(SIZES)}) %}${body}{% endfor %}`;
+    };
+    const kinds = new Map<string, number>();
+    try {
+      for (let k = 0; k < 200; k++) {
+        const t = "{% set ns = namespace(s='ab', a=[1, 2]) %}" + Array.from({ length: 1 + Math.floor(random() * 4) }, () => piece(0)).join('');
+        let kind = 'ok';
+        try {
+          const text = await r.render(t, { messages: [{ role: 'user', content: 'hi' }] });
+          expect(text.length).toBeLessThanOrEqual(maxChars);
+        } catch (e) {
+          expect(e, t).toBeInstanceOf(TemplateFailure);
+          kind = (e as TemplateFailure).kind;
+          expect(['syntax', 'render', 'steps', 'size'], t).toContain(kind);
+        }
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
+      expect(await r.render('{{ 1 + 1 }}', {})).toBe('2');
+    } finally {
+      await r.close();
+    }
+    // the pieces reach every outcome
+    expect([...kinds.keys()].sort()).toEqual(['ok', 'render', 'size', 'steps', 'syntax']);
+  }, 120_000);
 });
