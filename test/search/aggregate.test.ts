@@ -1,6 +1,7 @@
-// Step probabilities become log space in one place (lib/batch/log-space.ts), so the search
-// and the service agree on what every aggregation of the same chain is; both are checked
-// against the definitions computed directly in double precision.
+// The search takes step probabilities to log space in one place (lib/batch/log-space.ts); the
+// service gets the backbone's step log-probabilities as they are. Both agree on what every
+// aggregation of the same chain is, and both are checked against the definitions computed
+// directly in double precision.
 import { describe, expect, it } from 'vitest';
 import { toLogSpace } from '../../lib/batch/index.js';
 import { AGGREGATIONS } from '../../lib/kernels/index.js';
@@ -27,13 +28,15 @@ describe('step probabilities in log space', () => {
   it('search and service give the same aggregates, equal to the definitions', () => {
     const u = mulberry32(7);
     const chains = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 7) }, () => 0.02 + 0.97 * u()));
-    const served = summarize(chains, 'prod', 0.5);
+    const served = summarize(chains.map((p) => p.map(Math.log)), 'prod', 0.5);
     for (const how of AGGREGATIONS) {
       const searched = aggregateChains(chains, how);
       chains.forEach((p, i) => {
         // the service reduces on the native backend and the search on js: the same to float32 rounding
         expect(searched[i]).toBeCloseTo(served[i].aggregates[how], 6);
         expect(searched[i]).toBeCloseTo(direct[how](p), 5);
+        // the answer's step probabilities are the logs taken back, once
+        served[i].stepProbs.forEach((q, k) => expect(q).toBeCloseTo(p[k]!, 12));
       });
     }
   });
