@@ -104,6 +104,7 @@ describe('bceLoss against a float64 reference with finite-difference gradients',
         let worst = 0;
         for (let j = 0; j < wantGrad.length; j++) worst = Math.max(worst, Math.abs(sync.gradient![j] - wantGrad[j]));
         expect(worst).toBeLessThan(1e-5);
+        console.log(`bce ${name} (${backend}): |loss - float64| ${Math.abs(sync.loss - want).toExponential(1)}, max |gradient - differences| ${worst.toExponential(1)}`);
         // the Promise form gives the same bits
         const async = await bceLoss(args(f), o);
         expect(async.loss).toBe(sync.loss);

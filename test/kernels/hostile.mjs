@@ -77,6 +77,29 @@ const cases = {
     return out;
   },
 
+  // bceLoss's rows and params transferred and collected while the native call reads them
+  async 'transfer-bce'() {
+    const N = 16384, H = 512;
+    const base = new Float32Array(N * H);
+    for (let i = 0; i < base.length; i += 3) base[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+    const labels = Float32Array.from({ length: N }, (_, i) => (i % 3 === 0 ? 1 : i % 3 === 1 ? 0 : 0.375));
+    const head = { kind: 'linear', activation: 'softmax', outputs: 2 };
+    const params0 = Float32Array.from({ length: 2 * H + 2 }, (_, i) => Math.sin(i) / 8);
+    const make = () => ({ rows: { data: base.slice(), dims: [N, H] }, labels, head, params: params0.slice() });
+    const expected = k.bceLossSync(make(), { backend: 'cpu' });
+    const a = make();
+    const p = k.bceLoss(a, { backend: 'cpu' });
+    let moved = [transfer(a.rows.data.buffer), transfer(a.params.buffer)];
+    moved = null;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      churn();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const r = await p;
+    return { detached: a.rows.data.length === 0 && a.params.length === 0, same: r.loss === expected.loss && same(r.gradient, expected.gradient), moved };
+  },
+
   // resizable and growable buffers are refused up front, with the same TypeError everywhere
   async 'resizable'() {
     const c = bigCase(2, 8, 16);

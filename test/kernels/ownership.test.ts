@@ -40,6 +40,10 @@ describeWhen(hasDist && hasNative, 'inputs changed during a call (child processe
     expect(r['raw outputs']).toEqual({ detached: true, gone: null });
   });
 
+  it.runIf(pinned)("bceLoss's rows and params transferred and collected during the call: same loss and gradient, no crash", () => {
+    expect(hostile('transfer-bce')).toEqual({ detached: true, same: true, moved: null });
+  });
+
   it('resizable buffers are refused with the same TypeError on cpu, js and the raw binding', () => {
     const r = hostile('resizable');
     expect(r.cpu).toMatch(SHRINK_ERROR);
