@@ -1,6 +1,6 @@
 // prmkit: batched process-reward-model inference for Node.js.
 //
-// The root entry point is the scoring core: the kernels, Prm, formats and tokenization,
+// The root entry point is the scoring core: the kernels, Prm and Orm, formats and tokenization,
 // dense rewards for RL, the interfaces the parts meet at, and the input errors they throw.
 // It loads neither Fastify nor the search, evaluation or conversion code; those have their
 // own entry points: prmkit/kernels, prmkit/search, prmkit/server, prmkit/eval,
@@ -31,6 +31,12 @@ export type {
   TokenizerOptions,
   WorkerOptions,
 } from './prm/index.js';
+
+// outcome reward models: one score per solution (no step scores), ranked beside PRMs
+export { Orm } from './orm/index.js';
+export type { OrmCallOptions, OrmEncoding, OrmItem, OrmLoadOptions, OrmRerankOptions, OrmScore, RankedSolution } from './orm/index.js';
+export { ORM_FORMATS, ORM_FORMAT_NAMES, resolveOrmFormat } from './formats/orm.js';
+export type { OrmFormat, OrmFormatName, OrmFormatSpec, OrmValue } from './formats/orm.js';
 
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';
 export type { AddedTokenSpec, EncodeOptions, EncodedBatch, Overflow } from './tokenize/index.js';

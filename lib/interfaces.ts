@@ -29,6 +29,39 @@ export interface StepScorer {
   score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<StepScores[]>;
 }
 
+/** A candidate's place in a ranking: its index among the candidates and the score it was ranked by. */
+export interface RankedChain {
+  index: number;
+  score: number;
+}
+
+export interface RankOptions {
+  /** Keep the best `topN` (default: all). */
+  topN?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * What ranks whole chains: best-of-N selection and the service hold one. A PRM (`Prm`) ranks
+ * a chain by the aggregate of its step probabilities; an ORM (`Orm`) has no step scores and
+ * ranks by its one score per solution: the probability where the model defines one, else the
+ * raw reward.
+ */
+export interface ChainRanker {
+  readonly name: string;
+  /** 'prm': scores every step; 'orm': scores a whole solution once. */
+  readonly kind: 'prm' | 'orm';
+  /**
+   * 'probability': chain scores are in [0, 1] (their sums are meaningful votes); 'reward':
+   * raw rewards, of which only the order means anything.
+   */
+  readonly chainScale: 'probability' | 'reward';
+  /** One score per chain, higher is better, in the order of `items`; NaN for a chain that cannot be scored. */
+  chainScores(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<number[]>;
+  /** Candidate solutions (step lists) of one problem, best first. */
+  rerank(problem: string, candidates: readonly (readonly string[])[], options?: RankOptions): Promise<RankedChain[]>;
+}
+
 /** A request for next steps of one partial chain. */
 export interface GenerateRequest {
   problem: string;

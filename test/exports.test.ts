@@ -46,6 +46,9 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
       ...KERNELS,
       'FORMATS',
       'FORMAT_NAMES',
+      'ORM_FORMATS',
+      'ORM_FORMAT_NAMES',
+      'Orm',
       'PolicyTokenizer',
       'Prm',
       'PrmInputError',
@@ -63,6 +66,7 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
       'memoryRows',
       'pickRows',
       'resolveFormat',
+      'resolveOrmFormat',
       'splitSteps',
     ],
   },
@@ -158,7 +162,7 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
   },
   './convert': {
     source: 'convert/index',
-    names: ['CONVERT_DTYPES', 'Checkpoint', 'MANIFEST', 'UnsupportedConfigError', 'convert', 'dequantize', 'parseConfig', 'quantizeBlockwise', 'readManifest'],
+    names: ['CONVERT_DTYPES', 'CONVERT_FORMATS', 'Checkpoint', 'MANIFEST', 'UnsupportedConfigError', 'convert', 'dequantize', 'parseConfig', 'quantizeBlockwise', 'readManifest'],
   },
   './testing': {
     source: 'testing/index',

@@ -48,10 +48,21 @@ export interface SourceStats {
   calls: number;
 }
 
+/** The head's raw outputs at given positions: `outputs` numbers per position, in CSR order. */
+export interface HeadValues {
+  values: Float32Array;
+  outputs: number;
+}
+
 export interface StepSource {
   readonly info: BackendInfo;
   /** log P(step correct) for every boundary of every chain, in CSR order. */
   stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array>;
+  /**
+   * The head's raw outputs (no activation) at every boundary, in CSR order: what an outcome
+   * model reads at a chain's last token. Optional: a backbone that cannot read them leaves it out.
+   */
+  headValues?(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<HeadValues>;
   /**
    * Per row, every token's class probabilities [T][K] (vLLM's token_classify answer), or the
    * head's raw outputs with `activation: false` (vLLM's `use_activation: false`).

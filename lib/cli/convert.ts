@@ -1,16 +1,16 @@
 // prmkit convert: a Hugging Face PRM checkpoint folder → a folder that `prmkit serve -m DIR`
 // and Prm.load({ model: DIR }) open with no other flag. No Python involved.
-import { CONVERT_DTYPES } from '../convert/index.js';
+import { CONVERT_DTYPES, CONVERT_FORMATS } from '../convert/index.js';
 import type { ConvertDtype, ConvertResult } from '../convert/index.js';
 import { FORMAT_NAMES } from '../formats/index.js';
-import type { FormatName } from '../formats/types.js';
+import { ORM_FORMAT_NAMES } from '../formats/orm.js';
 import { intOption, oneOfOption, parse, stringOption } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
 
 const or = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 
-export const CONVERT_HELP = `prmkit convert: a Hugging Face PRM checkpoint to prmkit's ONNX layout
+export const CONVERT_HELP = `prmkit convert: a Hugging Face reward model checkpoint (PRM or ORM) to prmkit's ONNX layout
 
 usage:
   prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
@@ -19,7 +19,7 @@ usage:
 HF_DIR holds config.json, model.safetensors (or shards + model.safetensors.index.json, in
 bf16/f16/f32) and tokenizer.json / tokenizer_config.json. OUT_DIR gets model.onnx, its weights
 as external data (model.onnx.data), the tokenizer files and prmkit.json; then
-  prmkit serve -m OUT_DIR      or      Prm.load({ model: 'OUT_DIR' })
+  prmkit serve -m OUT_DIR      or      Prm.load({ model: 'OUT_DIR' }) (Orm.load for an ORM)
 need nothing else. Weights are read one tensor at a time, so memory stays near a few of the
 largest tensors, not the model.
 
@@ -27,8 +27,9 @@ largest tensors, not the model.
                          int8 or int4 (block-wise, onnxruntime MatMulNBits)
       --kv-cache         past_key_values inputs / present outputs, for prm.session() and
                          beam search (plain attention operators)
-      --format NAME      ${or(FORMAT_NAMES)} (default: from the
-                         architecture and the head's tensors)
+      --format NAME      a PRM format: ${or(FORMAT_NAMES)}; or an
+                         outcome reward model's: ${or(ORM_FORMAT_NAMES)}
+                         (default: from the architecture and the head's tensors)
       --separator TEXT   the trl format's step separator (default "\n", TRL's step_separator;
                          escapes \n and \t are read as newline and tab)
       --correct-class K  the trl format's class meaning "step correct" (default 1)
@@ -54,7 +55,7 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 24 ? 1 : 0)} MiB`;
 export function summary(r: ConvertResult, peakRss: number): string {
   const m = r.manifest;
   return (
-    `converted ${m.source.architecture} (${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
+    `converted ${m.source.architecture} (${m.kind === 'orm' ? 'an outcome reward model, ' : ''}${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
     `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'} (${r.attentionReason})\n` +
     `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
     `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
@@ -69,7 +70,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 2) throw new UsageError(`convert needs HF_DIR and OUT_DIR, got ${positionals.length} path${positionals.length === 1 ? '' : 's'}`);
   const dtype = oneOfOption(values, 'dtype', CONVERT_DTYPES) as ConvertDtype | undefined;
-  const format = oneOfOption(values, 'format', FORMAT_NAMES) as FormatName | undefined;
+  const format = oneOfOption(values, 'format', CONVERT_FORMATS);
   const attention = oneOfOption(values, 'attention', ['gqa', 'plain'] as const);
   const blockText = stringOption(values, 'block');
   const block = blockText === undefined ? undefined : Number(blockText);

@@ -4,6 +4,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMAT_NAMES, resolveFormat, trlFormat, TRL_SEPARATOR } from '../formats/index.js';
+import { ORM_FORMAT_NAMES, resolveOrmFormat } from '../formats/orm.js';
+import type { OrmFormat, OrmFormatName } from '../formats/orm.js';
 import type { FormatName, PrmFormat } from '../formats/types.js';
 import * as is from '../is.js';
 import { labelIds } from '../model/labels.js';
@@ -25,6 +27,8 @@ import { copyTokenizer } from './tokenizer-files.js';
 
 export const CONVERT_DTYPES: readonly ConvertDtype[] = MODEL_DTYPES;
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['gqa', 'plain'];
+/** Every format a conversion can name: the PRM formats, then the ORM ones. */
+export const CONVERT_FORMATS: readonly (FormatName | OrmFormatName)[] = [...FORMAT_NAMES, ...ORM_FORMAT_NAMES];
 
 export interface ConvertOptions {
   /** Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer files). */
@@ -35,8 +39,8 @@ export interface ConvertOptions {
   dtype?: ConvertDtype;
   /** past_key_values inputs / present outputs, for prm.session() (default false). */
   kvCache?: boolean;
-  /** The PRM format (default: detected from the architecture and head). */
-  format?: FormatName;
+  /** The PRM or ORM format (default: detected from the architecture and head). */
+  format?: FormatName | OrmFormatName;
   /** The trl format's step separator (default "\n", TRL's step_separator). */
   separator?: string;
   /** The trl format's class meaning "step correct" (default 1). */
@@ -91,9 +95,9 @@ function readConfig(dir: string): Record<string, unknown> {
 export interface ConversionPlan {
   spec: DecoderSpec;
   ck: Checkpoint;
-  head: HeadPlan & { format: FormatName };
-  /** The resolved format (with a trl format's settings). */
-  format: PrmFormat;
+  head: HeadPlan & { format: FormatName | OrmFormatName };
+  /** The resolved format (with a trl format's settings); an ORM format when `head.model` is 'orm'. */
+  format: PrmFormat | OrmFormat;
   formatOptions?: Manifest['formatOptions'];
   graph: DecoderOptions;
   attentionReason: string;
@@ -103,7 +107,7 @@ export interface ConversionPlan {
 export interface PlanOptions {
   dtype: ConvertDtype;
   kvCache: boolean;
-  format?: FormatName;
+  format?: FormatName | OrmFormatName;
   separator?: string;
   positive?: number;
   block: number;
@@ -127,14 +131,20 @@ export function planConversion(input: string, o: PlanOptions): ConversionPlan {
   const spec = parseConfig(readConfig(input));
   const ck = Checkpoint.open(input);
   const head = detectHead(spec, ck, o.format);
+  const graph = (attention: { kind: AttentionKind }): DecoderOptions =>
+    ({ dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms });
+  if (head.model === 'orm') {
+    if (o.separator !== undefined || o.positive !== undefined) throw new RangeError(`separator and positive set the trl format; this checkpoint is an outcome reward model (format ${head.format})`);
+    const attention = chooseAttention(spec, o.kvCache, o.attention);
+    return { spec, ck, head: head as ConversionPlan['head'], format: resolveOrmFormat(head.format), attentionReason: attention.why, graph: graph(attention) };
+  }
   if (!head.format) throw new RangeError(`a ${spec.architecture} checkpoint needs format (--format): one of ${FORMAT_NAMES.join(', ')}`);
   const { format, formatOptions } = planFormat(head as HeadPlan & { format: FormatName }, o);
   if (head.kind === 'lm-labels' && !format.head.labels) throw new RangeError(`format ${head.format} reads a score head, but the checkpoint is a causal LM; pick a format with LM labels (math-shepherd, rlhflow)`);
   if (head.kind !== 'lm-labels' && format.head.labels) throw new RangeError(`format ${head.format} reads LM label logits, but the checkpoint has a ${head.kind} head`);
   const attention = chooseAttention(spec, o.kvCache, o.attention);
   return {
-    spec, ck, head: head as HeadPlan & { format: FormatName }, format, ...(formatOptions ? { formatOptions } : {}), attentionReason: attention.why,
-    graph: { dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms },
+    spec, ck, head: head as HeadPlan & { format: FormatName }, format, ...(formatOptions ? { formatOptions } : {}), attentionReason: attention.why, graph: graph(attention),
   };
 }
 
@@ -175,7 +185,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const block = options.block === undefined ? (dtype === 'int8' ? 16 : 32) : is.integer(options.block, 'block', 16, 256);
   if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
   const accuracyLevel = options.accuracyLevel === undefined ? 4 : is.integer(options.accuracyLevel, 'accuracyLevel', 0, 4);
-  const format = options.format === undefined ? undefined : is.oneOf(options.format, 'format', FORMAT_NAMES);
+  const format = options.format === undefined ? undefined : is.oneOf(options.format, 'format', CONVERT_FORMATS);
   const separator = options.separator === undefined ? undefined : is.string(options.separator, 'separator', { nonEmpty: true });
   const positive = options.positive === undefined ? undefined : is.integer(options.positive, 'positive', 0, 63);
   const attention = options.attention === undefined ? undefined : is.oneOf(options.attention, 'attention', ATTENTION_KINDS);
@@ -194,7 +204,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   // the folder stops claiming to be a conversion until the new one is complete
   rmSync(join(output, MANIFEST), { force: true });
   const copied = copyTokenizer(input, output);
-  const resolvedFormat = plan.format;
+  const resolvedFormat = plan.format as PrmFormat;
   let labels: Manifest['head']['labels'];
   if (head.kind === 'lm-labels') {
     const ids = labelIds(resolvedFormat.head, PrmTokenizer.load(output))!;
@@ -206,6 +216,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   });
   const manifest: Manifest = {
     prmkit: MANIFEST_VERSION,
+    kind: head.model ?? 'prm',
     format: head.format,
     ...(plan.formatOptions ? { formatOptions: plan.formatOptions } : {}),
     model: 'model.onnx',

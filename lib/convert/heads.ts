@@ -1,23 +1,29 @@
 // Which head a checkpoint carries, from `architectures` and its tensor names, and which PRM
 // format goes with it. Causal LMs used as PRMs keep only their label rows of lm_head: two
 // rows instead of a 32k-128k vocabulary.
+import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
 import type { HeadKind } from '../model/manifest.js';
 import type { Checkpoint } from '../model/safetensors.js';
 import type { DecoderSpec } from './config.js';
+import { detectOrmHead } from './orm-head.js';
 
 
 export interface HeadPlan {
   kind: HeadKind;
   /** Tensor names the head reads. */
   tensors: string[];
-  /** The format that matches the checkpoint (undefined: the caller must say). */
-  format?: FormatName;
+  /** 'orm': an outcome reward model, read at the last token (orm-head.ts); absent: a PRM. */
+  model?: 'orm';
+  /** The format that matches the checkpoint (undefined: the caller must say); an ORM format for an ORM. */
+  format?: FormatName | OrmFormatName;
   /** Classes out of the head (label rows for an LM). */
   outputs: number;
 }
 
-export function detectHead(spec: DecoderSpec, ck: Checkpoint, format?: FormatName): HeadPlan {
+export function detectHead(spec: DecoderSpec, ck: Checkpoint, format?: FormatName | OrmFormatName): HeadPlan {
+  const orm = detectOrmHead(spec, ck, format);
+  if (orm) return orm;
   const arch = spec.architecture;
   const rows = (name: string) => ck.info(name).shape[0];
   if (arch === 'Qwen2ForProcessRewardModel' || (ck.has('score.0.weight') && ck.has('score.2.weight'))) {

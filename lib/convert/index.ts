@@ -1,6 +1,6 @@
 // prmkit/convert: a Hugging Face PRM checkpoint folder → an ONNX folder that Prm.load and
 // `prmkit serve` open with no other option.
-export { convert, CONVERT_DTYPES } from './convert.js';
+export { convert, CONVERT_DTYPES, CONVERT_FORMATS } from './convert.js';
 export type { ConvertOptions, ConvertResult } from './convert.js';
 export type { ConvertDtype } from './linear.js';
 export type { Manifest } from '../model/manifest.js';

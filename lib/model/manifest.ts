@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_NAMES } from '../formats/index.js';
+import { ORM_FORMAT_NAMES } from '../formats/orm.js';
+import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName, FormatSpec, PrmFormat } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
 
@@ -16,9 +18,15 @@ export const MODEL_DTYPES: readonly ModelDtype[] = ['float32', 'float16', 'int8'
 /** The head a checkpoint carried, as the converter found it. */
 export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels';
 
+/** A process reward model (a score per step) or an outcome reward model (one per solution). */
+export type ModelKind = 'prm' | 'orm';
+
 export interface Manifest {
   prmkit: typeof MANIFEST_VERSION;
-  format: FormatName;
+  /** Absent in folders written before ORMs: a PRM. */
+  kind?: ModelKind;
+  /** A PRM format name, or an ORM format name when kind is 'orm'. */
+  format: FormatName | OrmFormatName;
   /** The settings of a configurable format (trl: its step separator and correct class). */
   formatOptions?: { separator: string; positive: number };
   /** File names inside the folder. */
@@ -66,20 +74,27 @@ export function readManifest(path: string): Manifest | undefined {
   }
   if (m === null || typeof m !== 'object' || m.prmkit !== MANIFEST_VERSION)
     throw new TypeError(`model: ${file} is not a prmkit ${MANIFEST_VERSION} manifest (prmkit: ${JSON.stringify((m as { prmkit?: unknown } | null)?.prmkit)})`);
-  if (!(FORMAT_NAMES as readonly unknown[]).includes(m.format)) throw new TypeError(`model: ${file} names an unknown format ${JSON.stringify(m.format)}`);
+  if (m.kind !== undefined && m.kind !== 'prm' && m.kind !== 'orm') throw new TypeError(`model: ${file} names an unknown kind ${JSON.stringify(m.kind)} (prm or orm)`);
+  const names: readonly unknown[] = m.kind === 'orm' ? ORM_FORMAT_NAMES : FORMAT_NAMES;
+  if (!names.includes(m.format)) throw new TypeError(`model: ${file} names an unknown ${m.kind === 'orm' ? 'ORM ' : ''}format ${JSON.stringify(m.format)}`);
   if (typeof m.model !== 'string' || !existsSync(join(path, m.model))) throw new TypeError(`model: ${file} names a model file ${JSON.stringify(m.model)} that is missing`);
   if (!m.head || !Number.isInteger(m.head.outputs)) throw new TypeError(`model: ${file} has no head.outputs`);
   return m;
 }
 
+/** What a converted folder holds: a PRM, or an ORM. */
+export function manifestKind(m: Manifest): ModelKind {
+  return m.kind ?? 'prm';
+}
+
 /** The format a converted folder was made for, with its settings (the head's class count from the head). */
 export function manifestFormat(m: Manifest): FormatSpec {
   if (m.format === 'trl') return { kind: 'trl', ...(m.formatOptions ?? {}), classes: m.head.outputs };
-  return m.format;
+  return m.format as FormatName;
 }
 
 /** The kernel head for a converted model: its `logits` columns are the format's classes, in order. */
-export function manifestHead(m: Manifest, format: PrmFormat): Head {
+export function manifestHead(m: Manifest, format: Pick<PrmFormat, 'name' | 'head'>): Head {
   const want = format.head.labels ? format.head.labels.length : format.head.outputs;
   if (want !== m.head.outputs)
     throw new RangeError(`format ${format.name} reads ${want} classes, but the converted model (${m.format}) gives ${m.head.outputs}; use its format or convert again with --format`);

@@ -11,11 +11,11 @@ import { aggregation, invalidType, show } from '../is.js';
 import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
 import type { PrmFormat } from '../formats/types.js';
-import type { ChainItem, StepScorer } from '../interfaces.js';
+import type { ChainItem, ChainRanker, StepScorer } from '../interfaces.js';
 import { rankGroups } from '../kernels/index.js';
 import { warnIfJsBackend } from '../kernels/backend.js';
 import type { Aggregation } from '../kernels/types.js';
-import { manifestFormat, modelFiles } from '../model/manifest.js';
+import { manifestFormat, manifestKind, modelFiles } from '../model/manifest.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
@@ -62,7 +62,10 @@ interface Common {
   aggregate: Aggregation;
 }
 
-export class Prm implements StepScorer {
+export class Prm implements StepScorer, ChainRanker {
+  readonly kind = 'prm' as const;
+  /** Chain scores are aggregates of step probabilities: probabilities. */
+  readonly chainScale = 'probability' as const;
   readonly name: string;
   readonly format: PrmFormat;
   readonly tokenizer: PrmTokenizer;
@@ -105,6 +108,8 @@ export class Prm implements StepScorer {
     warnIfJsBackend();
     const model = modelFiles(options.model);
     const m = model.manifest;
+    if (m && manifestKind(m) === 'orm')
+      throw new TypeError(`model: ${options.model} is an outcome reward model (format ${m.format}: one score per solution, no step scores); open it with Orm.load`);
     const t = tokenizerOptions(options.tokenizer);
     const c = Prm.common({
       ...options,
@@ -204,6 +209,11 @@ export class Prm implements StepScorer {
   private async scoreFitted(enc: PrmEncoding, o: ReturnType<typeof checkScoreCall>): Promise<PrmScore[]> {
     const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
     return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, enc.inputIds.map((r) => r.length), enc.truncated, enc.ids);
+  }
+
+  /** `ChainRanker`: each chain's aggregate (the model's default) as a probability; NaN for a chain without steps. */
+  async chainScores(items: readonly ChainItem[], options?: { signal?: AbortSignal }): Promise<number[]> {
+    return (await this.score(items, options?.signal ? { signal: options.signal } : {})).map((s) => s.score);
   }
 
   /** Candidates (step lists) for one problem, best first; NaN scores (empty chains) last. */

@@ -3,6 +3,7 @@
 // `createTinyModel` converts, and what converter tests feed `convert` without any download.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
 import { mulberry32 } from '../search/random.js';
 import { writeSafetensors } from './safetensors-write.js';
@@ -18,8 +19,8 @@ export interface TinyCheckpointOptions {
   /** Key/value heads (dividing heads); default heads. */
   kvHeads?: number;
   seed?: number;
-  /** Which PRM family's architecture and head to imitate (default 'math-shepherd'). */
-  format?: FormatName;
+  /** Which PRM (or ORM) family's architecture and head to imitate (default 'math-shepherd'). */
+  format?: FormatName | OrmFormatName;
   /** max_position_embeddings and the tokenizer's model_max_length (default 4096). */
   maxPositions?: number;
 }
@@ -38,12 +39,16 @@ export interface TinyCheckpoint {
 }
 
 /** Each format's architecture, as its real checkpoints name it, and the head tensors it carries. */
-const FAMILY: Record<FormatName, { modelType: string; architecture: string; head: 'lm_head' | 'score' | 'v_head.summary'; rows: number | 'vocab' }> = {
+const FAMILY: Record<FormatName | OrmFormatName, { modelType: string; architecture: string; head: 'lm_head' | 'score' | 'v_head.summary' | 'score.2'; rows: number | 'vocab' }> = {
   'qwen2.5-math-prm': { modelType: 'qwen2', architecture: 'Qwen2ForTokenClassification', head: 'score', rows: 2 },
   'math-shepherd': { modelType: 'mistral', architecture: 'MistralForCausalLM', head: 'lm_head', rows: 'vocab' },
   rlhflow: { modelType: 'llama', architecture: 'LlamaForCausalLM', head: 'lm_head', rows: 'vocab' },
   skywork: { modelType: 'qwen2', architecture: 'Qwen2ForPrmModel', head: 'v_head.summary', rows: 1 },
   trl: { modelType: 'qwen2', architecture: 'Qwen2ForTokenClassification', head: 'score', rows: 2 },
+  // outcome reward models: one value per solution
+  'qwen2.5-math-rm': { modelType: 'qwen2', architecture: 'Qwen2ForRewardModel', head: 'score.2', rows: 1 },
+  'skywork-reward': { modelType: 'llama', architecture: 'LlamaForSequenceClassification', head: 'score', rows: 1 },
+  'plain-orm': { modelType: 'qwen2', architecture: 'Qwen2ForSequenceClassification', head: 'score', rows: 1 },
 };
 
 /** Seeded normals: Box-Muller over mulberry32. */
@@ -108,6 +113,11 @@ export function createTinyCheckpoint(options: TinyCheckpointOptions): TinyCheckp
   // this std spreads boundary probabilities over (0, 1)
   const rows = family.rows === 'vocab' ? V : family.rows;
   const head = { weight: `${family.head}.weight`, rows, ...(family.head === 'lm_head' ? {} : { bias: `${family.head}.bias` }) };
+  if (family.head === 'score.2') {
+    // Qwen2ForRewardModel's score MLP: Linear(H,H) → ReLU → Linear(H,1)
+    put('score.0.weight', [hidden, hidden], rand(hidden * hidden, 2 / Math.sqrt(hidden)));
+    put('score.0.bias', [hidden], rand(hidden, 0.5));
+  }
   put(head.weight, [rows, hidden], rand(rows * hidden, 2 / Math.sqrt(hidden)));
   if (head.bias) put(head.bias, [rows], rand(rows, 0.5));
 

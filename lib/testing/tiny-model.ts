@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AttentionKind } from '../convert/attention.js';
 import { planConversion, writeModel } from '../convert/convert.js';
 import { Checkpoint } from '../model/safetensors.js';
+import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
 import { createTinyCheckpoint } from './tiny-checkpoint.js';
 import { writeSafetensors } from './safetensors-write.js';
@@ -26,8 +27,8 @@ export interface TinyModelOptions {
   /** 'hidden': `last_hidden_state` + a head file; 'logits': the head is in the graph. */
   output?: 'hidden' | 'logits';
   kvCache?: boolean;
-  /** Which PRM family's architecture and head to imitate (default 'math-shepherd'). */
-  format?: FormatName;
+  /** Which PRM (or ORM) family's architecture and head to imitate (default 'math-shepherd'). */
+  format?: FormatName | OrmFormatName;
   /** max_position_embeddings = the model's context (default 4096). */
   maxPositions?: number;
   /**

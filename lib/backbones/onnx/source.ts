@@ -10,7 +10,7 @@ import { manifestHead } from '../../model/manifest.js';
 import type { ModelFiles } from '../../model/manifest.js';
 import type { PrmTokenizer } from '../../tokenize/tokenizer.js';
 import { liveRows } from '../step-source.js';
-import type { OnnxInfo, SourceStats, StepSource } from '../step-source.js';
+import type { HeadValues, OnnxInfo, SourceStats, StepSource } from '../step-source.js';
 import { OnnxBackbone } from './backbone.js';
 import type { ForwardRequest, ForwardResult, WorkerOptions } from './backbone.js';
 import { classProbs } from './classify.js';
@@ -23,8 +23,8 @@ export type Output = 'logits' | 'last_hidden_state';
 
 export interface OnnxSourceOptions {
   model: ModelFiles;
-  /** The format whose head convention the model's output is read with. */
-  format: PrmFormat;
+  /** The format whose head convention the model's output is read with (its name, for messages). */
+  format: Pick<PrmFormat, 'name' | 'head'>;
   /** Label token ids and the pad token come from it. */
   tokenizer: PrmTokenizer;
   /** Head weights when the model outputs last_hidden_state. */
@@ -120,10 +120,20 @@ export class OnnxSource implements StepSource {
     return planChunks(lengths, { ...this.chunking, bytesPerToken: 4 * this.width });
   }
 
-  /** log P(step correct) for every boundary, in CSR order (rows cut as `liveRows` says). */
-  async stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
+  /**
+   * Runs the live rows in chunks and hands each chunk's output, with its boundaries in padded
+   * coordinates, to `read`; `place` copies a chunk's per-boundary results (`width` numbers
+   * each) into the caller's CSR order.
+   */
+  private async atBoundaries(
+    inputIds: readonly Int32Array[],
+    boundaries: Boundaries,
+    signal: AbortSignal | undefined,
+    read: (res: ForwardResult, b: Boundaries) => Promise<Float32Array>,
+    out: Float32Array,
+    width: number,
+  ): Promise<Float32Array> {
     const { offsets, positions } = boundaries;
-    const out = new Float32Array(positions.length);
     const { live, rows } = liveRows(inputIds, boundaries);
     const chunks = this.plan(rows.map((r) => r.length));
     signal?.throwIfAborted();
@@ -141,15 +151,36 @@ export class OnnxSource implements StepSource {
       const real = members.reduce((a, m) => a + rows[m].length, 0);
       const res = await this.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output }, real);
       signal?.throwIfAborted();
-      const scored = await scoreBatch(
-        { data: res.data, dtype: res.dtype, dims: res.dims },
-        { offsets: bOffsets, positions: Int32Array.from(bPositions) },
-        this.head,
-        { aggregations: [] },
-      );
-      members.forEach((m, b) => out.set(scored.stepLogProbs.subarray(bOffsets[b], bOffsets[b + 1]), offsets[live[m]]));
+      const got = await read(res, { offsets: bOffsets, positions: Int32Array.from(bPositions) });
+      members.forEach((m, b) => out.set(got.subarray(bOffsets[b] * width, bOffsets[b + 1] * width), offsets[live[m]] * width));
     });
     return out;
+  }
+
+  /** log P(step correct) for every boundary, in CSR order (rows cut as `liveRows` says). */
+  stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
+    const out = new Float32Array(boundaries.positions.length);
+    const read = async (res: ForwardResult, b: Boundaries) =>
+      (await scoreBatch({ data: res.data, dtype: res.dtype, dims: res.dims }, b, this.head, { aggregations: [] })).stepLogProbs;
+    return this.atBoundaries(inputIds, boundaries, signal, read, out, 1);
+  }
+
+  /** Outputs of the head per position: its label columns, its linear rows, or the whole output row. */
+  get headOutputs(): number {
+    const h = this.head;
+    return h.kind === 'linear' ? h.outputs : h.columns ? h.columns.length : this.width;
+  }
+
+  /** The head's raw outputs at every boundary, `headOutputs` numbers each, in CSR order. */
+  headValues(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<HeadValues> {
+    const K = this.headOutputs;
+    const out = new Float32Array(boundaries.positions.length * K);
+    const read = async (res: ForwardResult, b: Boundaries) => {
+      const n = b.positions.length;
+      const gathered = gatherRows({ data: res.data, dtype: res.dtype, dims: res.dims }, b);
+      return Float32Array.from(classProbs(gathered, n, this.width, this.head, false).flat());
+    };
+    return this.atBoundaries(inputIds, boundaries, signal, read, out, K).then((values) => ({ values, outputs: K }));
   }
 
   /** Per row, every token's class probabilities [T][K] (vLLM's token_classify answer). */
