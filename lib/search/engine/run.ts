@@ -2,7 +2,7 @@
 // outside world, `expand` (one generator call for all requested prefixes) and `score` (one
 // scorer call for all given nodes).
 import type { Aggregation } from '../../kernels/types.js';
-import type { Continuation, GenerateRequest, StepScorer } from '../../interfaces.js';
+import type { ChainItem, ChainRanker, Continuation, GenerateRequest, StepScorer } from '../../interfaces.js';
 import { defaultAnswerExtractor, extractBoxed } from '../answer.js';
 import type { AnswerExtractor } from '../answer.js';
 import { checkSeed, hashSeed } from '../random.js';
@@ -30,6 +30,13 @@ export interface RunDefaults {
   needsScorer: boolean;
   /** The strategy's own option keys, besides the shared ones. */
   keys?: readonly string[];
+  /** The strategy scores finished solutions only, so an outcome reward model can be its scorer. */
+  wholeChains?: boolean;
+}
+
+/** An outcome reward model as a scorer: one score per whole solution, no step scores. */
+function outcomeScorer(s: StepScorer | ChainRanker | undefined): ChainRanker | undefined {
+  return s && (s as ChainRanker).kind === 'orm' ? (s as ChainRanker) : undefined;
 }
 
 const SEARCH_KEYS = keysOf<SearchOptions>()({
@@ -44,7 +51,9 @@ export class SearchRun {
   readonly aggregation: Aggregation;
   readonly selection: SelectionMethod;
   readonly maxSteps: number;
-  readonly scorer?: StepScorer;
+  readonly scorer?: StepScorer | ChainRanker;
+  /** The scorer, when it is an outcome reward model: chains get its score and no step scores. */
+  private readonly outcome?: ChainRanker;
   private readonly extractor: AnswerExtractor;
   private readonly seed?: number;
   private readonly maxStepTokens: number;
@@ -64,9 +73,13 @@ export class SearchRun {
     const g = options.generator;
     if (!g || typeof g.generate !== 'function') throw invalidType(`${owner}: options.generator`, 'a Generator (with generate())', g);
     const s = options.scorer;
-    if (s !== undefined && (!s || typeof s.score !== 'function')) throw invalidType(`${owner}: options.scorer`, 'a StepScorer (with score())', s);
+    if (s !== undefined && (!s || typeof (outcomeScorer(s) ? outcomeScorer(s)!.chainScores : (s as StepScorer).score) !== 'function'))
+      throw invalidType(`${owner}: options.scorer`, 'a StepScorer (with score()) or an outcome reward model (kind \'orm\', with chainScores())', s);
     if (defaults.needsScorer && !s) throw new TypeError(`${owner}: options.scorer is required`);
     this.scorer = s;
+    this.outcome = outcomeScorer(s);
+    if (this.outcome && !defaults.wholeChains)
+      throw new TypeError(`${owner}: options.scorer '${this.outcome.name}' is an outcome reward model (one score per whole solution, no step scores); ${owner} scores partial chains step by step: use bestOfN, or a PRM`);
     const problem = typeof input === 'string' ? input : input?.problem;
     const prefix = typeof input === 'string' ? [] : input?.steps;
     if (typeof input !== 'string' && (!input || typeof input !== 'object')) throw invalidType(`${owner}: problem`, 'a string or {problem, steps}', input);
@@ -76,6 +89,8 @@ export class SearchRun {
     this.aggregation = checkAggregation(options.aggregation ?? defaults.aggregation, owner);
     this.selection = checkSelection(options.selection ?? defaults.selection, owner);
     if (!s && this.selection === 'weighted') throw new TypeError(`${owner}: selection 'weighted' needs options.scorer`);
+    if (this.outcome && this.outcome.chainScale !== 'probability' && this.selection === 'weighted')
+      throw new TypeError(`${owner}: selection 'weighted' sums chain scores as probabilities, but '${this.outcome.name}' gives raw rewards (no probability); use selection 'best' or 'majority'`);
     this.maxSteps = positiveInt(options.maxSteps ?? 16, 'options.maxSteps', owner);
     this.maxStepTokens = positiveInt(options.maxStepTokens ?? 256, 'options.maxStepTokens', owner);
     this.budget = new BudgetTracker(checkBudget(options.budget, owner), this.maxStepTokens);
@@ -90,7 +105,7 @@ export class SearchRun {
     checkStop(options.stop, `${owner}: options.stop`);
     if (options.incremental !== undefined) boolean(options.incremental, `${owner}: options.incremental`);
     if (options.stopOnAnswer !== undefined) boolean(options.stopOnAnswer, `${owner}: options.stopOnAnswer`);
-    if (options.incremental ?? true) this.sessionScorer = asSessionScorer(s);
+    if ((options.incremental ?? true) && !this.outcome) this.sessionScorer = asSessionScorer(s as StepScorer | undefined);
     this.options.signal?.throwIfAborted();
   }
 
@@ -176,9 +191,10 @@ export class SearchRun {
     this.signal?.throwIfAborted();
     const items = nodes.map((n) => ({ problem: this.tree.problem, steps: this.tree.chain(n), id: String(n.id) }));
     const newSteps = nodes.reduce((a, n) => a + this.unscoredSteps(n), 0);
+    if (this.outcome) return this.scoreOutcomes(nodes, items, newSteps);
     const raw = this.canScoreIncrementally(nodes)
       ? await this.scoreIncrementally(nodes)
-      : await scorer.score(items, this.signal ? { signal: this.signal } : {});
+      : await (scorer as StepScorer).score(items, this.signal ? { signal: this.signal } : {});
     this.signal?.throwIfAborted();
     const scores = checkScoresShape(raw, items, scorer.name);
     const probs = scores.map((s) => Array.from(s.stepProbs));
@@ -189,11 +205,29 @@ export class SearchRun {
       n.stepProbs = probs[i];
       n.score = agg[i];
     });
+    this.countScored(nodes.length, newSteps);
+  }
+
+  /** An outcome reward model's one score per chain (no step scores) in one call. */
+  private async scoreOutcomes(nodes: readonly SearchNode[], items: ChainItem[], newSteps: number): Promise<void> {
+    const orm = this.outcome!;
+    const scores = await orm.chainScores(items, this.signal ? { signal: this.signal } : {});
+    this.signal?.throwIfAborted();
+    if (!Array.isArray(scores) || scores.length !== items.length)
+      throw new Error(`scorer '${orm.name}' returned ${Array.isArray(scores) ? scores.length : typeof scores} chain scores for ${items.length} chains`);
+    scores.forEach((x, i) => {
+      if (typeof x !== 'number') throw new Error(`scorer '${orm.name}': chain score ${i} is ${typeof x}, not a number`);
+      nodes[i].score = x;
+    });
+    this.countScored(nodes.length, newSteps);
+  }
+
+  private countScored(chains: number, newSteps: number): void {
     const u = this.budget.usage;
     u.scorerCalls++;
-    u.scoredChains += nodes.length;
+    u.scoredChains += chains;
     u.newSteps += newSteps;
-    this.emit({ type: 'score', strategy: this.strategy, round: this.round, chains: nodes.length, newSteps, usage: { ...u } });
+    this.emit({ type: 'score', strategy: this.strategy, round: this.round, chains, newSteps, usage: { ...u } });
   }
 
   /** Sessions pay off when every parent is cached (or is the root, cached once here). */

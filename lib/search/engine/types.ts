@@ -1,6 +1,6 @@
 // Options and results shared by every strategy.
 import type { Aggregation } from '../../kernels/types.js';
-import type { ChainItem, Generator, StepScorer } from '../../interfaces.js';
+import type { ChainItem, ChainRanker, Generator, StepScorer } from '../../interfaces.js';
 import type { AnswerExtractor } from '../answer.js';
 import type { SearchBudget, SearchUsage } from './budget.js';
 import type { AnswerTally, CandidateChain, SelectionMethod } from './select.js';
@@ -11,8 +11,12 @@ export type SearchInput = string | ChainItem;
 
 export interface SearchOptions {
   generator: Generator;
-  /** Required by every strategy that ranks steps or chains (all but majority-vote best-of-N and 1-sample greedy). */
-  scorer?: StepScorer;
+  /**
+   * Required by every strategy that ranks steps or chains (all but majority-vote best-of-N and
+   * 1-sample greedy). An outcome reward model (a `ChainRanker` of kind 'orm', e.g. an `Orm`)
+   * scores whole solutions only: best-of-N takes one, and a chain's score is then the ORM's.
+   */
+  scorer?: StepScorer | ChainRanker;
   /** How step probabilities become a chain score. Each strategy documents its default. */
   aggregation?: Aggregation;
   /** How the final answer is picked from finished chains. Each strategy documents its default. */

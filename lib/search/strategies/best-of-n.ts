@@ -1,6 +1,6 @@
 // Best-of-N: sample N whole solutions (all chains advance one step per generator call), score
-// the finished chains in one scorer call, then pick by score, plain majority vote, or
-// score-weighted vote.
+// the finished chains in one scorer call (a PRM's aggregate, or an ORM's one score per
+// solution), then pick by score, plain majority vote, or score-weighted vote.
 import { SearchRun } from '../engine/run.js';
 import { fitInOrder, total } from '../engine/allocate.js';
 import type { ExpandRequest } from '../engine/run.js';
@@ -18,6 +18,8 @@ export async function bestOfN(input: SearchInput, options: BestOfNOptions): Prom
     aggregation: 'prod',
     selection: options?.scorer ? 'best' : 'majority',
     needsScorer: false,
+    // only finished solutions are scored: an outcome reward model fits
+    wholeChains: true,
     keys: keysOf<Own<BestOfNOptions>>()({ n: true }),
   });
   const n = positiveInt(options.n, 'options.n', 'bestOfN');
