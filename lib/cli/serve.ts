@@ -50,7 +50,7 @@ batching:
       --queue-tokens N       tokens allowed to wait before 503 (default ${DEFAULT_BATCHING.maxQueueTokens})
 limits (413 beyond them):
       --body-limit BYTES     request body (default ${DEFAULT_LIMITS.maxBodyBytes})
-      --max-items N          chains / candidates / inputs per request (default ${DEFAULT_LIMITS.maxItems})
+      --max-items N          chains / candidates / inputs per request, messages per chat (default ${DEFAULT_LIMITS.maxItems})
       --max-steps N          steps per chain (default ${DEFAULT_LIMITS.maxSteps})
       --max-item-tokens N    tokens per chain or text input (default ${DEFAULT_LIMITS.maxItemTokens}, capped by the model's context)
       --max-item-chars N     characters per chain, text input or rendered chat (default

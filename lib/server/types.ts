@@ -123,7 +123,7 @@ export interface ServerModel {
 export interface ServerLimits {
   /** Request body bytes (Fastify's bodyLimit). */
   maxBodyBytes: number;
-  /** Chains per /v1/prm/score request, candidates or documents per rerank/score request, inputs per /pooling. */
+  /** Chains per /v1/prm/score request, candidates or documents per rerank/score request, inputs per /pooling, messages per chat. */
   maxItems: number;
   /** Steps per chain. */
   maxSteps: number;

@@ -115,12 +115,15 @@ describe('chat templates from requests', () => {
     });
   });
 
-  it("the model's own template on 10^5 messages is a 413 naming messages, not a stall", async () => {
-    const url = await serve();
+  it("10^5 messages: refused by count (limits.maxItems), and past that by the model's own template's budget", async () => {
     const messages = Array.from({ length: 100_000 }, () => ({ role: 'user', content: 'x' }));
-    const r = await postJson(url, '/tokenize', { messages });
-    expect(r.status).toBe(413);
-    expect(r.body.error.param).toBe('messages');
+    const counted = await postJson(await serve(), '/tokenize', { messages });
+    expect(counted.status).toBe(413);
+    expect(counted.body.error).toMatchObject({ param: 'messages', message: 'messages has 100000 messages; the limit is 256' });
+    const rendered = await postJson(await serve({ limits: { maxItems: 200_000, maxRequestTokens: 262_144 }, batching: { maxQueueTokens: 1 << 20 } }), '/tokenize', { messages });
+    expect(rendered.status).toBe(413);
+    expect(rendered.body.error.param).toBe('messages');
+    expect(rendered.body.error.message).toMatch(/^(messages take too long to render|the model's chat template output is over the limit)/);
   });
 });
 

@@ -4,6 +4,7 @@
 import { ApiError, badRequest, QueueFullError, tooLarge } from '../errors.js';
 import type { ChatMessages } from '../schemas.js';
 import type { ServerContext } from '../context.js';
+import { checkCount } from '../limits.js';
 import { TemplateFailure } from './renderer.js';
 
 export interface ChatFields {
@@ -61,6 +62,8 @@ export async function chatPrompt(ctx: ServerContext, body: ChatFields, defaultGe
   const source = own ?? tokenizer.chat?.template;
   if (source === undefined)
     throw badRequest('need a chat template and the tokenizer has none; send chat_template or use the completion form (`input`)', 'messages');
+  // every message crosses to the template thread and back through the template: count first
+  checkCount(body.messages?.length ?? 0, ctx.options.limits.maxItems, 'messages', 'messages');
   const messages = (body.messages ?? []).map((m) => ({ role: m.role, content: flatten(m.content) }));
   const last = messages.at(-1)?.content ?? '';
   if (continueFinalMessage && last.length === 0) throw badRequest('continue_final_message needs a final message with content', 'continue_final_message');
