@@ -74,7 +74,7 @@ async function readChains(path: string): Promise<ChainItem[]> {
     n++;
     if (line.trim().length === 0) continue;
     const { item } = parseChainLine(line, n);
-    out.push({ problem: item.problem, steps: item.steps });
+    out.push({ problem: item.problem, steps: (item as ChainItem).steps });
   }
   if (out.length === 0) throw new CliError(`input ${path} holds no chains`);
   return out;

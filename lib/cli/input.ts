@@ -3,6 +3,7 @@
 // id are an error naming both, since an output keyed by id could keep only one of them. An
 // error the model raises for `items[k]` of a batch is mapped back to the line that chain came from.
 import type { ChainItem } from '../interfaces.js';
+import type { OrmItem } from '../orm/encode.js';
 import { checkItemShape } from '../formats/errors.js';
 import { isInputError } from '../errors.js';
 import { show } from '../is.js';
@@ -12,7 +13,8 @@ export interface InputChain {
   /** 1-based line number in the input. */
   line: number;
   id: string;
-  item: ChainItem;
+  /** A chain of steps, or (where the model is an ORM) a whole solution text. */
+  item: ChainItem | OrmItem;
 }
 
 /** A bad input line: skippable with --skip-invalid. */
@@ -58,13 +60,24 @@ function idOf(raw: unknown, line: number): string {
   throw new InputLineError(line, `id must be a non-empty string or a number, got ${show(raw)}`);
 }
 
-/** Parses and checks one line (its shape, as the model would check it). */
-export function parseChainLine(text: string, line: number): InputChain {
+/**
+ * Parses and checks one line (its shape, as the model would check it). With `solutions`
+ * (an outcome reward model reads the input) a line may give `solution`, one text, instead of steps.
+ */
+export function parseChainLine(text: string, line: number, { solutions = false } = {}): InputChain {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (err) {
     throw new InputLineError(line, `not valid JSON (${(err as Error).message})`);
+  }
+  const solution = solutions && obj !== null && typeof obj === 'object' && (obj as { steps?: unknown }).steps === undefined ? (obj as { solution?: unknown }).solution : undefined;
+  if (solution !== undefined) {
+    const o = obj as Record<string, unknown>;
+    if (typeof o['problem'] !== 'string') throw new InputLineError(line, `problem must be a string, got ${show(o['problem'])}`);
+    if (typeof solution !== 'string') throw new InputLineError(line, `solution must be a string, got ${show(solution)}`);
+    const id = idOf(o['id'], line);
+    return { line, id, item: { problem: o['problem'], solution, id } };
   }
   try {
     checkItemShape(obj, 0);

@@ -1,12 +1,16 @@
 // The model flags every model-using command takes (score, serve, bench, eval processbench),
-// and opening the PRM they name: a local ONNX model, or a remote vLLM server as the backbone.
-import { manifestFormat, readManifest } from '../model/manifest.js';
+// and opening the model they name: a local ONNX PRM, a remote vLLM server as the backbone,
+// or (for the commands that rank whole solutions: score, serve) a local ONNX ORM.
+import { isOrmFormatName, ORM_FORMAT_NAMES } from '../formats/orm.js';
+import type { OrmFormatName } from '../formats/orm.js';
+import { manifestFormat, manifestKind, readManifest } from '../model/manifest.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { OptionSpec, Values } from './args.js';
 import { intOption, oneOfOption, required, stringOption } from './args.js';
 import { Interrupted, UsageError } from './io.js';
 import * as is from '../is.js';
 import type { Prm, PrmConnectOptions, PrmLoadOptions, TokenizerOptions } from '../prm/index.js';
+import type { Orm, OrmLoadOptions } from '../orm/index.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string', short: 'm' },
@@ -26,9 +30,11 @@ export const MODEL_OPTIONS = {
 
 export const MODEL_HELP = `model:
   -m, --model PATH          the PRM as an .onnx decoder, or a folder from prmkit convert (then -t/-f
-                            are optional); with --vllm: the served model name, optional
+                            are optional); with --vllm: the served model name, optional. score and
+                            serve also take an outcome reward model (ORM) folder
   -t, --tokenizer PATH      tokenizer.json, or the directory holding it
-  -f, --format NAME         qwen2.5-math-prm | math-shepherd | rlhflow | skywork
+  -f, --format NAME         qwen2.5-math-prm | math-shepherd | rlhflow | skywork | trl; an ORM's:
+                            ${ORM_FORMAT_NAMES.join(' | ')}
       --head PATH           head weights (.safetensors) when the model outputs last_hidden_state
       --vllm URL            use a vLLM server (POST URL/pooling) as the backbone; tokenizing stays local
       --vllm-api-key KEY    bearer key for the vLLM server
@@ -41,8 +47,8 @@ export const MODEL_HELP = `model:
       --added-token ID=TEXT add or rename a token (e.g. 151651=<extra_0> for the Qwen PRM)
 `;
 
-/** What opens the model: the options of Prm.load or of Prm.connect. */
-export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions };
+/** What opens the model: the options of Prm.load, Prm.connect or Orm.load. */
+export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions } | { kind: 'orm'; options: OrmLoadOptions };
 
 const ONNX_ONLY = ['head', 'threads', 'workers', 'max-padded-tokens'] as const;
 
@@ -60,16 +66,28 @@ export function namesModel(values: Values): boolean {
   return ['model', 'tokenizer', 'format', 'vllm'].some((k) => values[k] !== undefined);
 }
 
-function convertedFolder(model: string | undefined): { dir: string; format: FormatSpec } | undefined {
+function convertedFolder(model: string | undefined): { dir: string; format: FormatSpec | OrmFormatName; orm: boolean } | undefined {
   if (model === undefined) return undefined;
   const m = readManifest(model);
-  return m ? { dir: model, format: manifestFormat(m) } : undefined;
+  if (!m) return undefined;
+  const orm = manifestKind(m) === 'orm';
+  return { dir: model, format: orm ? (m.format as OrmFormatName) : manifestFormat(m), orm };
 }
 
-/** Checks the model flags (no file is opened yet). */
-export function modelSpec(values: Values, command: string): ModelSpec {
+/**
+ * Checks the model flags (no file is opened yet). An ORM (a converted ORM folder, or an ORM
+ * format named with -f) is taken only where `options.orm` says the command ranks whole solutions.
+ */
+export function modelSpec(values: Values, command: string, options: { orm?: boolean } = {}): ModelSpec {
   // a folder written by `prmkit convert` names its own tokenizer and format
   const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model')) : undefined;
+  const named = stringOption(values, 'format');
+  if (named !== undefined ? isOrmFormatName(named) : converted?.orm) {
+    const what = converted?.orm ? `${converted.dir} is an outcome reward model (format ${converted.format}: one score per solution)` : `format ${named} is an outcome reward model's`;
+    if (!options.orm) throw new UsageError(`prmkit ${command} needs a process reward model, and ${what}; prmkit score and prmkit serve take it`);
+    if (values['vllm'] !== undefined || values['vllm-api-key'] !== undefined) throw new UsageError(`${what}: it runs on a local ONNX model; --vllm serves PRMs`);
+    return { kind: 'orm', options: ormOptions(values, command, converted?.dir) };
+  }
   const path = converted && values['tokenizer'] === undefined ? converted.dir : required(values, 'tokenizer', command);
   const added = addedTokens(values['added-token']);
   const common: Omit<PrmConnectOptions, 'vllm'> = {
@@ -110,6 +128,29 @@ export function modelSpec(values: Values, command: string): ModelSpec {
   return { kind: 'onnx', options: o };
 }
 
+/** Orm.load's options from the model flags. */
+function ormOptions(values: Values, command: string, folder: string | undefined): OrmLoadOptions {
+  const added = addedTokens(values['added-token']);
+  const path = folder !== undefined && values['tokenizer'] === undefined ? folder : required(values, 'tokenizer', command);
+  const o: OrmLoadOptions = { model: required(values, 'model', command), tokenizer: added === undefined ? path : { path, addedTokens: added } };
+  const format = stringOption(values, 'format');
+  if (format !== undefined) o.format = format as OrmFormatName;
+  const name = stringOption(values, 'name');
+  if (name !== undefined) o.name = name;
+  const ctx = intOption(values, 'max-context', 1);
+  if (ctx !== undefined) o.maxContext = ctx;
+  const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
+  if (overflow !== undefined) o.overflow = overflow;
+  const head = stringOption(values, 'head');
+  if (head !== undefined) o.head = head;
+  const count = intOption(values, 'workers', 1);
+  const threads = intOption(values, 'threads', 1);
+  if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };
+  const padded = intOption(values, 'max-padded-tokens', 1);
+  if (padded !== undefined) o.chunking = { maxPaddedTokens: padded };
+  return o;
+}
+
 /**
  * Opens the PRM; onnxruntime is imported only now, so `--help` and usage errors never pay for
  * it. A stop signal that fires while the model loads lets the load finish (ending onnxruntime's
@@ -117,12 +158,19 @@ export function modelSpec(values: Values, command: string): ModelSpec {
  * `Interrupted`, exit 130, one line.
  */
 export async function openModel(spec: ModelSpec, signal?: AbortSignal): Promise<Prm> {
+  if (spec.kind === 'orm') throw new UsageError(`${spec.options.model} is an outcome reward model; this command needs a PRM`);
+  return openRanker(spec, signal) as Promise<Prm>;
+}
+
+/** Opens the PRM or ORM the spec names (as `openModel`, for the commands that take an ORM). */
+export async function openRanker(spec: ModelSpec, signal?: AbortSignal): Promise<Prm | Orm> {
   if (signal?.aborted) throw new Interrupted('interrupted before the model was loaded');
   const { Prm } = await import('../prm/index.js');
-  const prm = await (spec.kind === 'vllm' ? Prm.connect(spec.options) : Prm.load(spec.options));
+  const { Orm } = await import('../orm/index.js');
+  const model = await (spec.kind === 'vllm' ? Prm.connect(spec.options) : spec.kind === 'orm' ? Orm.load(spec.options) : Prm.load(spec.options));
   if (signal?.aborted) {
-    await prm.close();
+    await model.close();
     throw new Interrupted('interrupted while the model was loading');
   }
-  return prm;
+  return model;
 }

@@ -5,13 +5,14 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Prm, PrmScore } from '../prm/index.js';
+import type { OrmItem } from '../orm/index.js';
+import type { ChainItem } from '../interfaces.js';
 import { aggregateOption, intOption, parse, progressWanted, PROGRESS_OPTIONS, stringOption, thresholdOption } from './args.js';
-import { CliError, fileError, write } from './io.js';
+import { CliError, fileError, UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
 import { IdRegistry, InputLineError, lineError, parseChainLine } from './input.js';
 import type { InputChain } from './input.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openRanker } from './model-options.js';
 import { closeOutput, inspectOutput, openOutput } from './output.js';
 import { Progress } from './progress.js';
 
@@ -22,7 +23,10 @@ usage:
 
 Each input line is {"id"?, "problem": "...", "steps": ["...", ...]} (other fields are
 ignored, so ProcessBench rows work as they are). Each output line is
-{"id", "score", "aggregate", "stepProbs", "firstError", "tokens", "truncated"}. Ids are
+{"id", "score", "aggregate", "stepProbs", "firstError", "tokens", "truncated"}. With an
+outcome reward model (an ORM folder from prmkit convert) a line may give "solution": "..." (the
+whole text) instead of steps, and each output line is {"id", "reward", "probability"?,
+"tokens", "truncated"}: one score per solution, no step scores. Ids are
 strings: a number id is its decimal text (1 and "1" are one id), a line without one gets
 "line-N" (N = its line number), and two lines with one id are an error naming both.
 With -o FILE the run is resumable: ids already in FILE are skipped and new lines are appended.
@@ -57,6 +61,8 @@ const OPTIONS = {
 
 /** What marks a line of a score output (a file of anything else is never appended to). */
 export const SCORE_OUTPUT = { what: 'a prmkit score output', fields: ['score', 'stepProbs'] } as const;
+/** ... and of an outcome reward model's. */
+export const ORM_SCORE_OUTPUT = { what: "a prmkit score output of an outcome reward model", fields: ['reward', 'tokens'] } as const;
 
 async function countLines(path: string, signal?: AbortSignal): Promise<number> {
   let n = 0;
@@ -86,7 +92,10 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SCORE_HELP);
     return 0;
   }
-  const spec = modelSpec(values, 'score');
+  const spec = modelSpec(values, 'score', { orm: true });
+  const orm = spec.kind === 'orm';
+  for (const flag of ['aggregate', 'error-threshold'])
+    if (orm && values[flag] !== undefined) throw new UsageError(`--${flag} applies to a PRM's step scores; an outcome reward model gives one score per solution`);
   const aggregate = aggregateOption(values);
   const threshold = thresholdOption(values, 'error-threshold', 0.5)!;
   const batchSize = intOption(values, 'batch-size', 1, 64)!;
@@ -99,7 +108,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   // written until it is: a bad model path leaves the output as it was
   if (input !== '-') checkInput(input);
   const done = new Set<string>();
-  const plan = await inspectOutput(output, io, SCORE_OUTPUT, (o) => done.add(o['id'] as string), io.signal);
+  const plan = await inspectOutput(output, io, orm ? ORM_SCORE_OUTPUT : SCORE_OUTPUT, (o) => done.add(o['id'] as string), io.signal);
   if (input !== '-' && plan.mode !== 'stdout') {
     const a = statSync(input);
     let b;
@@ -114,14 +123,22 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const total = showProgress && input !== '-' && statSync(input).isFile() ? await countLines(input, io.signal) : undefined;
   const progress = new Progress(io.stderr, { enabled: showProgress, ...(total !== undefined ? { total: Math.max(0, total - done.size) } : {}) });
 
-  const prm: Prm = await openModel(spec, io.signal);
+  const model = await openRanker(spec, io.signal);
   let sink: Writable | undefined;
   let scored = 0;
   let skipped = 0;
   let invalid = 0;
   let interrupted = false;
   let failure: unknown;
-  const how = aggregate ?? prm.defaultAggregate;
+  const how = model.kind === 'prm' ? (aggregate ?? model.defaultAggregate) : undefined;
+  /** One output line per chain, in order: a PRM's step scores, or an ORM's one score. */
+  const scoreLines = async (chains: readonly InputChain[]): Promise<string[]> => {
+    const items: ReadonlyArray<ChainItem | OrmItem> = chains.map((c) => c.item);
+    if (model.kind === 'orm')
+      return (await model.score(items)).map((r, i) => JSON.stringify({ id: chains[i]!.id, reward: r.reward, ...(r.probability !== undefined ? { probability: r.probability } : {}), tokens: r.tokens, truncated: r.truncated }));
+    const rs = await model.score(items as ChainItem[], { aggregate: how, errorThreshold: threshold });
+    return rs.map((r, i) => JSON.stringify({ id: chains[i]!.id, score: r.score, aggregate: how, stepProbs: r.stepProbs, firstError: r.firstError, tokens: r.tokens, truncated: r.truncated }));
+  };
   const source: Readable = input === '-' ? io.stdin : createReadStream(input, 'utf8');
   const rl = createInterface({ input: source, crlfDelay: Infinity });
   // Stop reading and scoring at once: the model call in flight finishes and is written; lines
@@ -132,11 +149,8 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     rl.close();
   };
 
-  const emit = async (chains: readonly InputChain[], results: readonly PrmScore[]) => {
-    let text = '';
-    results.forEach((r, i) => {
-      text += JSON.stringify({ id: chains[i]!.id, score: r.score, aggregate: how, stepProbs: r.stepProbs, firstError: r.firstError, tokens: r.tokens, truncated: r.truncated }) + '\n';
-    });
+  const emit = async (chains: readonly InputChain[], lines: readonly string[]) => {
+    const text = lines.map((l) => l + '\n').join('');
     // one write per model call: an interruption leaves whole calls (at most one cut line)
     try {
       await write(sink!, text);
@@ -162,7 +176,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     while (rest.length > 0) {
       if (interrupted) return;
       try {
-        await emit(rest, await prm.score(rest.map((c) => c.item), { aggregate: how, errorThreshold: threshold }));
+        await emit(rest, await scoreLines(rest));
         return;
       } catch (err) {
         const bad = lineError(err, rest);
@@ -190,7 +204,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
       if (line.trim().length === 0) continue;
       let chain: InputChain;
       try {
-        chain = parseChainLine(line, lineNo);
+        chain = parseChainLine(line, lineNo, { solutions: orm });
         ids.claim(chain);
       } catch (err) {
         if (!(err instanceof InputLineError)) throw err;
@@ -224,7 +238,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
       // the first failure is the one to report
       if (failure === undefined) throw fileError(err, `cannot write output ${plan.label}`) ?? err;
     } finally {
-      await prm.close();
+      await model.close();
     }
   }
   const parts = [`scored ${scored} chains`];

@@ -7,13 +7,15 @@ import { aggregateOption, intOption, parse, stringOption } from './args.js';
 import type { Values } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openRanker } from './model-options.js';
 
 export const SERVE_HELP = `prmkit serve: HTTP scoring service
 
 usage:
   prmkit serve -m MODEL -t TOKENIZER -f FORMAT [--host H] [--port P] [options]
   prmkit serve --vllm URL -t TOKENIZER -f FORMAT [...]   a vLLM server as the backbone
+  prmkit serve -m ORM_DIR [...]   an outcome reward model: one score per solution on /v1/rerank,
+                                  /score, /v1/prm/score, /v1/prm/rerank and /get_reward
 
 routes: POST /pooling, /invocations, /tokenize, /detokenize (vLLM), /rerank, /v1/rerank,
         /v2/rerank (Jina/Cohere/TEI), /score, /v1/score (vLLM), /v1/prm/score, /v1/prm/rerank
@@ -103,7 +105,9 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SERVE_HELP);
     return 0;
   }
-  const spec = modelSpec(values, 'serve');
+  const spec = modelSpec(values, 'serve', { orm: true });
+  if (spec.kind === 'orm' && values['aggregate'] !== undefined)
+    throw new UsageError('--aggregate applies to a PRM\'s step scores; an outcome reward model gives one score per solution');
   const host = stringOption(values, 'host') ?? '127.0.0.1';
   const port = intOption(values, 'port', 0, 8000, 65535)!;
   const aggregate = aggregateOption(values);
@@ -131,13 +135,13 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const apiKey = stringOption(values, 'api-key') ?? io.env['PRMKIT_API_KEY'];
   const timeout = intOption(values, 'timeout-ms', 1);
 
-  const { createServer, prmServerModel } = await import('../server/index.js');
-  const prm = await openModel(spec, io.signal);
+  const { createServer, ormServerModel, prmServerModel } = await import('../server/index.js');
+  const prm = await openRanker(spec, io.signal);
   const options: ServerOptions = {
-    model: prmServerModel(prm),
+    model: prm.kind === 'orm' ? ormServerModel(prm) : prmServerModel(prm),
     batching,
     limits,
-    defaultAggregate: aggregate ?? prm.defaultAggregate,
+    ...(prm.kind === 'prm' ? { defaultAggregate: aggregate ?? prm.defaultAggregate } : {}),
     logger: values['log'] === true,
     trustRequestChatTemplate: values['trust-request-chat-template'] === true,
     templateBudget,
@@ -167,7 +171,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await server.close();
     throw err;
   }
-  await write(io.stderr, `prmkit serve: ${prm.name} on ${url} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
+  await write(io.stderr, `prmkit serve: ${prm.name}${prm.kind === 'orm' ? ', an outcome reward model,' : ''} on ${url} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
   if (options.ui) await write(io.stderr, `prmkit serve: scoring page at ${url}/\n`);
 
   await new Promise<void>((resolve) => {

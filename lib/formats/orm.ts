@@ -74,7 +74,8 @@ const newlineIds = new WeakMap<PrmTokenizer, number[]>();
  * the problem's ids, then each step's ids followed by the ids of "\n", every piece tokenized
  * alone without special tokens (the tokenizer's BOS first, when it has one); a one-label
  * sequence classifier with a sigmoid head, trained with BCE on the outcome and read at the
- * last token. A solution given as text is cut at each "\n", every line one step.
+ * last token. A solution given as text is cut at each "\n", every line one step ended by
+ * "\n" (a final "\n" is optional).
  */
 export const plainOrm: OrmFormat = {
   name: 'plain-orm',
@@ -87,11 +88,13 @@ export const plainOrm: OrmFormat = {
     const bos = tok.bosToken === undefined ? undefined : tok.tokenToId(tok.bosToken);
     const ids = bos === undefined ? [] : [bos];
     for (const id of tok.encode(problem, false)) ids.push(id);
+    // every line is a step ended by "\n": "a\nb" and "a\nb\n" are the same two steps
     const lines = solution.split(TRL_SEPARATOR);
-    lines.forEach((line, k) => {
+    if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+    for (const line of lines) {
       for (const id of tok.encode(line, false)) ids.push(id);
-      if (k < lines.length - 1) for (const id of sep) ids.push(id);
-    });
+      for (const id of sep) ids.push(id);
+    }
     return ids;
   },
 };

@@ -1,5 +1,5 @@
 // prmkit/server: the HTTP scoring service (Fastify) over any model that fits ServerModel.
-// `createServer` builds it, `prmServerModel` adapts a Prm; the batcher, lanes and error
+// `createServer` builds it, `prmServerModel` adapts a Prm and `ormServerModel` an Orm; the batcher, lanes and error
 // mapping behind them are internal.
 export { createServer } from './app.js';
 export type { ListenOptions, PrmServer } from './app.js';
@@ -21,3 +21,4 @@ export type { ModelInfo } from './schemas.js';
 export type { CompatOptions } from './vllm/options.js';
 export type * from './types.js';
 export { prmServerModel } from './prm-model.js';
+export { ormServerModel } from './orm-model.js';

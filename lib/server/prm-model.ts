@@ -5,7 +5,7 @@ import { pickRows } from '../prm/encoding.js';
 import type { PrmEncoding } from '../prm/encoding.js';
 import type { Prm } from '../prm/index.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
-import type { ModelEncodedChain, ServerModel } from './types.js';
+import type { ModelEncodedChain, ServerModel, ServerTokenizer } from './types.js';
 import { stepTagOf } from './vllm/tokenizer.js';
 
 /** One row of a request's encoding; the encoding is shared by the request's chains. */
@@ -32,9 +32,21 @@ function chatTemplate(tokenizer: PrmTokenizer): string | undefined {
   return undefined;
 }
 
+/** A model's tokenizer as the service's (/tokenize, /detokenize, chat rendering). */
+export function serverTokenizer(tok: PrmTokenizer): ServerTokenizer {
+  const template = chatTemplate(tok);
+  return {
+    maxTokenChars: tok.maxTokenChars,
+    tokenize: (texts, options) => texts.map((t) => tok.encode(t, options?.addSpecialTokens ?? true)),
+    detokenize: (ids) => tok.decode(ids),
+    tokenStrings: (ids) => ids.map((id) => tok.idToToken(id) ?? ''),
+    isTokenId: (id) => tok.idToToken(id) !== undefined,
+    chat: { ...(template !== undefined ? { template } : {}), bosToken: tok.bosToken ?? '', eosToken: tok.eosToken ?? '' },
+  };
+}
+
 export function prmServerModel(prm: Prm): ServerModel {
   const tok = prm.tokenizer;
-  const template = chatTemplate(tok);
   return {
     name: prm.name,
     kind: 'prm',
@@ -58,14 +70,7 @@ export function prmServerModel(prm: Prm): ServerModel {
         return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, tokens: s.tokens, truncated: s.truncated }));
       },
     },
-    tokenizer: {
-      maxTokenChars: tok.maxTokenChars,
-      tokenize: (texts, options) => texts.map((t) => tok.encode(t, options?.addSpecialTokens ?? true)),
-      detokenize: (ids) => tok.decode(ids),
-      tokenStrings: (ids) => ids.map((id) => tok.idToToken(id) ?? ''),
-      isTokenId: (id) => tok.idToToken(id) !== undefined,
-      chat: { ...(template !== undefined ? { template } : {}), bosToken: tok.bosToken ?? '', eosToken: tok.eosToken ?? '' },
-    },
+    tokenizer: serverTokenizer(tok),
     tokenClassifier: {
       stepTagId: stepTagOf(prm.format, tok),
       classify: (inputs, options) => prm.classifyTokens(inputs, options),

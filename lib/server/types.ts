@@ -11,12 +11,20 @@ import type { ChainItem } from '../interfaces.js';
  * backbone's own numbers.
  */
 export interface ModelChainScore {
-  /** log P(step correct) per scored step. */
+  /** log P(step correct) per scored step (empty for an outcome reward model). */
   stepLogProbs: readonly number[];
+  /** An outcome reward model's one score for the whole solution (its model has kind 'orm'). */
+  outcome?: ModelOutcome;
   /** Backbone tokens spent on this chain. */
   tokens: number;
   /** The chain was cut to fit the model's context (its last steps are then missing or unscored). */
   truncated: boolean;
+}
+
+/** An outcome reward model's verdict on a solution: the raw reward, and P(correct) where the model defines one. */
+export interface ModelOutcome {
+  reward: number;
+  probability?: number;
 }
 
 /** Per-token class probabilities, as vLLM's `token_classify` pooling returns them. */
@@ -102,8 +110,10 @@ export interface ServerModel {
   readonly chains: ChainScorer;
   readonly name?: string;
   /**
-   * 'prm' (default): scores every step. 'orm': scores a whole solution once, so a client
-   * (the page at GET /) ranks whole solutions and shows no step scores.
+   * 'prm' (default): scores every step. 'orm': scores a whole solution once (every chain score
+   * carries `outcome` and no step scores), so the routes answer one score per solution and a
+   * client (the page at GET /) ranks whole solutions. The routes hand an ORM a solution text
+   * as a chain of one step, the text itself (every built-in ORM format reads it as it is).
    */
   readonly kind?: 'prm' | 'orm';
   /** The model's input format (e.g. 'qwen2.5-math-prm'), shown by GET /v1/prm/info. */
@@ -213,6 +223,20 @@ export interface ServerOptions {
   closeModel?: boolean;
   /** Fastify logger: false (default) or true / pino options. */
   logger?: boolean | Record<string, unknown>;
+}
+
+/** One solution's result on /v1/prm/score from an outcome reward model: one score, no step scores. */
+export interface OrmChainResult {
+  index: number;
+  id?: string;
+  /** The raw reward. */
+  reward: number;
+  /** P(solution correct), where the model defines one. */
+  probability?: number;
+  /** What the solution ranks by: the probability where defined, else the reward. */
+  score: number;
+  tokens: number;
+  truncated: boolean;
 }
 
 /** One chain's result on /v1/prm/score. Probabilities, not logs; NaN (empty chains) becomes null in JSON. */

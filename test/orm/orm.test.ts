@@ -32,6 +32,9 @@ describe('what an ORM reads', () => {
     const [row] = plain.encode([SOLUTIONS[0]]).inputIds;
     const want = [...tok.encode(SOLUTIONS[0].problem, false), ...SOLUTIONS[0].steps.flatMap((s) => [...tok.encode(s, false), ...nl])];
     expect(Array.from(row)).toEqual(want);
+    // as text, every line is a step ended by "\n", the last one's optional
+    const asText = plain.encode([{ problem: SOLUTIONS[0].problem, solution: SOLUTIONS[0].steps.join('\n') }]).inputIds[0];
+    expect(Array.from(asText)).toEqual(want);
   });
 
   it('chat families: the chat template over [user problem, assistant steps joined by a blank line]', () => {

@@ -248,7 +248,10 @@ describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () 
 class FakeOrm extends FakeModel {
   readonly kind = 'orm' as const;
   override async score(items: ChainItem[]): Promise<ModelChainScore[]> {
-    return items.map((it) => ({ stepLogProbs: [Math.log(probOf(`${it.problem}|${it.steps.join('\n\n')}`))], tokens: fakeTokens(it), truncated: false }));
+    return items.map((it) => {
+      const p = probOf(`${it.problem}|${it.steps.join('\n\n')}`);
+      return { stepLogProbs: [], outcome: { reward: Math.log(p / (1 - p)), probability: p }, tokens: fakeTokens(it), truncated: false };
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 // POST /v1/prm/rerank, prmkit's own: one problem, candidate solutions (arrays of steps) →
-// ranked best first, with each candidate's step probabilities and first error.
+// ranked best first, with each candidate's step probabilities and first error; from an
+// outcome reward model, with each candidate's reward (and probability) instead.
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { checkChains } from '../limits.js';
@@ -7,7 +8,7 @@ import { checkModelName } from './model-name.js';
 import { prmRerankBody } from '../schemas.js';
 import type { PrmRerankBody } from '../schemas.js';
 import { rank } from '../summarize.js';
-import { runChains } from './run-chains.js';
+import { outcomeScore, runChains } from './run-chains.js';
 import type { Aggregation } from '../../kernels/types.js';
 import type { ChainItem } from '../../interfaces.js';
 
@@ -17,8 +18,12 @@ export interface PrmRerankResult {
   /** 1 = best. */
   rank: number;
   score: number;
-  firstError: number;
+  /** A PRM's first step below the threshold (-1: none); absent from an outcome reward model. */
+  firstError?: number;
   stepProbs?: number[];
+  /** An outcome reward model's raw reward and, where it defines one, P(correct). */
+  reward?: number;
+  probability?: number;
 }
 
 export interface PrmRerankResponse {
@@ -39,7 +44,15 @@ export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): voi
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
 
-    const { summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    if (outcomes) {
+      const order = rank(outcomes.map((x) => outcomeScore(x)));
+      const results = order.slice(0, Math.min(body.topN ?? order.length, order.length)).map((i, r): PrmRerankResult => ({
+        index: i, rank: r + 1, score: outcomeScore(outcomes[i]!), reward: outcomes[i]!.reward,
+        ...(outcomes[i]!.probability !== undefined ? { probability: outcomes[i]!.probability } : {}),
+      }));
+      return { model: o.modelName, kind: 'orm', results, usage: { tokens } };
+    }
     const order = rank(summaries.map((s) => s.score));
     const topN = Math.min(body.topN ?? order.length, order.length);
     const results: PrmRerankResult[] = [];

@@ -1,19 +1,28 @@
 // POST /v1/prm/score, prmkit's own: chains of steps in, per-step probabilities, every aggregate
-// and the first error out.
+// and the first error out. From an outcome reward model: one score per chain (the reward, the
+// probability where the model defines one), and no step scores.
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { checkChains } from '../limits.js';
 import { checkModelName } from './model-name.js';
 import { prmScoreBody } from '../schemas.js';
 import type { PrmScoreBody } from '../schemas.js';
-import { runChains } from './run-chains.js';
-import type { ChainResult } from '../types.js';
+import { outcomeScore, runChains } from './run-chains.js';
+import type { ChainResult, OrmChainResult } from '../types.js';
 import type { ChainItem } from '../../interfaces.js';
 
 export interface PrmScoreResponse {
   model: string;
   aggregate: string;
   results: ChainResult[];
+  usage: { tokens: number };
+}
+
+/** /v1/prm/score's answer from an outcome reward model. */
+export interface OrmScoreResponse {
+  model: string;
+  kind: 'orm';
+  results: OrmChainResult[];
   usage: { tokens: number };
 }
 
@@ -27,7 +36,20 @@ export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void
     const how = body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
 
-    const { scored, summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const { scored, summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    if (outcomes) {
+      const results = outcomes.map((x, i): OrmChainResult => ({
+        index: i,
+        ...(items[i]!.id !== undefined ? { id: items[i]!.id } : {}),
+        reward: x.reward,
+        ...(x.probability !== undefined ? { probability: x.probability } : {}),
+        score: outcomeScore(x),
+        tokens: scored[i]!.tokens,
+        truncated: scored[i]!.truncated,
+      }));
+      const answer: OrmScoreResponse = { model: o.modelName, kind: 'orm', results, usage: { tokens } };
+      return answer;
+    }
     const results = scored.map((s, i): ChainResult => {
       const r: ChainResult = {
         index: i,

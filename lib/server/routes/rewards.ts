@@ -3,9 +3,12 @@
 // - POST /v1/rewards: dense rewards (step rewards on the policy's tokens) and optionally
 //   GRPO advantages for groups of responses;
 // - POST /get_reward: OpenRLHF's remote reward model ({query, prompts, labels} → {rewards, scores, extra_logs}):
-//   the prompt is cut from the front of the query, and the problem is its last user turn;
+//   the prompt is cut from the front of the query, and the problem is its last user turn; an
+//   outcome reward model (what OpenRLHF's remote reward model usually is) rewards the whole
+//   response with its raw reward;
 // - POST /worker_value_inference: OpenR's value worker ({input_str} → {input, value}).
-import { runChains } from './run-chains.js';
+// Dense step rewards and OpenR's per-step values need step scores: an ORM answers them 501.
+import { outcomeScore, runChains } from './run-chains.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -121,11 +124,18 @@ function inputErrors<T>(fn: () => T): T {
 
 const finite = (x: number) => (Number.isFinite(x) ? x : 0);
 
+/** A route that reads step scores, asked of an outcome reward model. */
+function needsSteps(ctx: ServerContext, what: string): void {
+  if (ctx.options.model.kind === 'orm')
+    throw new ApiError(501, 'not_implemented_error', `${what} needs step scores, and this model is an outcome reward model (one score per solution); use /get_reward, /v1/rerank or /v1/prm/score`, null);
+}
+
 function registerDenseRewards(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: RewardsBody }>('/v1/rewards', { schema: { body: rewardsBody }, onRequest: ctx.shedWhenFull('scores') }, async (request, reply) => {
     const body = request.body;
     const o = ctx.options;
     checkModelName(body.model, o.modelName);
+    needsSteps(ctx, '/v1/rewards (dense step rewards)');
     const groups = body.groups ?? [body.items.length];
     if (groups.reduce((a, b) => a + b, 0) !== body.items.length)
       throw badRequest(`groups add up to ${groups.reduce((a, b) => a + b, 0)} responses but items has ${body.items.length}`, 'groups');
@@ -178,6 +188,7 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
     if (prompts.length !== queries.length)
       throw badRequest(`prompts has ${prompts.length} entries but query has ${queries.length}`, 'prompts');
     const field = (i: number) => (typeof body.query === 'string' ? 'query' : `query[${i}]`);
+    if (o.model.kind === 'orm') return outcomeRewards(ctx, request, reply, queries, prompts, field);
     const steps = queries.map((q, i) => {
       const p = prompts[i]!;
       if (!q.startsWith(p)) throw badRequest(`${field(i)} does not start with its prompt (prompts[${i}]); send the prompt and the full sequence as OpenRLHF does`, field(i));
@@ -205,12 +216,43 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
   });
 }
 
+/**
+ * /get_reward from an outcome reward model: each response (the query past its prompt, with
+ * the end-of-sequence text stripped) read whole; the reward is the model's raw reward, as
+ * OpenRLHF's reward models give it.
+ */
+async function outcomeRewards(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  queries: readonly string[],
+  prompts: readonly string[],
+  field: (i: number) => string,
+) {
+  const items = queries.map((q, i) => {
+    const p = prompts[i]!;
+    if (!q.startsWith(p)) throw badRequest(`${field(i)} does not start with its prompt (prompts[${i}]); send the prompt and the full sequence as OpenRLHF does`, field(i));
+    return { problem: problemOf(p), steps: [stripEnd(q.slice(p.length))] };
+  });
+  const chains = await checkChains(items, 'query', field, (i) => field(i), ctx.options.limits, ctx.chains);
+  const { scored, outcomes } = await runChains(ctx, request, reply, chains, ctx.options.defaultAggregate, ctx.options.errorThreshold);
+  const rewards = outcomes!.map((x) => finite(x.reward));
+  const probability = outcomes!.map((x) => x.probability);
+  const tokens = scored.map((s) => s.tokens);
+  return {
+    rewards,
+    scores: rewards,
+    extra_logs: probability.every((p) => p !== undefined) ? { probability: probability.map((p) => finite(p!)), tokens } : { tokens },
+  };
+}
+
 function registerValueInference(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: FromSchema<typeof valueInferenceBody> }>(
     '/worker_value_inference',
     { schema: { body: valueInferenceBody }, onRequest: ctx.shedWhenFull('scores') },
     async (request, reply) => {
       const o = ctx.options;
+      needsSteps(ctx, '/worker_value_inference (values per step)');
       const input = request.body.input_str;
       const texts = typeof input === 'string' ? [input] : input;
       const field = (i: number) => (typeof input === 'string' ? 'input_str' : `input_str[${i}]`);

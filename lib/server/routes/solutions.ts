@@ -1,13 +1,15 @@
 // Scores whole solution texts for /rerank and /score: each text is split into steps by the
 // configured splitter (the request's `step_splitter`, else the server's), scored as one chain
 // against its problem, and summarized to one number: the chain's aggregate as a probability,
-// or its log with `use_activation: false` (the PRM's raw, log-space score).
+// or its log with `use_activation: false` (the PRM's raw, log-space score). An outcome reward
+// model reads each text whole (no splitting): its score is the probability where the model
+// defines one, else the raw reward, and the raw reward with `use_activation: false`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { checkChains } from '../limits.js';
 import { checkPriority, truncationSize } from '../vllm/request.js';
-import { runChains } from './run-chains.js';
+import { outcomeScore, runChains } from './run-chains.js';
 import { splitSteps } from '../../formats/split.js';
 import type { Aggregation } from '../../kernels/types.js';
 import type { ChainItem } from '../../interfaces.js';
@@ -51,13 +53,20 @@ export async function scoreSolutions(
   const maxModelLen = context ?? o.limits.maxItemTokens;
   // A cut solution loses its last steps, and its score would be another solution's: a budget
   // that cuts nothing (-1, max_model_len or more) is fine, a smaller one is refused.
+  const orm = o.model.kind === 'orm';
+  const why = orm ? 'with an outcome reward model: a cut solution is read at another token' : 'with a PRM: a cut solution loses its last steps';
   const k = truncationSize(how.truncatePromptTokens, maxModelLen);
   if (k !== null && k < maxModelLen)
-    throw badRequest('truncate_prompt_tokens below max_model_len is not supported when scoring solutions with a PRM: a cut solution loses its last steps', 'truncate_prompt_tokens');
+    throw badRequest(`truncate_prompt_tokens below max_model_len is not supported when scoring solutions ${why}`, 'truncate_prompt_tokens');
   if (how.maxTokensPerDoc !== undefined && how.maxTokensPerDoc !== null && how.maxTokensPerDoc < maxModelLen)
-    throw badRequest('max_tokens_per_doc below max_model_len is not supported when scoring solutions with a PRM: a cut solution loses its last steps', 'max_tokens_per_doc');
+    throw badRequest(`max_tokens_per_doc below max_model_len is not supported when scoring solutions ${why}`, 'max_tokens_per_doc');
   const splitter = how.splitter ?? o.compat.stepSplitter;
   const items: ChainItem[] = pairs.map((p, i) => {
+    // an ORM reads the whole text: one step, the text itself
+    if (orm) {
+      if (p.text.length === 0) throw badRequest(`${how.field(i)} is empty: there is no solution to score`, how.field(i));
+      return { problem: p.problem, steps: [p.text] };
+    }
     let steps: string[];
     try {
       steps = splitSteps(p.text, splitter, o.model.stepSeparator).map((s) => s.text);
@@ -80,6 +89,7 @@ export async function scoreSolutions(
           how.field(i),
         );
     });
-  const { summaries, tokens } = await runChains(ctx, request, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
+  const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
+  if (outcomes) return { scores: outcomes.map((x) => outcomeScore(x, how.activation)), tokens };
   return { scores: summaries.map((s) => (how.activation ? s.score : s.logScore)), tokens };
 }
