@@ -116,6 +116,7 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
       'QueueFullError',
       'ShuttingDownError',
       'createServer',
+      'ormServerModel',
       'prmServerModel',
       'resolveServerOptions',
     ],
