@@ -41,9 +41,13 @@ export type { OrmFormat, OrmFormatName, OrmFormatSpec, OrmValue } from './format
 export { encodeChains, PrmTokenizer } from './tokenize/index.js';
 export type { AddedTokenSpec, EncodeOptions, EncodedBatch, Overflow } from './tokenize/index.js';
 
-// head training over gathered rows (AdamW over the BCE kernel); the rows plug in as a RowSource
-export { fitHead, memoryRows } from './train/index.js';
-export type { EpochReport, FitOptions, FitResult, RowSource } from './train/index.js';
+// head training: over gathered rows (AdamW over the BCE kernel; the rows plug in as a RowSource),
+// and end to end on a frozen converted backbone, the head written into its folder
+export { fitHead, memoryRows, readTrainData, trainHead } from './train/index.js';
+export type {
+  EpochReport, FitOptions, FitResult, OrmTrainItem, PrmTrainItem, ReadTrainOptions, RowSource, TrainData, TrainDataFile, TrainHeadInput, TrainHeadOptions,
+  TrainHeadResult, TrainProgress,
+} from './train/index.js';
 
 // dense rewards for RL: step rewards on the policy's tokens
 export { denseRewards, groupAdvantages, PolicyTokenizer } from './rewards/index.js';

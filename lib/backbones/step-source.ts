@@ -15,8 +15,8 @@ export interface OnnxInfo {
   providerNote: string;
   /** The model output read. */
   output: 'logits' | 'last_hidden_state';
-  /** How the head is applied: the kernels' linear head on hidden states, or columns of the logits. */
-  head: 'linear' | 'logits';
+  /** How the head is applied: the kernels' linear head on hidden states, a trained MLP head on them, or columns of the logits. */
+  head: 'linear' | 'mlp' | 'logits';
   workers: number;
   /** worker_threads ids of the sessions (never the main thread's 0). */
   threadIds: number[];

@@ -14,7 +14,8 @@ export const CONVERT_HELP = `prmkit convert: a Hugging Face reward model checkpo
 
 usage:
   prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
-                 [--separator TEXT] [--correct-class K] [--attention gqa|plain] [--block N] [--force]
+                 [--separator TEXT] [--correct-class K] [--attention gqa|plain] [--block N]
+                 [--hidden-states] [--force]
 
 HF_DIR holds config.json, model.safetensors (or shards + model.safetensors.index.json, in
 bf16/f16/f32) and tokenizer.json / tokenizer_config.json. OUT_DIR gets model.onnx, its weights
@@ -36,6 +37,8 @@ largest tensors, not the model.
       --attention A      gqa (onnxruntime's fused GroupQueryAttention; the default where it
                          runs for the model's shape) or plain (any shape, --kv-cache)
       --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
+      --hidden-states    also output last_hidden_state beside the logits, so heads can be
+                         trained on the frozen model (prmkit train) and served from it
       --force            replace an earlier conversion in OUT_DIR
 `;
 
@@ -47,6 +50,7 @@ const OPTIONS = {
   'correct-class': { type: 'string' },
   attention: { type: 'string' },
   block: { type: 'string' },
+  'hidden-states': { type: 'boolean' },
   force: { type: 'boolean' },
 } as const;
 
@@ -87,7 +91,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   const { convert } = await import('../convert/index.js');
   const tty = io.stderr.isTTY === true;
   const r = await convert({
-    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true,
+    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, hiddenStates: values['hidden-states'] === true,
     ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
     onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,
   });

@@ -3,10 +3,11 @@
 // or (for the commands that rank whole solutions: score, serve) a local ONNX ORM.
 import { isOrmFormatName, ORM_FORMAT_NAMES } from '../formats/orm.js';
 import type { OrmFormatName } from '../formats/orm.js';
-import { manifestFormat, manifestKind, readManifest } from '../model/manifest.js';
+import { manifestFormat, readManifest } from '../model/manifest.js';
+import { headFormatSpec, selectedKind, selectHead } from '../model/heads.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { OptionSpec, Values } from './args.js';
-import { intOption, oneOfOption, required, stringOption } from './args.js';
+import { asUsage, intOption, oneOfOption, required, stringOption } from './args.js';
 import { Interrupted, UsageError } from './io.js';
 import * as is from '../is.js';
 import type { Prm, PrmConnectOptions, PrmLoadOptions, TokenizerOptions } from '../prm/index.js';
@@ -17,6 +18,7 @@ export const MODEL_OPTIONS = {
   tokenizer: { type: 'string', short: 't' },
   format: { type: 'string', short: 'f' },
   head: { type: 'string' },
+  'head-name': { type: 'string' },
   vllm: { type: 'string' },
   'vllm-api-key': { type: 'string' },
   name: { type: 'string' },
@@ -36,6 +38,8 @@ export const MODEL_HELP = `model:
   -f, --format NAME         qwen2.5-math-prm | math-shepherd | rlhflow | skywork | trl; an ORM's:
                             ${ORM_FORMAT_NAMES.join(' | ')}
       --head PATH           head weights (.safetensors) when the model outputs last_hidden_state
+      --head-name NAME      a head trained into the folder (prmkit train), or 'converted' for the
+                            checkpoint's own (default: the folder's active head)
       --vllm URL            use a vLLM server (POST URL/pooling) as the backbone; tokenizing stays local
       --vllm-api-key KEY    bearer key for the vLLM server
       --name NAME           model name in reports and the server (default: format:file)
@@ -50,7 +54,7 @@ export const MODEL_HELP = `model:
 /** What opens the model: the options of Prm.load, Prm.connect or Orm.load. */
 export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions } | { kind: 'orm'; options: OrmLoadOptions };
 
-const ONNX_ONLY = ['head', 'threads', 'workers', 'max-padded-tokens'] as const;
+const ONNX_ONLY = ['head', 'head-name', 'threads', 'workers', 'max-padded-tokens'] as const;
 
 function addedTokens(v: unknown): TokenizerOptions['addedTokens'] {
   if (v === undefined) return undefined;
@@ -66,11 +70,14 @@ export function namesModel(values: Values): boolean {
   return ['model', 'tokenizer', 'format', 'vllm'].some((k) => values[k] !== undefined);
 }
 
-function convertedFolder(model: string | undefined): { dir: string; format: FormatSpec | OrmFormatName; orm: boolean } | undefined {
+function convertedFolder(model: string | undefined, headName: string | undefined): { dir: string; format: FormatSpec | OrmFormatName; orm: boolean } | undefined {
   if (model === undefined) return undefined;
   const m = readManifest(model);
   if (!m) return undefined;
-  const orm = manifestKind(m) === 'orm';
+  // a head trained into the folder (prmkit train) decides what the folder is, and reads chains in its own format
+  const trained = asUsage(() => selectHead(m, model, headName));
+  const orm = selectedKind(m, trained) === 'orm';
+  if (trained) return { dir: model, format: headFormatSpec(trained.entry) as FormatSpec | OrmFormatName, orm };
   return { dir: model, format: orm ? (m.format as OrmFormatName) : manifestFormat(m), orm };
 }
 
@@ -80,7 +87,8 @@ function convertedFolder(model: string | undefined): { dir: string; format: Form
  */
 export function modelSpec(values: Values, command: string, options: { orm?: boolean } = {}): ModelSpec {
   // a folder written by `prmkit convert` names its own tokenizer and format
-  const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model')) : undefined;
+  const selected = stringOption(values, 'head') === undefined ? stringOption(values, 'head-name') : 'converted';
+  const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model'), selected) : undefined;
   const named = stringOption(values, 'format');
   if (named !== undefined ? isOrmFormatName(named) : converted?.orm) {
     const what = converted?.orm ? `${converted.dir} is an outcome reward model (format ${converted.format}: one score per solution)` : `format ${named} is an outcome reward model's`;
@@ -120,6 +128,9 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
   const o: PrmLoadOptions = { ...common, model: required(values, 'model', command) };
   const head = stringOption(values, 'head');
   if (head !== undefined) o.head = head;
+  const headName = stringOption(values, 'head-name');
+  if (headName !== undefined && head !== undefined) throw new UsageError('--head and --head-name both name a head; pass one');
+  if (headName !== undefined) o.headName = headName;
   const count = intOption(values, 'workers', 1);
   const threads = intOption(values, 'threads', 1);
   if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };
@@ -143,6 +154,9 @@ function ormOptions(values: Values, command: string, folder: string | undefined)
   if (overflow !== undefined) o.overflow = overflow;
   const head = stringOption(values, 'head');
   if (head !== undefined) o.head = head;
+  const headName = stringOption(values, 'head-name');
+  if (headName !== undefined && head !== undefined) throw new UsageError('--head and --head-name both name a head; pass one');
+  if (headName !== undefined) o.headName = headName;
   const count = intOption(values, 'workers', 1);
   const threads = intOption(values, 'threads', 1);
   if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: 'HTTP scoring service: vLLM /pooling, /score, /tokenize, Jina/Cohere /rerank, /v1/prm/score, /metrics', load: async () => (await import('./serve.js')).runServe },
   bench: { summary: 'scoring throughput of a model on this machine', load: async () => (await import('./bench.js')).runBench },
   eval: { summary: 'evaluate a PRM (ProcessBench), convert PRM800K, label chains (Math-Shepherd)', load: async () => (await import('./eval/index.js')).runEval },
+  train: { summary: 'train a PRM or ORM head on a converted model\'s frozen hidden states (BCE), written into its folder', load: async () => (await import('./train.js')).runTrain },
   convert: { summary: 'a Hugging Face PRM checkpoint to an ONNX folder that serve/score/Prm.load open as is', load: async () => (await import('./convert.js')).runConvert },
 };
 

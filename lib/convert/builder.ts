@@ -30,10 +30,10 @@ export interface DecoderOptions extends LinearOptions {
   labelIds?: readonly number[];
   /**
    * What the graph ends with: 'logits' (the head in the graph; an LM head keeps only its
-   * label rows unless `lmColumns` is 'vocab') or 'hidden' (`last_hidden_state`, the head
-   * applied outside the graph).
+   * label rows unless `lmColumns` is 'vocab'), 'hidden' (`last_hidden_state`, the head
+   * applied outside the graph) or 'both' (logits, and the hidden states a trained head reads).
    */
-  output?: 'logits' | 'hidden';
+  output?: 'logits' | 'hidden' | 'both';
   lmColumns?: 'labels' | 'vocab';
   /** Element type of the graph's float outputs and KV cache; the math stays float32 inside. */
   ioType?: 'float32' | 'float16';
@@ -58,7 +58,7 @@ export class DecoderBuilder {
     this.attention = createAttention(o.attention, g, spec, o.kvCache ? this.ioType : undefined);
   }
 
-  /** Writes the whole graph; returns the width of its float output (classes, vocabulary or hidden size). */
+  /** Writes the whole graph; returns the width of its float output (classes or vocabulary; the hidden size for 'hidden' alone). */
   build(): { outputs: number } {
     const { ids, mask } = this.inputs();
     this.attention.prepare({ ids, mask });
@@ -68,7 +68,9 @@ export class DecoderBuilder {
       [h, x] = this.layer(l, h, x);
       this.o.onLayer?.(l);
     }
-    const outputs = this.o.output === 'hidden' ? this.hidden(h) : this.logits(h);
+    const out = this.o.output ?? 'logits';
+    const width = out === 'logits' ? 0 : this.hidden(h);
+    const outputs = out === 'hidden' ? width : this.logits(h);
     this.attention.outputs();
     return { outputs };
   }

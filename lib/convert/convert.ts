@@ -58,6 +58,11 @@ export interface ConvertOptions {
   attention?: AttentionKind;
   /** onnxruntime's fused RMSNorm operators (default true). */
   fusedNorms?: boolean;
+  /**
+   * Also output `last_hidden_state` beside the logits (default false), so heads can be
+   * trained on the frozen backbone (`prmkit train`) and read from it.
+   */
+  hiddenStates?: boolean;
   /** Progress lines (e.g. process.stderr.write). */
   onProgress?: (message: string) => void;
 }
@@ -77,7 +82,7 @@ export interface ConvertResult {
 }
 
 const KEYS = is.keysOf<ConvertOptions>()({
-  input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, onProgress: true,
+  input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, hiddenStates: true, onProgress: true,
 });
 
 function readConfig(dir: string): Record<string, unknown> {
@@ -181,6 +186,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const kvCache = options.kvCache === undefined ? false : is.boolean(options.kvCache, 'kvCache');
   const overwrite = options.overwrite === undefined ? false : is.boolean(options.overwrite, 'overwrite');
   const fusedNorms = options.fusedNorms === undefined ? true : is.boolean(options.fusedNorms, 'fusedNorms');
+  const hiddenStates = options.hiddenStates === undefined ? false : is.boolean(options.hiddenStates, 'hiddenStates');
   // int8 blocks of 16 halved the worst step error of 32 on the perf model at the same speed
   const block = options.block === undefined ? (dtype === 'int8' ? 16 : 32) : is.integer(options.block, 'block', 16, 256);
   if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
@@ -212,7 +218,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
   const { outputs, bytes } = writeModel(plan, output, {
-    ...plan.graph, labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
+    ...plan.graph, ...(hiddenStates ? { output: 'both' as const } : {}), labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
   });
   const manifest: Manifest = {
     prmkit: MANIFEST_VERSION,
@@ -229,6 +235,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
     ...(dtype === 'int8' || dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: dtype === 'int8' ? 8 : 4, block, accuracyLevel } } : {}),
     fusedNorms,
+    ...(hiddenStates ? { hiddenStates } : {}),
     attention: plan.graph.attention,
     source: { path: input, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
     converter: 'prmkit convert',

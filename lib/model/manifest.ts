@@ -7,6 +7,7 @@ import { ORM_FORMAT_NAMES } from '../formats/orm.js';
 import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName, FormatSpec, PrmFormat } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
+import type { TrainedHeadEntry } from './heads.js';
 
 export const MANIFEST = 'prmkit.json';
 export const MANIFEST_VERSION = 1;
@@ -49,6 +50,12 @@ export interface Manifest {
   /** How the weights were quantized (int8/int4). */
   quantization?: { scheme: 'MatMulNBits'; bits: number; block: number; accuracyLevel: number };
   fusedNorms: boolean;
+  /** The graph also outputs `last_hidden_state` (convert --hidden-states): heads can be trained on it and read from it. */
+  hiddenStates?: boolean;
+  /** Heads trained on the hidden states (`prmkit train`), by name (lib/model/heads.ts). */
+  heads?: Record<string, TrainedHeadEntry>;
+  /** The head loaders use by default: a name in `heads`; absent: the converted head. */
+  activeHead?: string;
   /** 'gqa' graphs read right-padded rows with positions 0..n-1 (no position_ids input). */
   attention: 'gqa' | 'plain';
   source: { path: string; architecture: string; modelType: string; bytes: number };

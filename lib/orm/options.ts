@@ -25,6 +25,8 @@ export interface OrmLoadOptions {
   name?: string;
   /** Head weights when the model outputs last_hidden_state (a .safetensors file or an ONNX initializer). */
   head?: HeadSource;
+  /** A head trained into the converted folder (`prmkit train`), by name; 'converted' for the checkpoint's own. Default: the folder's active head. */
+  headName?: string;
   /** Which model output to read (default: 'logits' when the model has it, else 'last_hidden_state'). */
   output?: 'logits' | 'last_hidden_state';
   /** Worker threads: how many (default 1), or `{ count, threads, executionProvider }`. */
@@ -34,7 +36,7 @@ export interface OrmLoadOptions {
 }
 
 export const ORM_LOAD_KEYS = keysOf<OrmLoadOptions>()({
-  model: true, tokenizer: true, format: true, maxContext: true, overflow: true, name: true, head: true, output: true, workers: true, chunking: true,
+  model: true, tokenizer: true, format: true, maxContext: true, overflow: true, name: true, head: true, headName: true, output: true, workers: true, chunking: true,
 });
 
 export function checkOrmLoadOptions(o: unknown): asserts o is OrmLoadOptions {
@@ -49,6 +51,8 @@ export function checkOrmLoadOptions(o: unknown): asserts o is OrmLoadOptions {
     if (t.path !== undefined) string(t.path, 'options.tokenizer.path', { nonEmpty: true });
   }
   if (l.name !== undefined) string(l.name, 'options.name');
+  if (l.headName !== undefined) string(l.headName, 'options.headName', { nonEmpty: true });
+  if (l.headName !== undefined && l.head !== undefined) throw new TypeError('options.head and options.headName both name a head; pass one');
   if (l.output !== undefined) oneOf(l.output, 'options.output', ['logits', 'last_hidden_state'] as const);
   workerOptions(l.workers);
   checkChunking(l.chunking, 'options.chunking');

@@ -6,10 +6,11 @@ import { basename } from 'node:path';
 import type { BackendInfo, SourceStats, StepSource } from '../backbones/step-source.js';
 import { OnnxSource } from '../backbones/onnx/source.js';
 import { checkHeadSource } from '../backbones/onnx/head.js';
+import { trainedHeadOf } from '../backbones/onnx/applied-head.js';
 import { isInputError, PrmInputTypeError, reroot } from '../errors.js';
 import type { InputError } from '../errors.js';
 import { resolveOrmFormat } from '../formats/orm.js';
-import type { OrmFormat } from '../formats/orm.js';
+import type { OrmFormat, OrmFormatSpec } from '../formats/orm.js';
 import type { ChainItem, ChainRanker, RankedChain } from '../interfaces.js';
 import { invalidType, show } from '../is.js';
 import { rankGroups } from '../kernels/index.js';
@@ -82,27 +83,34 @@ export class Orm implements ChainRanker {
     warnIfJsBackend();
     const model = modelFiles(options.model);
     const m = model.manifest;
-    if (m && manifestKind(m) !== 'orm')
+    // a head trained into the folder (by name, or the active one) replaces the converted head;
+    // a 2-class head is read as its one logit
+    const trained = options.head === undefined ? trainedHeadOf(model, options.headName, { oneLogit: true }) : undefined;
+    if (trained && trained.entry.kind !== 'orm')
+      throw new TypeError(`model: head ${JSON.stringify(trained.name)} of ${options.model} is a process head (a score per step); open it with Prm.load, or pass headName`);
+    if (!trained && m && manifestKind(m) !== 'orm')
       throw new TypeError(`model: ${options.model} is a process reward model (format ${m.format}: a score per step); open it with Prm.load`);
     const t = tokenizerOptions(options.tokenizer);
     const path = t.path ?? (m ? options.model : undefined);
     if (path === undefined) throw new TypeError('options.tokenizer is required with an .onnx model (a converted folder names its own)');
-    const spec = options.format ?? m?.format;
+    const spec = options.format ?? (trained ? (trained.entry.format as OrmFormatSpec) : m?.format);
     if (spec === undefined) throw new TypeError('options.format is required with an .onnx model (a converted folder names its own)');
-    const format = resolveOrmFormat(spec, 'options.format');
+    const resolved = resolveOrmFormat(spec, 'options.format');
+    // a head trained with BCE gives the logit of P(solution correct), whatever the text layout's family
+    const format: OrmFormat = trained ? { ...resolved, value: 'logit' } : resolved;
     const tokenizer = PrmTokenizer.load(path, { addedTokens: t.addedTokens });
     const maxContext = checkMaxContext(options.maxContext, 'options.maxContext') ?? m?.contextLength ?? tokenizer.modelMaxLength;
     const overflow = checkOverflow(options.overflow, 'options.overflow');
     // the backbone reads one raw value at a position: a one-output head, no activation applied
     const source = await OnnxSource.open({
       model, format: { name: format.name, head: { activation: 'sigmoid', positive: 0, outputs: 1 } }, tokenizer, head: checkHeadSource(options.head),
-      output: options.output, workers: workerOptions(options.workers), chunking: options.chunking,
+      output: options.output, workers: workerOptions(options.workers), chunking: options.chunking, ...(trained ? { trained: trained.applied } : {}),
     });
     if (source.headOutputs !== 1) {
       await source.close();
       throw new RangeError(`model: an outcome reward model's head gives one value per position, this one gives ${source.headOutputs}`);
     }
-    return new Orm(options.name ?? `${format.name}:${basename(options.model)}`, format, tokenizer, maxContext, overflow, source);
+    return new Orm(options.name ?? `${format.name}:${basename(options.model)}${trained ? `:${trained.name}` : ''}`, format, tokenizer, maxContext, overflow, source);
   }
 
   /** 'probability' when the model defines P(solution correct) (a sigmoid head), else 'reward'. */

@@ -46,6 +46,11 @@ export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'forma
   format?: FormatSpec;
   /** Head weights when the model outputs last_hidden_state (a .safetensors file or an ONNX initializer). */
   head?: HeadSource;
+  /**
+   * A head trained into the converted folder (`prmkit train`), by name; 'converted' for the
+   * checkpoint's own head. Default: the folder's active head.
+   */
+  headName?: string;
   /** Which model output to read (default: 'logits' when the model has it, else 'last_hidden_state'). */
   output?: 'logits' | 'last_hidden_state';
   /** Worker threads: how many (default 1), or `{ count, threads, executionProvider }`. */
@@ -59,7 +64,7 @@ export interface PrmConnectOptions extends CommonOptions {
 }
 
 const COMMON = { tokenizer: true, format: true, maxContext: true, overflow: true, aggregate: true, name: true } as const;
-export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, output: true, workers: true, chunking: true });
+export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, headName: true, output: true, workers: true, chunking: true });
 export const CONNECT_KEYS = keysOf<PrmConnectOptions>()({ ...COMMON, vllm: true });
 const TOKENIZER_KEYS = keysOf<TokenizerOptions>()({ path: true, addedTokens: true });
 const WORKER_KEYS = keysOf<WorkerOptions>()({ count: true, threads: true, executionProvider: true });
@@ -119,6 +124,8 @@ export function checkLoadOptions(o: unknown): asserts o is PrmLoadOptions {
   if (typeof l.model !== 'string' || l.model.length === 0) throw invalidType('options.model', 'a path to an .onnx file or a converted folder', l.model);
   checkTokenizer(l.tokenizer, false);
   if (l.output !== undefined) oneOf(l.output, 'options.output', ['logits', 'last_hidden_state'] as const);
+  if (l.headName !== undefined) string(l.headName, 'options.headName', { nonEmpty: true });
+  if (l.headName !== undefined && l.head !== undefined) throw new TypeError('options.head and options.headName both name a head; pass one');
   workerOptions(l.workers);
   checkChunking(l.chunking, 'options.chunking');
 }

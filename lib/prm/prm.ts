@@ -4,18 +4,20 @@ import { basename } from 'node:path';
 import type { BackendInfo, SourceStats, StepSource } from '../backbones/step-source.js';
 import { OnnxSource } from '../backbones/onnx/source.js';
 import { checkHeadSource } from '../backbones/onnx/head.js';
+import { trainedHeadOf } from '../backbones/onnx/applied-head.js';
 import { VllmSource } from '../backbones/vllm/source.js';
 import { checkItemShape } from '../formats/errors.js';
 import { isInputError, PrmInputTypeError, reroot } from '../errors.js';
 import { aggregation, invalidType, show } from '../is.js';
 import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
-import type { PrmFormat } from '../formats/types.js';
+import type { FormatSpec, PrmFormat } from '../formats/types.js';
 import type { ChainItem, ChainRanker, StepScorer } from '../interfaces.js';
 import { rankGroups } from '../kernels/index.js';
 import { warnIfJsBackend } from '../kernels/backend.js';
 import type { Aggregation } from '../kernels/types.js';
 import { manifestFormat, manifestKind, modelFiles } from '../model/manifest.js';
+import { headFormatSpec } from '../model/heads.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
@@ -108,20 +110,24 @@ export class Prm implements StepScorer, ChainRanker {
     warnIfJsBackend();
     const model = modelFiles(options.model);
     const m = model.manifest;
-    if (m && manifestKind(m) === 'orm')
+    // a head trained into the folder (by name, or the active one) replaces the converted head
+    const trained = options.head === undefined ? trainedHeadOf(model, options.headName) : undefined;
+    if (trained?.entry.kind === 'orm')
+      throw new TypeError(`model: head ${JSON.stringify(trained.name)} of ${options.model} is an outcome head (one score per solution, no step scores); open it with Orm.load, or pass headName`);
+    if (!trained && m && manifestKind(m) === 'orm')
       throw new TypeError(`model: ${options.model} is an outcome reward model (format ${m.format}: one score per solution, no step scores); open it with Orm.load`);
     const t = tokenizerOptions(options.tokenizer);
     const c = Prm.common({
       ...options,
       tokenizer: { ...t, path: t.path ?? (m ? options.model : undefined) },
-      format: options.format ?? (m ? manifestFormat(m) : undefined),
+      format: options.format ?? (trained ? (headFormatSpec(trained.entry) as FormatSpec) : m ? manifestFormat(m) : undefined),
       maxContext: options.maxContext ?? m?.contextLength,
     });
     const source = await OnnxSource.open({
       model, format: c.format, tokenizer: c.tokenizer, head: checkHeadSource(options.head), output: options.output,
-      workers: workerOptions(options.workers), chunking: options.chunking,
+      workers: workerOptions(options.workers), chunking: options.chunking, ...(trained ? { trained: trained.applied } : {}),
     });
-    return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}`, c, source);
+    return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}${trained ? `:${trained.name}` : ''}`, c, source);
   }
 
   /** Uses a remote vLLM PRM (`POST /pooling`, task token_classify) as the backbone; tokenization stays local. */

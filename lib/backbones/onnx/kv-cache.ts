@@ -4,8 +4,7 @@
 // prefix among them: each row's cached slots are right-aligned before the new tokens, the
 // slots in front of a shorter prefix are masked out, and position ids carry each row's true
 // positions, so a row scores as it would alone.
-import { scoreBatch } from '../../kernels/index.js';
-import type { Head } from '../../kernels/types.js';
+import type { Boundaries } from '../../kernels/types.js';
 import { invalidType } from '../../is.js';
 import type { CachedForward, CachedRow, ExtendOptions, ExtendResult, KvHandle } from '../cached-forward.js';
 import type { Chunk } from '../../batch/index.js';
@@ -14,12 +13,13 @@ import { limited } from './limited.js';
 
 /** What the cache needs of its source. */
 export interface KvSource {
-  readonly head: Head;
   readonly output: string;
   readonly workers: number;
   readonly chunking: { padId: number };
   plan(lengths: readonly number[]): Chunk[];
   forward(req: ForwardRequest, tokens: number): Promise<ForwardResult>;
+  /** log P(step correct) at the boundaries of a forward pass (the source's head applied). */
+  scoreAt(res: ForwardResult, boundaries: Boundaries): Promise<Float32Array>;
 }
 
 export interface KvShape {
@@ -130,8 +130,8 @@ export class OnnxKvCache implements CachedForward {
     });
     const real = members.reduce((a, m) => a + m.row.ids.length, 0);
     const res = await this.source.forward({ B, T: newLen, P: pastLen, ids, mask, positions, past: pastLen > 0 ? past : undefined, output: this.source.output, present: keep }, real);
-    const scored = await scoreBatch({ data: res.data, dtype: res.dtype, dims: res.dims }, { offsets, positions: Int32Array.from(at) }, this.source.head, { aggregations: [] });
-    const stepLogProbs = members.map((_, b) => scored.stepLogProbs.slice(offsets[b], offsets[b + 1]));
+    const scored = await this.source.scoreAt(res, { offsets, positions: Int32Array.from(at) });
+    const stepLogProbs = members.map((_, b) => scored.slice(offsets[b], offsets[b + 1]));
     if (!keep || !res.present) return { stepLogProbs };
     const tensors = res.present.map((t) => t.data);
     const handles = members.map(({ row, past: p }, b) => new OnnxKvHandle(this, p + row.ids.length, { tensors, row: b, slots, start: pastLen - p }));

@@ -5,12 +5,14 @@ import { padChunk, planChunks, resolveChunking } from '../../batch/index.js';
 import type { ChunkingOptions } from '../../batch/index.js';
 import type { PrmFormat } from '../../formats/types.js';
 import { gatherRows, scoreBatch } from '../../kernels/index.js';
-import type { Boundaries, Head } from '../../kernels/types.js';
+import type { Boundaries, Head, Hidden } from '../../kernels/types.js';
 import { manifestHead } from '../../model/manifest.js';
 import type { ModelFiles } from '../../model/manifest.js';
 import type { PrmTokenizer } from '../../tokenize/tokenizer.js';
 import { liveRows } from '../step-source.js';
 import type { HeadValues, OnnxInfo, SourceStats, StepSource } from '../step-source.js';
+import { firstLayer } from './applied-head.js';
+import type { AppliedHead, MlpFirstLayer } from './applied-head.js';
 import { OnnxBackbone } from './backbone.js';
 import type { ForwardRequest, ForwardResult, WorkerOptions } from './backbone.js';
 import { classProbs } from './classify.js';
@@ -29,6 +31,8 @@ export interface OnnxSourceOptions {
   tokenizer: PrmTokenizer;
   /** Head weights when the model outputs last_hidden_state. */
   head?: HeadSource;
+  /** A head trained on the hidden states (lib/model/heads.ts): read from last_hidden_state instead of the model's own head. */
+  trained?: AppliedHead;
   output?: Output;
   workers?: WorkerOptions;
   chunking?: ChunkingOptions;
@@ -56,16 +60,19 @@ export class OnnxSource implements StepSource {
 
   private constructor(
     private readonly backbone: OnnxBackbone,
+    /** The head over the output rows, or over a trained MLP's first-layer activations. */
     readonly head: Head,
     readonly output: Output,
     /** Width of one output row (hidden size, vocabulary or class count). */
     readonly width: number,
     readonly chunking: Chunking,
+    /** A trained MLP head's first layer, applied to the gathered rows before `head`. */
+    private readonly first?: MlpFirstLayer,
   ) {
     const b = backbone.info;
     const kv = b.layers > 0 && b.kvHeads !== undefined && b.headDim !== undefined ? { layers: b.layers, kvHeads: b.kvHeads, headDim: b.headDim, type: b.kvType } : undefined;
     this.info = Object.freeze({
-      kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: head.kind, workers: backbone.workers,
+      kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: first ? 'mlp' : head.kind, workers: backbone.workers,
       threadIds: b.threadIds, inputNames: b.inputNames, outputNames: b.outputNames, kvCache: kv !== undefined, ...(kv ? { kv } : {}),
     } as const);
     if (kv) this.cache = new OnnxKvCache(this, kv);
@@ -82,17 +89,22 @@ export class OnnxSource implements StepSource {
       throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
     const backbone = await OnnxBackbone.load(o.model.onnx, o.workers);
     try {
-      const output = pickOutput(backbone.info.outputNames, o.output);
+      const t = o.trained;
+      if (t && !backbone.info.outputNames.includes('last_hidden_state'))
+        throw new RangeError(`${o.model.path} has no last_hidden_state output, which a trained head reads; convert the checkpoint again with --hidden-states`);
+      if (t && o.output === 'logits') throw new TypeError("output 'logits' cannot be read with a trained head, which reads last_hidden_state");
+      const output = t ? 'last_hidden_state' : pickOutput(backbone.info.outputNames, o.output);
       const probe = await backbone.forward({ B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output });
       const width = probe.dims[2];
-      const head = m ? manifestHead(m, o.format) : resolveHead({ format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head, modelPath: o.model.onnx });
+      if (t && t.width !== width) throw new RangeError(`the trained head reads rows of width ${t.width}, the model's hidden size is ${width}`);
+      const head = t ? t.head : m ? manifestHead(m, o.format) : resolveHead({ format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head, modelPath: o.model.onnx });
       const chunking = resolveChunking(o.chunking ?? {}, {
         // a converted model on the cpu runs one chain per call: padding is pure waste there and
         // a chain of a few hundred tokens already fills the matrix kernels (bench:convert)
         maxBatch: m && backbone.info.provider === 'cpu' ? 1 : undefined,
         padId: padIdOf(o.tokenizer),
       });
-      return new OnnxSource(backbone, head, output, width, chunking);
+      return new OnnxSource(backbone, head, output, width, chunking, t?.first);
     } catch (e) {
       await backbone.close();
       throw e;
@@ -160,9 +172,26 @@ export class OnnxSource implements StepSource {
   /** log P(step correct) for every boundary, in CSR order (rows cut as `liveRows` says). */
   stepLogProbs(inputIds: readonly Int32Array[], boundaries: Boundaries, signal?: AbortSignal): Promise<Float32Array> {
     const out = new Float32Array(boundaries.positions.length);
-    const read = async (res: ForwardResult, b: Boundaries) =>
-      (await scoreBatch({ data: res.data, dtype: res.dtype, dims: res.dims }, b, this.head, { aggregations: [] })).stepLogProbs;
-    return this.atBoundaries(inputIds, boundaries, signal, read, out, 1);
+    return this.atBoundaries(inputIds, boundaries, signal, (res, b) => this.scoreAt(res, b), out, 1);
+  }
+
+  /**
+   * What the head reads at boundaries `b` of a forward pass: the output itself, or a trained
+   * MLP's first-layer activations at those boundaries (`[1, S, hidden]`, one row per boundary).
+   */
+  private async headInput(res: ForwardResult, b: Boundaries): Promise<{ hidden: Hidden; at: Boundaries; width: number }> {
+    const hidden: Hidden = { data: res.data, dtype: res.dtype, dims: res.dims };
+    if (!this.first) return { hidden, at: b, width: this.width };
+    const n = b.positions.length;
+    const act = await firstLayer(gatherRows(hidden, b), n, this.width, this.first);
+    const M = this.first.hidden;
+    return { hidden: { data: act, dtype: 'float32', dims: [1, n, M] }, at: { offsets: Int32Array.of(0, n), positions: Int32Array.from({ length: n }, (_, i) => i) }, width: M };
+  }
+
+  /** log P(step correct) at boundaries `b` of a forward pass, in CSR order. */
+  async scoreAt(res: ForwardResult, b: Boundaries): Promise<Float32Array> {
+    const { hidden, at } = await this.headInput(res, b);
+    return (await scoreBatch(hidden, at, this.head, { aggregations: [] })).stepLogProbs;
   }
 
   /** Outputs of the head per position: its label columns, its linear rows, or the whole output row. */
@@ -177,8 +206,8 @@ export class OnnxSource implements StepSource {
     const out = new Float32Array(boundaries.positions.length * K);
     const read = async (res: ForwardResult, b: Boundaries) => {
       const n = b.positions.length;
-      const gathered = gatherRows({ data: res.data, dtype: res.dtype, dims: res.dims }, b);
-      return Float32Array.from(classProbs(gathered, n, this.width, this.head, false).flat());
+      const { hidden, at, width } = await this.headInput(res, b);
+      return Float32Array.from(classProbs(gatherRows(hidden, at), n, width, this.head, false).flat());
     };
     return this.atBoundaries(inputIds, boundaries, signal, read, out, K).then((values) => ({ values, outputs: K }));
   }
@@ -198,8 +227,8 @@ export class OnnxSource implements StepSource {
         offsets[b + 1] = positions.length;
       });
       const res = await this.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output }, positions.length);
-      const gathered = gatherRows({ data: res.data, dtype: res.dtype, dims: res.dims }, { offsets, positions: Int32Array.from(positions) });
-      const probs = classProbs(gathered, positions.length, this.width, this.head, options.activation ?? true);
+      const { hidden, at, width } = await this.headInput(res, { offsets, positions: Int32Array.from(positions) });
+      const probs = classProbs(gatherRows(hidden, at), positions.length, width, this.head, options.activation ?? true);
       members.forEach((m, b) => (out[m] = probs.slice(offsets[b], offsets[b + 1])));
     });
     return out;

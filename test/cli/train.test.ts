@@ -1,0 +1,74 @@
+// prmkit train: JSONL in, a head written into the converted folder, which `prmkit score` then
+// reads by default; flag and data mistakes are one line naming the flag, or the file, line
+// and field, before any model work.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readManifest } from '../../lib/model/manifest.js';
+import { chains, tinyFolder } from '../train/helpers.js';
+import type { TinyFolder } from '../train/helpers.js';
+import { prmkit } from './helpers.js';
+
+let f: TinyFolder;
+let data: string;
+beforeAll(async () => {
+  f = await tinyFolder();
+  data = join(f.root, 'train.jsonl');
+  writeFileSync(data, chains(30, 2).map((c) => JSON.stringify(c)).join('\n') + '\n');
+});
+afterAll(() => f?.cleanup());
+
+describe('prmkit train', () => {
+  it('trains a head from JSONL, writes it as the active head, and score reads it', async () => {
+    const r = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'cli', '--epochs', '5', '--seed', '3', '--class-weights', 'balanced']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^trained PRM head "cli" \(linear, 1 output\) on \d+ rows, \d+ held out\n/);
+    expect(r.stdout).toContain(`written: ${f.dir}/heads/cli.safetensors`);
+    expect(readManifest(f.dir)!.activeHead).toBe('cli');
+    // again: refused without --force; with other options the rows come from the cache
+    const again = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'cli']);
+    expect([again.code, again.stderr]).toEqual([1, `prmkit train: ${f.dir} already has a head named "cli"; pass force (--force) to replace it\n`]);
+    const json = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'cli', '--force', '--head', 'mlp', '--outputs', '2', '--mlp-hidden', '8', '--epochs', '3', '--json', '--no-activate']);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout) as { entry: { head: unknown }; gather: { chains: number } };
+    expect(out.entry.head).toEqual({ kind: 'mlp', hidden: 8, activation: 'softmax', outputs: 2, positive: 1 });
+    expect(out.gather.chains).toBe(0);
+    const input = join(f.root, 'score.jsonl');
+    writeFileSync(input, JSON.stringify({ id: 'a', problem: 'What is 1+1?', steps: ['1+1 = 2'] }) + '\n');
+    const scored = await prmkit(['score', '-m', f.dir, '-i', input, '--head-name', 'cli']);
+    expect(scored.code).toBe(0);
+    expect(JSON.parse(scored.stdout.trim()).stepProbs).toHaveLength(1);
+  });
+
+  it('a bad line is named with its field, before the model runs', async () => {
+    const bad = join(f.root, 'bad.jsonl');
+    writeFileSync(bad, [JSON.stringify({ problem: 'p', steps: ['a'], labels: [true] }), JSON.stringify({ problem: 'p', steps: ['a', 'b'], labels: [true, 'no'] })].join('\n') + '\n');
+    const r = await prmkit(['train', '-m', f.dir, '--data', bad, '--name', 'bad']);
+    expect([r.code, r.stderr]).toEqual([1, `prmkit train: ${bad}:2: labels[1] must be a boolean or a number in [0, 1], got "no" (string)\n`]);
+    expect(existsSync(join(f.dir, 'heads', 'bad.safetensors'))).toBe(false);
+  });
+
+  it('usage errors exit 2 naming the flag', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--data', data, '--name', 'x'], /train needs --model/],
+      [['-m', f.dir, '--name', 'x'], /train needs --data/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--head', 'deep'], /--head must be one of 'linear', 'mlp', got "deep"/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--outputs', '3'], /--outputs must be an integer in \[1, 2\], got 3/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--mlp-hidden', '8'], /--mlp-hidden applies to --head mlp/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--class-weights', 'heavy'], /--class-weights must be balanced or POS,NEG/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--lr', '0'], /--lr must be a number > 0, got 0/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--cache', 'c', '--no-cache'], /--cache and --no-cache contradict/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--format', 'plain-orm'], /--format plain-orm is an ORM format/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--epoch', '3'], /Unknown option '--epoch'/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await prmkit(['train', ...argv]);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const help = await prmkit(['train', '--help']);
+    expect([help.code, help.stdout.split('\n')[0]]).toEqual([0, "prmkit train: fit a PRM or ORM head on a converted model's frozen hidden states"]);
+    expect(readFileSync(join(f.dir, 'prmkit.json'), 'utf8')).not.toContain('"x"');
+  });
+});
