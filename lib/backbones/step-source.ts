@@ -35,8 +35,25 @@ export interface VllmInfo {
   kvCache: false;
 }
 
+/** An implicit PRM: two local ONNX causal LMs (the PRM and its reference). */
+export interface ImplicitInfo {
+  kind: 'implicit';
+  provider: 'cpu' | 'cuda';
+  providerNote: string;
+  /** Where a token's log-probability is computed: the native LM-head kernel, or the graph. */
+  logProbs: 'kernel' | 'graph';
+  /** The LM-head kernel's instruction set ('kernel' only). */
+  kernel?: string;
+  /** Whether the two models' forward passes run at the same time. */
+  concurrency: 'auto' | 'parallel' | 'sequential';
+  /** Workers of each model. */
+  workers: number;
+  threadIds: number[];
+  kvCache: false;
+}
+
 /** What the backbone is, for diagnostics and metrics (`prm.backend`). */
-export type BackendInfo = OnnxInfo | VllmInfo;
+export type BackendInfo = OnnxInfo | VllmInfo | ImplicitInfo;
 
 /** Work a source has done since it opened (`prm.stats`). */
 export interface SourceStats {
@@ -68,6 +85,11 @@ export interface StepSource {
    * head's raw outputs with `activation: false` (vLLM's `use_activation: false`).
    */
   classify(rows: readonly Int32Array[], signal?: AbortSignal, options?: { activation?: boolean }): Promise<number[][][]>;
+  /**
+   * Implicit PRMs only: per step (CSR order), the sum over its response tokens of
+   * log policy(y_i) - log reference(y_i); `starts` holds each chain's first response token.
+   */
+  stepLogRatios?(inputIds: readonly Int32Array[], boundaries: Boundaries, starts: Int32Array, signal?: AbortSignal): Promise<Float64Array>;
   /** Forward passes on top of cached prefixes, where the backbone keeps keys/values. */
   readonly cache?: CachedForward;
   /** A snapshot of the work done so far. */

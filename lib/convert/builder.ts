@@ -31,9 +31,11 @@ export interface DecoderOptions extends LinearOptions {
   /**
    * What the graph ends with: 'logits' (the head in the graph; an LM head keeps only its
    * label rows unless `lmColumns` is 'vocab'), 'hidden' (`last_hidden_state`, the head
-   * applied outside the graph) or 'both' (logits, and the hidden states a trained head reads).
+   * applied outside the graph), 'both' (logits, and the hidden states a trained head reads) or
+   * 'token-logprobs' (an LM's log-probability of each next input token, `token_logprobs`
+   * [batch, sequence, 1]: what an implicit PRM reads).
    */
-  output?: 'logits' | 'hidden' | 'both';
+  output?: 'logits' | 'hidden' | 'both' | 'token-logprobs';
   lmColumns?: 'labels' | 'vocab';
   /** Element type of the graph's float outputs and KV cache; the math stays float32 inside. */
   ioType?: 'float32' | 'float16';
@@ -69,8 +71,12 @@ export class DecoderBuilder {
       this.o.onLayer?.(l);
     }
     const out = this.o.output ?? 'logits';
-    const width = out === 'logits' ? 0 : this.hidden(h);
-    const outputs = out === 'hidden' ? width : this.logits(h);
+    let outputs: number;
+    if (out === 'token-logprobs') outputs = this.tokenLogProbs(h, ids);
+    else {
+      const width = out === 'logits' ? 0 : this.hidden(h);
+      outputs = out === 'hidden' ? width : this.logits(h);
+    }
     this.attention.outputs();
     return { outputs };
   }
@@ -185,6 +191,25 @@ export class DecoderBuilder {
   private hidden(h: string): number {
     this.emit(h, 'last_hidden_state', ['batch', 'sequence', this.spec.hidden]);
     return this.spec.hidden;
+  }
+
+  /**
+   * log softmax(lm_head(h_t))[ids_{t+1}] at every position (the last one reads id 0 and means
+   * nothing): the whole vocabulary's logits exist inside onnxruntime only, the graph's output
+   * is one float per token.
+   */
+  private tokenLogProbs(h: string, ids: string): number {
+    const { g, head } = this;
+    if (head.kind !== 'lm-labels') throw new RangeError(`token log-probabilities read an LM head; this checkpoint has a ${head.kind} head`);
+    const logits = this.headLinear(h, head.tensors[0].replace(/\.weight$/, '')).y;
+    const p = '/head/token_logprobs';
+    const next = g.op(`${p}/next/Slice`, 'Slice', [ids, g.ints([1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
+    const pad = g.op(`${p}/pad/Mul`, 'Mul', [g.op(`${p}/pad/Slice`, 'Slice', [ids, g.ints([0]), g.ints([1]), g.ints([1])]), g.scalar('int64', 0)]);
+    const targets = g.op(`${p}/Unsqueeze`, 'Unsqueeze', [g.op(`${p}/next/Concat`, 'Concat', [next, pad], { axis: 1 }), g.ints([-1])]);
+    const picked = g.op(`${p}/GatherElements`, 'GatherElements', [logits, targets], { axis: -1 });
+    const lse = g.op(`${p}/ReduceLogSumExp`, 'ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 });
+    this.emit(g.op(`${p}/Sub`, 'Sub', [picked, lse]), 'token_logprobs', ['batch', 'sequence', 1]);
+    return 1;
   }
 
   /** The head's linear layer from its checkpoint tensor (bias when the checkpoint has one); float32 always. */

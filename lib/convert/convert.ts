@@ -23,6 +23,8 @@ import { detectHead } from './heads.js';
 import type { HeadPlan } from './heads.js';
 import type { ConvertDtype } from './linear.js';
 import { OnnxWriter } from './onnx-writer.js';
+import { checkPair, DEFAULT_BETA, HEAD_FILE, implicitModelOf, LOG_PROB_PATHS, planLm, subfolder, writeHeadFile } from './implicit.js';
+import type { LogProbPath } from './implicit.js';
 import { copyTokenizer } from './tokenizer-files.js';
 
 export const CONVERT_DTYPES: readonly ConvertDtype[] = MODEL_DTYPES;
@@ -65,6 +67,17 @@ export interface ConvertOptions {
   hiddenStates?: boolean;
   /** Progress lines (e.g. process.stderr.write). */
   onProgress?: (message: string) => void;
+  /**
+   * An implicit PRM: `input` is the PRM (a causal LM) and this its reference LM; both go into
+   * one folder (format eurus-prm) whose step rewards are their log-likelihood ratio.
+   */
+  reference?: string;
+  /** The reference's weight type (default: `dtype`). */
+  referenceDtype?: ConvertDtype;
+  /** An implicit PRM's reward scale (default 0.001, the EurusPRM card's). */
+  beta?: number;
+  /** How an implicit PRM reads token log-probabilities: 'kernel' (default) or 'graph'. */
+  logProbs?: LogProbPath;
 }
 
 export interface ConvertResult {
@@ -83,6 +96,7 @@ export interface ConvertResult {
 
 const KEYS = is.keysOf<ConvertOptions>()({
   input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, hiddenStates: true, onProgress: true,
+  reference: true, referenceDtype: true, beta: true, logProbs: true,
 });
 
 function readConfig(dir: string): Record<string, unknown> {
@@ -202,6 +216,21 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     if (!existsSync(join(output, MANIFEST))) throw new RangeError(`output ${output} holds files that are not a prmkit conversion; refusing to write into it`);
   }
   const t0 = performance.now();
+  if (options.reference !== undefined || format === 'eurus-prm') {
+    if (options.reference === undefined) throw new RangeError('format eurus-prm is an implicit PRM: pass its reference LM (reference, --reference REF_DIR)');
+    if (kvCache) throw new RangeError('an implicit PRM is converted without a KV cache (prm.session does not read implicit PRMs yet)');
+    if (options.hiddenStates) throw new RangeError('hiddenStates adds a trainable head\'s input; an implicit PRM has no head to train');
+    if (format !== undefined && format !== 'eurus-prm') throw new RangeError(`an implicit PRM (reference given) reads format eurus-prm, not ${format}`);
+    if (separator !== undefined || positive !== undefined) throw new RangeError('separator and positive set the trl format; an implicit PRM has none');
+    const reference = resolve(is.string(options.reference, 'reference', { nonEmpty: true }));
+    if (reference === output || reference === input) throw new RangeError('reference must be another folder than input and output');
+    const refDtype = options.referenceDtype === undefined ? dtype : is.oneOf(options.referenceDtype, 'referenceDtype', CONVERT_DTYPES);
+    const beta = options.beta === undefined ? DEFAULT_BETA : is.number(options.beta, 'beta', 0, Infinity, { openMin: true });
+    const logProbs = options.logProbs === undefined ? 'kernel' : is.oneOf(options.logProbs, 'logProbs', LOG_PROB_PATHS);
+    return convertPair({ input, reference, output, t0, beta, logProbs, progress, dtype, refDtype, block, accuracyLevel, attention, fusedNorms });
+  }
+  for (const k of ['referenceDtype', 'beta', 'logProbs'] as const)
+    if (options[k] !== undefined) throw new RangeError(`${k} sets an implicit PRM's conversion; pass reference too`);
   const plan = planConversion(input, { dtype, kvCache, format, separator, positive, block, accuracyLevel, attention, fusedNorms });
   const { spec, ck, head } = plan;
   // while a chain fits in a sliding window, full attention is exact; longer chains are refused
@@ -243,5 +272,57 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   writeFileSync(join(output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   return {
     output, manifest, attentionReason: plan.attentionReason, sourceBytes: ck.bytes, outputBytes: bytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The two causal LMs of an implicit PRM, each in its own subfolder, and one manifest. */
+function convertPair(o: {
+  input: string; reference: string; output: string; t0: number; beta: number; logProbs: LogProbPath; progress: (m: string) => void;
+  dtype: ConvertDtype; refDtype: ConvertDtype; block: number; accuracyLevel: number; attention?: AttentionKind; fusedNorms: boolean;
+}): ConvertResult {
+  const common = { block: o.block, accuracyLevel: o.accuracyLevel, attention: o.attention, fusedNorms: o.fusedNorms, logProbs: o.logProbs };
+  const sides = [
+    { name: 'policy', dir: o.input, opts: { ...common, dtype: o.dtype } },
+    { name: 'reference', dir: o.reference, opts: { ...common, dtype: o.refDtype } },
+  ] as const;
+  const plans = sides.map((s) => planLm(s.dir, s.name === 'policy' ? 'input' : 'reference', s.opts));
+  checkPair(plans[0].spec, plans[1].spec, o.input, o.reference);
+  mkdirSync(o.output, { recursive: true });
+  rmSync(join(o.output, MANIFEST), { force: true });
+  const copied = copyTokenizer(o.input, o.output);
+  let bytes = 0;
+  const models = sides.map((s, i) => {
+    const plan = plans[i];
+    const dir = subfolder(o.output, s.name);
+    o.progress(`converting the ${s.name} ${plan.spec.architecture} (${plan.spec.layers} layers, hidden ${plan.spec.hidden}) to ${s.opts.dtype}, token log-probabilities by the ${o.logProbs}`);
+    bytes += writeModel(plan, dir, { ...plan.graph, onLayer: (l) => o.progress(`${s.name} layer ${l + 1}/${plan.spec.layers}`) }).bytes;
+    if (o.logProbs === 'kernel') bytes += writeHeadFile(plan.ck, plan.headTensor, join(dir, HEAD_FILE));
+    return implicitModelOf(plan, s.name, s.opts, s.dir, o.logProbs === 'kernel');
+  });
+  const [policy, reference] = models;
+  const contextLength = Math.min(...plans.map((p) => Math.min(p.spec.maxPositions, p.spec.slidingWindow ?? Infinity)));
+  const manifest: Manifest = {
+    prmkit: MANIFEST_VERSION,
+    format: 'eurus-prm',
+    model: policy.model,
+    data: policy.data,
+    tokenizer: copied[0],
+    dtype: policy.dtype,
+    contextLength,
+    head: { kind: 'lm-logprobs', outputs: 1 },
+    kvCache: null,
+    decoder: policy.decoder,
+    ...(policy.quantization ? { quantization: policy.quantization } : {}),
+    fusedNorms: o.fusedNorms,
+    attention: policy.attention,
+    source: policy.source,
+    converter: 'prmkit convert',
+    implicit: { beta: o.beta, logProbs: o.logProbs, policy, reference },
+  };
+  writeFileSync(join(o.output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  const ck = plans.map((p) => p.ck);
+  return {
+    output: o.output, manifest, attentionReason: plans[0].attentionReason, sourceBytes: ck[0].bytes + ck[1].bytes, outputBytes: bytes,
+    largestTensorBytes: Math.max(ck[0].largest, ck[1].largest), seconds: (performance.now() - o.t0) / 1000,
   };
 }

@@ -1,6 +1,7 @@
 // PRM input formats: the known families (each file cites its model's convention) and custom ones.
 import { invalidRange, invalidType } from '../is.js';
 import { customFormat } from './custom.js';
+import { eurusPrm } from './eurus.js';
 import { mathShepherd } from './math-shepherd.js';
 import { qwenMathPrm } from './qwen-math-prm.js';
 import { rlhflow } from './rlhflow.js';
@@ -16,6 +17,7 @@ export type { SplitStep, StepSplitter } from './split.js';
 export { QWEN_PRM_SEPARATOR, QWEN_PRM_SEPARATOR_ID, QWEN_PRM_SYSTEM } from './qwen-math-prm.js';
 export { SHEPHERD_TAG } from './math-shepherd.js';
 export { trlFormat, TRL_SEPARATOR } from './trl.js';
+export { EURUS_JOIN } from './eurus.js';
 
 export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
   'qwen2.5-math-prm': qwenMathPrm,
@@ -23,6 +25,7 @@ export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
   rlhflow,
   skywork,
   trl,
+  'eurus-prm': eurusPrm,
 };
 
 /** The built-in format names, in one place: every list of them (CLI flags, messages, the converter) reads this. */

@@ -4,7 +4,7 @@ import type { Activation, Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
-export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork' | 'trl';
+export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork' | 'trl' | 'eurus-prm';
 
 /** How the head's outputs at a boundary become P(step correct). */
 export interface FormatHead {
@@ -24,6 +24,8 @@ export interface FormatHead {
 export interface EncodedChain {
   ids: number[];
   positions: number[];
+  /** The first token of the response (formats that read a response: implicit PRMs). */
+  start?: number;
 }
 
 export interface PrmFormat {
@@ -33,6 +35,11 @@ export interface PrmFormat {
   readonly head: FormatHead;
   /** The aggregation the model's authors use. */
   readonly aggregation: Aggregation;
+  /**
+   * The format of an implicit PRM: the step reward is a log-likelihood ratio of two causal
+   * LMs over the response's tokens (`encode` gives each chain's `start`), not a head's output.
+   */
+  readonly implicit?: boolean;
   /** Encodes one chain; `index` names the item in errors. */
   encode(item: ChainItem, tokenizer: PrmTokenizer, index: number): EncodedChain;
 }

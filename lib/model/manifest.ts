@@ -16,8 +16,42 @@ export const MANIFEST_VERSION = 1;
 export type ModelDtype = 'float32' | 'float16' | 'int8' | 'int4';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['float32', 'float16', 'int8', 'int4'];
 
-/** The head a checkpoint carried, as the converter found it. */
-export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels';
+/** The head a checkpoint carried, as the converter found it ('lm-logprobs': an implicit PRM's causal LMs, read as log-probabilities of their next tokens). */
+export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels' | 'lm-logprobs';
+
+/** One of an implicit PRM's two causal LMs, in its own subfolder. */
+export interface ImplicitModel {
+  /** File names inside the converted folder (e.g. 'policy/model.onnx'). */
+  model: string;
+  data: string;
+  /**
+   * The LM head as the checkpoint stores it (tensor 'lm_head.weight', [vocab, hidden], its own
+   * dtype), read by the native LM-head kernel when `logProbs` is 'kernel'.
+   */
+  head?: string;
+  dtype: ModelDtype;
+  decoder: Manifest['decoder'];
+  quantization?: Manifest['quantization'];
+  attention: 'gqa' | 'plain';
+  fusedNorms: boolean;
+  source: Manifest['source'];
+}
+
+/**
+ * An implicit PRM (PRIME's EurusPRM): step rewards q_t = beta * sum over response tokens
+ * i <= t of (log policy(y_i) - log reference(y_i)), from two causal LMs.
+ */
+export interface ImplicitManifest {
+  /** The reward scale (the model card's coefficient, 0.001 for EurusPRM). */
+  beta: number;
+  /**
+   * How a token's log-probability is read: 'kernel' (the graphs give last_hidden_state, the
+   * native LM-head kernel streams the head file) or 'graph' (the graphs give token_logprobs).
+   */
+  logProbs: 'kernel' | 'graph';
+  policy: ImplicitModel;
+  reference: ImplicitModel;
+}
 
 /** A process reward model (a score per step) or an outcome reward model (one per solution). */
 export type ModelKind = 'prm' | 'orm';
@@ -60,6 +94,8 @@ export interface Manifest {
   attention: 'gqa' | 'plain';
   source: { path: string; architecture: string; modelType: string; bytes: number };
   converter: string;
+  /** An implicit PRM's two models (the fields above then describe the policy). */
+  implicit?: ImplicitManifest;
 }
 
 /** The manifest of a converted folder, or undefined when `path` is not one. */

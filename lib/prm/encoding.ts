@@ -65,6 +65,9 @@ export function checkEncoding(enc: unknown, format: PrmFormat): asserts enc is E
   if (f === null || typeof f !== 'object' || typeof f.name !== 'string') throw new PrmInputTypeError('encoded.format', 'must be the PrmFormat the chains were encoded with');
   // boundaries mean what the format's head reads there: another family's encoding would score garbage
   if (f !== format && f.name !== format.name) throw new PrmInputError('encoded.format', `is '${f.name}', but this model reads '${format.name}'`);
+  const starts = (e as { starts?: unknown }).starts;
+  if (format.implicit && !(starts instanceof Int32Array && starts.length === n))
+    throw new PrmInputTypeError('encoded.starts', `must be an Int32Array of ${n} response starts (an implicit PRM's encoding has them), got ${show(starts)}`);
   for (let i = 0; i < n; i++) {
     const ids = e.inputIds[i];
     if (!isInt32(ids)) throw new PrmInputTypeError(`encoded.inputIds[${i}]`, `must be an Int32Array, got ${show(ids)}`);
@@ -81,6 +84,12 @@ export function checkEncoding(enc: unknown, format: PrmFormat): asserts enc is E
         throw new PrmInputError(`encoded.boundaries.positions[${k}]`, `= ${p} must be increasing within chain ${i} and inside its ${ids.length} tokens`);
       prev = p;
     }
+    // the token before a response's first one predicts it, so a response starts at 1 or later
+    if (format.implicit) {
+      const st = (starts as Int32Array)[i];
+      const limit = hi > lo ? b.positions[lo] : ids.length;
+      if (!(st >= 1 && st <= limit)) throw new PrmInputError(`encoded.starts[${i}]`, `= ${st} must be in [1, ${limit}] (the chain's first step end, or its length)`);
+    }
   }
 }
 
@@ -94,12 +103,14 @@ export function pickRows(rows: readonly EncodedRow[], format: PrmFormat): PrmEnc
   });
   const positions = new Int32Array(S);
   rows.forEach(({ encoding: e, row }, i) => positions.set(e.boundaries.positions.subarray(e.boundaries.offsets[row], e.boundaries.offsets[row + 1]), offsets[i]));
+  const starts = format.implicit ? Int32Array.from(rows, ({ encoding: e, row }) => e.starts?.[row] ?? 0) : undefined;
   return {
     inputIds: rows.map(({ encoding: e, row }) => e.inputIds[row]),
     boundaries: { offsets, positions },
     truncated: rows.map(({ encoding: e, row }) => e.truncated[row]),
     ids: rows.map(({ encoding: e, row }) => e.ids[row]),
     format,
+    ...(starts ? { starts } : {}),
   };
 }
 

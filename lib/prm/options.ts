@@ -12,6 +12,10 @@ import type { FormatSpec } from '../formats/types.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { Overflow } from '../tokenize/encode.js';
 import type { AddedTokenSpec } from '../tokenize/tokenizer.js';
+import { CONCURRENCIES } from '../backbones/implicit/source.js';
+import type { Concurrency } from '../backbones/implicit/source.js';
+import { checkBeta, REWARD_KINDS } from './rewards.js';
+import type { RewardKind } from './rewards.js';
 
 export type { ChunkingOptions } from '../batch/index.js';
 export type { WorkerOptions } from '../backbones/onnx/backbone.js';
@@ -57,6 +61,18 @@ export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'forma
   workers?: number | WorkerOptions;
   /** How backbone calls are cut and padded: `{ maxPaddedTokens, maxOutputBytes, maxBatch, maxPadFraction, padding, padId }`. */
   chunking?: ChunkingOptions;
+  /** An implicit PRM's settings (a folder converted with --reference). */
+  implicit?: ImplicitLoadOptions;
+}
+
+/** How an implicit PRM's two models run and what its rewards default to. */
+export interface ImplicitLoadOptions {
+  /** Run the policy and the reference at the same time: 'auto' (default: when free memory holds both calls), 'parallel', 'sequential'. */
+  concurrency?: Concurrency;
+  /** The reward scale (default: the folder's, 0.001 for EurusPRM). */
+  beta?: number;
+  /** 'cumulative' (q at each step end, the default) or 'step' (per-step differences). */
+  rewards?: RewardKind;
 }
 
 export interface PrmConnectOptions extends CommonOptions {
@@ -64,7 +80,8 @@ export interface PrmConnectOptions extends CommonOptions {
 }
 
 const COMMON = { tokenizer: true, format: true, maxContext: true, overflow: true, aggregate: true, name: true } as const;
-export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, headName: true, output: true, workers: true, chunking: true });
+export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, headName: true, output: true, workers: true, chunking: true, implicit: true });
+const IMPLICIT_KEYS = keysOf<ImplicitLoadOptions>()({ concurrency: true, beta: true, rewards: true });
 export const CONNECT_KEYS = keysOf<PrmConnectOptions>()({ ...COMMON, vllm: true });
 const TOKENIZER_KEYS = keysOf<TokenizerOptions>()({ path: true, addedTokens: true });
 const WORKER_KEYS = keysOf<WorkerOptions>()({ count: true, threads: true, executionProvider: true });
@@ -107,6 +124,18 @@ export function workerOptions(v: unknown): WorkerOptions {
   return w as WorkerOptions;
 }
 
+/** The implicit option, checked (an empty object when absent). */
+export function implicitOptions(v: unknown): ImplicitLoadOptions {
+  if (v === undefined) return {};
+  const o = object(v, 'options.implicit', `an object { ${IMPLICIT_KEYS.join(', ')} }`);
+  knownKeys(o, IMPLICIT_KEYS, 'options.implicit');
+  return {
+    ...(o.concurrency !== undefined ? { concurrency: oneOf(o.concurrency, 'options.implicit.concurrency', CONCURRENCIES) } : {}),
+    ...(o.beta !== undefined ? { beta: checkBeta(o.beta, 'options.implicit.beta') } : {}),
+    ...(o.rewards !== undefined ? { rewards: oneOf(o.rewards, 'options.implicit.rewards', REWARD_KINDS) } : {}),
+  };
+}
+
 export function checkCommon(o: unknown): asserts o is CommonOptions {
   const c = object(o, 'options', 'an object { model, tokenizer, format, ... }');
   checkTokenizer(c.tokenizer, true);
@@ -128,6 +157,7 @@ export function checkLoadOptions(o: unknown): asserts o is PrmLoadOptions {
   if (l.headName !== undefined && l.head !== undefined) throw new TypeError('options.head and options.headName both name a head; pass one');
   workerOptions(l.workers);
   checkChunking(l.chunking, 'options.chunking');
+  implicitOptions(l.implicit);
 }
 
 export function checkConnectOptions(o: unknown): asserts o is PrmConnectOptions {

@@ -2,7 +2,8 @@
 // backbone (onnxruntime on worker threads, or a remote vLLM /pooling) → native kernels.
 import { basename } from 'node:path';
 import type { BackendInfo, SourceStats, StepSource } from '../backbones/step-source.js';
-import { OnnxSource } from '../backbones/onnx/source.js';
+import { OnnxSource, padIdOf } from '../backbones/onnx/source.js';
+import { ImplicitSource } from '../backbones/implicit/source.js';
 import { checkHeadSource } from '../backbones/onnx/head.js';
 import { trainedHeadOf } from '../backbones/onnx/applied-head.js';
 import { VllmSource } from '../backbones/vllm/source.js';
@@ -21,7 +22,10 @@ import { headFormatSpec } from '../model/heads.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
 import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
-import type { PrmScore, RerankOptions, ScoreCallOptions } from './results.js';
+import type { PrmScore, RerankOptions, ScoreCall, ScoreCallOptions } from './results.js';
+import { buildRewardScores, checkRewardCall, rewardAggregation } from './rewards.js';
+import type { RewardCall, RewardDefaults } from './rewards.js';
+import { implicitOptions } from './options.js';
 import { PrmSession } from './session.js';
 import type { SessionModel } from './session.js';
 import { checkClassifyCall, checkEncodeOptions, checkEncoding, joinEncodings } from './encoding.js';
@@ -49,6 +53,8 @@ export interface RankedCandidate {
   index: number;
   score: number;
   stepProbs: number[];
+  /** An implicit PRM's step rewards (its stepProbs are empty). */
+  stepRewards?: number[];
 }
 
 function checkItems(items: unknown, what = 'items'): asserts items is readonly ChainItem[] {
@@ -62,6 +68,8 @@ interface Common {
   maxContext?: number;
   overflow: Overflow;
   aggregate: Aggregation;
+  /** An implicit PRM's reward settings. */
+  rewards?: RewardDefaults;
 }
 
 export class Prm implements StepScorer, ChainRanker {
@@ -74,6 +82,11 @@ export class Prm implements StepScorer, ChainRanker {
   readonly maxContext?: number;
   readonly overflow: Overflow;
   readonly defaultAggregate: Aggregation;
+  /**
+   * An implicit PRM's reward settings (beta, cumulative or per-step rewards): its scores carry
+   * `stepRewards` and no probabilities. Undefined for every other PRM.
+   */
+  readonly implicit?: Readonly<RewardDefaults>;
   private readonly source: StepSource;
   private sessionModel?: SessionModel;
   private closed = false;
@@ -85,6 +98,7 @@ export class Prm implements StepScorer, ChainRanker {
     this.maxContext = c.maxContext;
     this.overflow = c.overflow;
     this.defaultAggregate = c.aggregate;
+    if (c.rewards) this.implicit = Object.freeze({ ...c.rewards });
     this.source = source;
   }
 
@@ -123,11 +137,29 @@ export class Prm implements StepScorer, ChainRanker {
       format: options.format ?? (trained ? (headFormatSpec(trained.entry) as FormatSpec) : m ? manifestFormat(m) : undefined),
       maxContext: options.maxContext ?? m?.contextLength,
     });
+    if (c.format.implicit || m?.implicit) return Prm.loadImplicit(options, model, c);
     const source = await OnnxSource.open({
       model, format: c.format, tokenizer: c.tokenizer, head: checkHeadSource(options.head), output: options.output,
       workers: workerOptions(options.workers), chunking: options.chunking, ...(trained ? { trained: trained.applied } : {}),
     });
     return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}${trained ? `:${trained.name}` : ''}`, c, source);
+  }
+
+  /** Two causal LMs of a folder converted with --reference, read by ImplicitSource. */
+  private static async loadImplicit(options: PrmLoadOptions, model: ReturnType<typeof modelFiles>, c: Common): Promise<Prm> {
+    const m = model.manifest;
+    if (!m?.implicit)
+      throw new TypeError(`format ${c.format.name} is an implicit PRM's (two causal LMs, a policy and its reference): load a folder converted with \`prmkit convert PRM_DIR OUT_DIR --reference REF_DIR\``);
+    if (!c.format.implicit) throw new RangeError(`${options.model} is an implicit PRM (two causal LMs); format ${c.format.name} reads one model's head: leave format out`);
+    if (options.head !== undefined || options.output !== undefined) throw new TypeError(`options.head and options.output do not apply to an implicit PRM (${options.model})`);
+    const im = implicitOptions(options.implicit);
+    rewardAggregation(c.aggregate, 'options.aggregate');
+    const source = await ImplicitSource.open({
+      model: { ...model, manifest: { ...m, implicit: m.implicit } }, workers: workerOptions(options.workers), chunking: options.chunking,
+      concurrency: im.concurrency, padId: padIdOf(c.tokenizer),
+    });
+    const rewards: RewardDefaults = { beta: im.beta ?? m.implicit.beta, rewards: im.rewards ?? 'cumulative' };
+    return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}`, { ...c, rewards }, source);
   }
 
   /** Uses a remote vLLM PRM (`POST /pooling`, task token_classify) as the backbone; tokenization stays local. */
@@ -194,7 +226,7 @@ export class Prm implements StepScorer, ChainRanker {
   async score(items: readonly ChainItem[], options?: ScoreCallOptions): Promise<PrmScore[]> {
     this.live();
     checkItems(items);
-    const o = checkScoreCall(options, this.defaultAggregate);
+    const o = this.checkCall(options);
     return this.scoreFitted(await this.encodeYielding(items), o);
   }
 
@@ -207,14 +239,24 @@ export class Prm implements StepScorer, ChainRanker {
   async scoreEncoded(encoded: PrmEncoding | EncodedBatch, options?: ScoreCallOptions): Promise<PrmScore[]> {
     this.live();
     checkEncoding(encoded, this.format);
-    const o = checkScoreCall(options, this.defaultAggregate);
+    const o = this.checkCall(options);
     const enc: PrmEncoding = { ...encoded, ids: encoded.ids ?? encoded.inputIds.map(() => undefined) };
     return this.scoreFitted(fitContext(enc, this.maxContext, this.overflow), o);
   }
 
-  private async scoreFitted(enc: PrmEncoding, o: ReturnType<typeof checkScoreCall>): Promise<PrmScore[]> {
+  /** A scoring call's options: probabilities' or, for an implicit PRM, rewards'. */
+  private checkCall(options: ScoreCallOptions | undefined, extra: readonly string[] = [], name?: string): ScoreCall | RewardCall {
+    return this.implicit ? checkRewardCall(options, this.defaultAggregate, this.implicit, extra, name) : checkScoreCall(options, this.defaultAggregate, extra, name);
+  }
+
+  private async scoreFitted(enc: PrmEncoding, o: ScoreCall | RewardCall): Promise<PrmScore[]> {
+    const tokens = enc.inputIds.map((r) => r.length);
+    if ('beta' in o) {
+      const ratios = await this.source.stepLogRatios!(enc.inputIds, enc.boundaries, enc.starts!, o.signal);
+      return buildRewardScores(ratios, enc.boundaries.offsets, o, tokens, enc.truncated, enc.ids);
+    }
     const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
-    return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, enc.inputIds.map((r) => r.length), enc.truncated, enc.ids);
+    return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, tokens, enc.truncated, enc.ids);
   }
 
   /** `ChainRanker`: each chain's aggregate (the model's default) as a probability; NaN for a chain without steps. */
@@ -226,13 +268,23 @@ export class Prm implements StepScorer, ChainRanker {
   async rerank(problem: string, candidates: readonly (readonly string[])[], options: RerankOptions = {}): Promise<RankedCandidate[]> {
     if (typeof problem !== 'string') throw new PrmInputTypeError('problem', `must be a string, got ${show(problem)}`);
     if (!Array.isArray(candidates)) throw new PrmInputTypeError('candidates', `must be an array of step arrays, got ${show(candidates)}`);
-    const { topN, how, threshold, signal } = checkRerankCall(options, this.defaultAggregate, candidates.length);
+    let topN: number;
+    let scoreOptions: ScoreCallOptions;
+    if (this.implicit) {
+      const r = checkRewardCall(options, this.defaultAggregate, this.implicit, ['topN'], 'rerank options');
+      topN = checkRerankCall({ topN: options.topN }, this.defaultAggregate, candidates.length).topN;
+      scoreOptions = { aggregate: r.how, beta: r.beta, rewards: r.rewards, rewardThreshold: r.threshold, signal: r.signal };
+    } else {
+      const r = checkRerankCall(options, this.defaultAggregate, candidates.length);
+      topN = r.topN;
+      scoreOptions = { aggregate: r.how, errorThreshold: r.threshold, signal: r.signal };
+    }
     candidates.forEach((c, i) => {
       if (!Array.isArray(c)) throw new PrmInputTypeError(`candidates[${i}]`, `must be an array of step strings, got ${show(c)}`);
     });
     let scores: PrmScore[];
     try {
-      scores = await this.score(candidates.map((steps) => ({ problem, steps })), { aggregate: how, errorThreshold: threshold, signal });
+      scores = await this.score(candidates.map((steps) => ({ problem, steps })), scoreOptions);
     } catch (e) {
       // a candidate is the caller's `candidates[i]`; the problem is theirs once, not per item
       if (!isInputError(e) || e.itemIndex === undefined) throw e;
@@ -240,7 +292,9 @@ export class Prm implements StepScorer, ChainRanker {
       throw e.path.startsWith(`items[${k}].problem`) ? reroot(e, `items[${k}].problem`, 'problem') : reroot(e, `items[${k}].steps`, `candidates[${k}]`);
     }
     const order = rankGroups({ scores: Float32Array.from(scores, (s) => s.score), groupOffsets: Int32Array.of(0, scores.length) });
-    return Array.from(order.subarray(0, Math.min(topN, order.length)), (i) => ({ index: i, score: scores[i].score, stepProbs: scores[i].stepProbs }));
+    return Array.from(order.subarray(0, Math.min(topN, order.length)), (i) => ({
+      index: i, score: scores[i].score, stepProbs: scores[i].stepProbs, ...(scores[i].stepRewards ? { stepRewards: scores[i].stepRewards } : {}),
+    }));
   }
 
   /**
@@ -249,6 +303,7 @@ export class Prm implements StepScorer, ChainRanker {
    * `tokenOffsets`). See lib/rewards.
    */
   denseRewards(items: readonly DenseRewardItem[], options?: DenseRewardOptions): Promise<DenseReward[]> {
+    if (this.implicit) return Promise.reject(new TypeError(`${this.name} is an implicit PRM: its step rewards are in prm.score(...)[i].stepRewards (rewards: 'step' for per-step ones); dense rewards from step probabilities do not apply`));
     return denseRewards(this, items, options);
   }
 
@@ -277,6 +332,7 @@ export class Prm implements StepScorer, ChainRanker {
   async session(item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
     this.live();
     const cache = this.source.cache;
+    if (this.implicit) throw new Error(`${this.name}: incremental scoring (prm.session) of an implicit PRM is not supported yet; score whole chains with prm.score`);
     if (!cache) throw new Error(`${this.name}: incremental scoring needs an ONNX model with past_key_values inputs and present outputs`);
     this.sessionModel ??= {
       encode: (items) => this.encode(items),

@@ -2,18 +2,27 @@
 import { aggregation, keysOf, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
 import { aggregate, firstError } from '../kernels/index.js';
 import type { Aggregation } from '../kernels/types.js';
+import type { RewardKind } from './rewards.js';
 
 export interface PrmScore {
-  /** P(step correct) for each scored step. */
+  /** P(step correct) for each scored step (empty for an implicit PRM, whose rewards are not probabilities). */
   stepProbs: number[];
   /**
    * log P(step correct) for each scored step, as the backbone gave it: consumers that reduce
    * in log space (the service's aggregates) start from these, not from `stepProbs` logged again.
    */
   stepLogProbs: number[];
-  /** The chain's aggregate, as a probability (exp of the log-space aggregate); NaN for an empty chain. */
+  /**
+   * An implicit PRM's reward for each scored step: q at the step's last token (cumulative, the
+   * model card's definition) or per step (`rewards: 'step'`), scaled by beta. See lib/prm/rewards.ts.
+   */
+  stepRewards?: number[];
+  /**
+   * The chain's aggregate, as a probability (exp of the log-space aggregate); for an implicit
+   * PRM, the aggregate of its rewards. NaN for an empty chain.
+   */
   score: number;
-  /** Index of the first step with probability below the threshold, -1 if none. */
+  /** Index of the first step with probability below the threshold (an implicit PRM: reward below rewardThreshold), -1 if none. */
   firstError: number;
   /** Backbone tokens of the chain as encoded. */
   tokens: number;
@@ -24,10 +33,17 @@ export interface PrmScore {
 }
 
 export interface ScoreCallOptions {
+  /** An implicit PRM takes 'min', 'last' or 'mean' (of its rewards). */
   aggregate?: Aggregation;
-  /** A step is an error below this probability (default 0.5). */
+  /** A step is an error below this probability (default 0.5); not for implicit PRMs. */
   errorThreshold?: number;
   signal?: AbortSignal;
+  /** Implicit PRMs: the reward scale (default: the model's, 0.001 for EurusPRM). */
+  beta?: number;
+  /** Implicit PRMs: 'cumulative' (q at each step end, default) or 'step' (q_k - q_{k-1}). */
+  rewards?: RewardKind;
+  /** Implicit PRMs: a step is an error below this reward (default 0). */
+  rewardThreshold?: number;
 }
 
 export interface ScoreCall {
@@ -36,7 +52,7 @@ export interface ScoreCall {
   signal?: AbortSignal;
 }
 
-const SCORE_KEYS = keysOf<ScoreCallOptions>()({ aggregate: true, errorThreshold: true, signal: true });
+const SCORE_KEYS = keysOf<Pick<ScoreCallOptions, 'aggregate' | 'errorThreshold' | 'signal'>>()({ aggregate: true, errorThreshold: true, signal: true });
 
 /**
  * The options every scoring call takes (plus `extra` keys the caller reads itself, such as
@@ -44,6 +60,8 @@ const SCORE_KEYS = keysOf<ScoreCallOptions>()({ aggregate: true, errorThreshold:
  */
 export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregation, extra: readonly string[] = [], name = 'score options'): ScoreCall {
   if (o === undefined) return { how: dflt, threshold: 0.5 };
+  for (const k of ['beta', 'rewards', 'rewardThreshold'] as const)
+    if (object(o, name)[k] !== undefined) throw new TypeError(`${name}.${k} is an option of implicit PRMs (converted with --reference); this model gives step probabilities`);
   knownKeys(object(o, name), [...SCORE_KEYS, ...extra], name);
   const how = o.aggregate === undefined ? dflt : aggregation(o.aggregate, 'aggregate');
   const t = o.errorThreshold === undefined ? 0.5 : threshold(o.errorThreshold, 'errorThreshold');

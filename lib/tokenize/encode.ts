@@ -31,6 +31,8 @@ export interface EncodedBatch {
   /** Per item: steps lost to `maxContext` (only with overflow 'truncate'). */
   truncated: boolean[];
   format: PrmFormat;
+  /** Per item, the first token of its response: formats that read a response (implicit PRMs). */
+  starts?: Int32Array;
 }
 
 export const OVERFLOWS: readonly Overflow[] = ['error', 'truncate'];
@@ -94,13 +96,15 @@ export function encodeChains(items: readonly ChainItem[], options: EncodeOptions
   const truncated: boolean[] = [];
   const offsets = new Int32Array(items.length + 1);
   const positions: number[] = [];
+  const starts = format.implicit ? new Int32Array(items.length) : undefined;
   items.forEach((item, i) => {
     const enc = format.encode(item, tokenizer, i);
+    if (starts) starts[i] = enc.start ?? 0;
     const fit = fitRow(Int32Array.from(enc.ids), Int32Array.from(enc.positions), maxContext, overflow, `items[${i}]`);
     inputIds.push(fit.ids);
     truncated.push(fit.cut);
     for (const p of fit.positions) positions.push(p);
     offsets[i + 1] = positions.length;
   });
-  return { inputIds, boundaries: { offsets, positions: Int32Array.from(positions) }, truncated, format };
+  return { inputIds, boundaries: { offsets, positions: Int32Array.from(positions) }, truncated, format, ...(starts ? { starts } : {}) };
 }

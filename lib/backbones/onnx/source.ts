@@ -47,7 +47,8 @@ function pickOutput(names: readonly string[], asked: Output | undefined): Output
   return output;
 }
 
-function padIdOf(tokenizer: PrmTokenizer): number {
+/** The tokenizer's pad token id, else 0. */
+export function padIdOf(tokenizer: PrmTokenizer): number {
   const pad = tokenizer.config.pad_token;
   const text = typeof pad === 'string' ? pad : (pad as { content?: string } | null)?.content;
   return (text !== undefined ? tokenizer.tokenToId(text) : undefined) ?? 0;

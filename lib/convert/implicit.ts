@@ -1,0 +1,131 @@
+// An implicit PRM (PRIME's EurusPRM: a PRM and its reference, two causal LMs) → one folder
+// that Prm.load opens: each model converted into its own subfolder, the policy's tokenizer
+// at the top, and a manifest that says it is an implicit PRM (beta, and how a token's
+// log-probability is read).
+//
+// How a token's log-probability is read is chosen here, once per folder:
+// - 'kernel' (the default): each graph outputs last_hidden_state and the LM head is kept
+//   beside it as the checkpoint stores it (`lm_head.safetensors`, bfloat16 stays bfloat16),
+//   read by the native LM-head kernel, which never holds [tokens x vocabulary] logits;
+// - 'graph': each graph ends in log-softmax + gather of the next token (`token_logprobs`, one
+//   float per token); onnxruntime holds the whole [tokens x vocabulary] logits inside a call.
+// bench/implicit-logprobs.mjs measures both (time and peak memory).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { eurusPrm } from '../formats/eurus.js';
+import * as is from '../is.js';
+import type { ImplicitModel, Manifest } from '../model/manifest.js';
+import { Checkpoint, readExactly } from '../model/safetensors.js';
+import { chooseAttention } from './attention.js';
+import type { AttentionKind } from './attention.js';
+import { parseConfig } from './config.js';
+import type { DecoderSpec } from './config.js';
+import type { ConversionPlan } from './convert.js';
+import { detectHead } from './heads.js';
+import type { ConvertDtype } from './linear.js';
+
+/** The model card's coefficient (EurusPRM). */
+export const DEFAULT_BETA = 0.001;
+export type LogProbPath = 'kernel' | 'graph';
+export const LOG_PROB_PATHS: readonly LogProbPath[] = ['kernel', 'graph'];
+/** The head file's tensor name, whatever the checkpoint called it (tied models: the embedding). */
+export const HEAD_FILE = 'lm_head.safetensors';
+
+export interface ImplicitPlanOptions {
+  dtype: ConvertDtype;
+  block: number;
+  accuracyLevel: number;
+  attention?: AttentionKind;
+  fusedNorms: boolean;
+  logProbs: LogProbPath;
+}
+
+function readConfig(dir: string): Record<string, unknown> {
+  const p = join(dir, 'config.json');
+  if (!existsSync(p)) throw new TypeError(`${dir} has no config.json: is it a Hugging Face checkpoint folder?`);
+  try {
+    return is.object(JSON.parse(readFileSync(p, 'utf8')), p);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new TypeError(`${p} is not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+/** One causal LM of the pair: its graph ends in hidden states or in token log-probabilities. */
+export function planLm(dir: string, role: 'input' | 'reference', o: ImplicitPlanOptions): ConversionPlan & { headTensor: string } {
+  const spec = parseConfig(readConfig(dir));
+  const ck = Checkpoint.open(dir);
+  const head = detectHead(spec, ck, 'eurus-prm');
+  if (head.kind !== 'lm-labels')
+    throw new RangeError(`${role} ${dir}: an implicit PRM reads two causal LMs (the PRM and its reference), but this ${spec.architecture} checkpoint has a ${head.kind} head`);
+  const attention = chooseAttention(spec, false, o.attention);
+  return {
+    spec, ck, head: { ...head, format: 'eurus-prm' }, format: eurusPrm, attentionReason: attention.why, headTensor: head.tensors[0],
+    graph: {
+      dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: false, fusedNorms: o.fusedNorms,
+      output: o.logProbs === 'kernel' ? 'hidden' : 'token-logprobs',
+    },
+  };
+}
+
+/** The two models must read the same token ids: the same vocabulary and hidden size of their heads. */
+export function checkPair(policy: DecoderSpec, reference: DecoderSpec, input: string, ref: string): void {
+  if (policy.vocab !== reference.vocab)
+    throw new RangeError(`the PRM (${input}, vocab_size ${policy.vocab}) and its reference (${ref}, vocab_size ${reference.vocab}) must share a vocabulary`);
+  for (const f of ['tokenizer.json'])
+    if (existsSync(join(ref, f)) && existsSync(join(input, f)) && readFileSync(join(ref, f), 'utf8') !== readFileSync(join(input, f), 'utf8'))
+      throw new RangeError(`the PRM (${input}) and its reference (${ref}) have different ${f} files: an implicit PRM compares the same tokens under both`);
+}
+
+/**
+ * Copies the head tensor's bytes, as stored, into `path` as a one-tensor safetensors file
+ * ('lm_head.weight'), in slices so memory stays bounded whatever the vocabulary.
+ */
+export function writeHeadFile(ck: Checkpoint, tensor: string, path: string): number {
+  const t = ck.info(tensor);
+  let json = JSON.stringify({ __metadata__: { format: 'pt', producer: 'prmkit convert' }, 'lm_head.weight': { dtype: t.dtype, shape: t.shape, data_offsets: [0, t.bytes] } });
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const header = Buffer.alloc(8 + Buffer.byteLength(json));
+  header.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
+  header.write(json, 8, 'utf8');
+  const out = openSync(path, 'w', 0o644);
+  const src = openSync(t.file, 'r');
+  try {
+    writeSync(out, header);
+    const slice = Buffer.alloc(Math.min(t.bytes, 64 << 20));
+    for (let done = 0; done < t.bytes; done += slice.length) {
+      const part = slice.subarray(0, Math.min(slice.length, t.bytes - done));
+      readExactly(src, part, t.offset + done, () => `${t.file} ends inside tensor '${tensor}'`);
+      writeSync(out, part);
+    }
+  } finally {
+    closeSync(src);
+    closeSync(out);
+  }
+  return header.length + t.bytes;
+}
+
+/** What the manifest records of one model (paths relative to the converted folder). */
+export function implicitModelOf(plan: ConversionPlan, sub: string, o: ImplicitPlanOptions, source: string, withHead: boolean): ImplicitModel {
+  const { spec, ck } = plan;
+  return {
+    model: `${sub}/model.onnx`,
+    data: `${sub}/model.onnx.data`,
+    ...(withHead ? { head: `${sub}/${HEAD_FILE}` } : {}),
+    dtype: o.dtype,
+    decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
+    ...(o.dtype === 'int8' || o.dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: o.dtype === 'int8' ? 8 : 4, block: o.block, accuracyLevel: o.accuracyLevel } } : {}),
+    attention: plan.graph.attention,
+    fusedNorms: o.fusedNorms,
+    source: { path: source, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
+  };
+}
+
+/** The subfolder of a model, made when absent. */
+export function subfolder(output: string, sub: string): string {
+  const dir = join(output, sub);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export type ImplicitManifestFields = Pick<Manifest, 'format' | 'head' | 'implicit' | 'kvCache'>;
