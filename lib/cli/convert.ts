@@ -16,6 +16,8 @@ usage:
   prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
                  [--separator TEXT] [--correct-class K] [--attention gqa|plain] [--block N]
                  [--hidden-states] [--force]
+  prmkit convert PRM_DIR OUT_DIR --reference REF_DIR [--dtype T] [--reference-dtype T]
+                 [--beta B] [--log-probs kernel|graph] [--force]
 
 HF_DIR holds config.json, model.safetensors (or shards + model.safetensors.index.json, in
 bf16/f16/f32) and tokenizer.json / tokenizer_config.json. OUT_DIR gets model.onnx, its weights
@@ -40,6 +42,16 @@ largest tensors, not the model.
       --hidden-states    also output last_hidden_state beside the logits, so heads can be
                          trained on the frozen model (prmkit train) and served from it
       --force            replace an earlier conversion in OUT_DIR
+
+An implicit PRM (EurusPRM: a causal LM trained so that its log-likelihood ratio to a
+reference LM is the reward) converts with --reference: both LMs go into OUT_DIR
+(policy/, reference/; format eurus-prm), and prm.score gives each step's reward
+q_t = beta * sum over response tokens i <= t of (log pi(y_i) - log pi_ref(y_i)).
+      --reference DIR    the reference causal LM (same vocabulary as the PRM)
+      --reference-dtype T   the reference's weights (default: --dtype)
+      --beta B           the reward scale recorded in the folder (default 0.001, the card's)
+      --log-probs P      kernel (default: graphs give hidden states, the native LM-head kernel
+                         reads the head kept beside them) or graph (graphs end in log-softmax)
 `;
 
 const OPTIONS = {
@@ -52,12 +64,24 @@ const OPTIONS = {
   block: { type: 'string' },
   'hidden-states': { type: 'boolean' },
   force: { type: 'boolean' },
+  reference: { type: 'string' },
+  'reference-dtype': { type: 'string' },
+  beta: { type: 'string' },
+  'log-probs': { type: 'string' },
 } as const;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 24 ? 1 : 0)} MiB`;
 
 export function summary(r: ConvertResult, peakRss: number): string {
   const m = r.manifest;
+  if (m.implicit) {
+    const i = m.implicit;
+    return (
+      `converted an implicit PRM (${m.format}: ${i.policy.source.architecture} and its reference, ${i.policy.dtype} / ${i.reference.dtype}, beta ${i.beta}) to ${r.output}\n` +
+      `  token log-probabilities: ${i.logProbs === 'kernel' ? 'native LM-head kernel over last_hidden_state' : 'in the graph (token_logprobs)'}; attention ${i.policy.attention} / ${i.reference.attention}\n` +
+      `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
+    );
+  }
   return (
     `converted ${m.source.architecture} (${m.kind === 'orm' ? 'an outcome reward model, ' : ''}${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
     `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'} (${r.attentionReason})\n` +
@@ -86,13 +110,22 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   if (separator === '') throw new UsageError('--separator must not be empty');
   const positive = intOption(values, 'correct-class', 0);
   const kvCache = values['kv-cache'] === true;
+  const reference = stringOption(values, 'reference');
+  const referenceDtype = oneOfOption(values, 'reference-dtype', CONVERT_DTYPES) as ConvertDtype | undefined;
+  const logProbs = oneOfOption(values, 'log-probs', ['kernel', 'graph'] as const);
+  const betaText = stringOption(values, 'beta');
+  const beta = betaText === undefined ? undefined : Number(betaText);
+  if (beta !== undefined && !(Number.isFinite(beta) && beta > 0)) throw new UsageError(`--beta must be a positive number, got ${JSON.stringify(betaText)}`);
+  if (reference === undefined && (referenceDtype || logProbs || beta !== undefined))
+    throw new UsageError('--reference-dtype, --beta and --log-probs convert an implicit PRM: pass --reference REF_DIR too');
   if (kvCache && attention === 'gqa') throw new UsageError('--attention gqa cannot be combined with --kv-cache');
   // the converter is imported only now, so --help and usage errors stay instant
   const { convert } = await import('../convert/index.js');
   const tty = io.stderr.isTTY === true;
   const r = await convert({
-    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, hiddenStates: values['hidden-states'] === true,
-    ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
+    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, ...(values['hidden-states'] === true ? { hiddenStates: true } : {}),
+    ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(reference !== undefined ? { reference } : {}), ...(referenceDtype ? { referenceDtype } : {}),
+    ...(logProbs ? { logProbs } : {}), ...(beta !== undefined ? { beta } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
     onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,
   });
   await write(io.stdout, summary(r, process.resourceUsage().maxRSS * 1024));

@@ -10,7 +10,9 @@ import { checkpointsDir } from '../helpers/index.js';
 export const FAMILIES = ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow'] as const;
 /** PRM families added later to the shared data (Skywork's value head, a TRL token classifier); each skips alone when absent. */
 export const MORE_FAMILIES = ['skywork-prm', 'trl-prm'] as const;
-export type Family = (typeof FAMILIES)[number] | (typeof MORE_FAMILIES)[number];
+/** Implicit PRMs (policy/ and reference/ causal LMs; reference.json holds stepRewards). */
+export const IMPLICIT_FAMILIES = ['eurus-prm'] as const;
+export type Family = (typeof FAMILIES)[number] | (typeof MORE_FAMILIES)[number] | (typeof IMPLICIT_FAMILIES)[number];
 
 export const hasFamily = (f: Family): boolean => existsSync(join(checkpointsDir, f, 'reference.json'));
 export const hasCheckpoints = FAMILIES.every(hasFamily);
@@ -21,7 +23,7 @@ export interface Reference {
   family: string;
   format: string;
   chains: Array<{ id: string; problem: string; steps: string[] }>;
-  reference: Array<{ id: string; stepProbs: number[]; tokens: number }>;
+  reference: Array<{ id: string; stepProbs: number[]; tokens: number; stepRewards?: number[]; stepEnds?: number[]; promptTokens?: number }>;
 }
 
 export function reference(family: Family): Reference {
@@ -29,10 +31,13 @@ export function reference(family: Family): Reference {
 }
 
 const dirs: string[] = [];
-export async function converted(family: Family, dtype: ConvertDtype, kvCache = false, extra: { fusedNorms?: boolean } = {}): Promise<string> {
+export async function converted(family: Family, dtype: ConvertDtype, kvCache = false, extra: { fusedNorms?: boolean; logProbs?: 'kernel' | 'graph' } = {}): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), 'prmkit-convert-')), 'out');
   dirs.push(join(out, '..'));
-  await convert({ input: join(checkpointsDir, family), output: out, dtype, kvCache, ...extra });
+  const dir = join(checkpointsDir, family);
+  // an implicit PRM's folder holds its two causal LMs
+  if ((IMPLICIT_FAMILIES as readonly string[]).includes(family)) await convert({ input: join(dir, 'policy'), reference: join(dir, 'reference'), output: out, dtype, ...extra });
+  else await convert({ input: dir, output: out, dtype, kvCache, ...extra });
   return out;
 }
 export function cleanup(): void {
