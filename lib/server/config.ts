@@ -1,6 +1,7 @@
 // Server defaults and option checks: a bad option is a TypeError/RangeError at startup,
 // never a surprise under load.
 import * as is from '../is.js';
+import { rewardAggregation } from '../prm/rewards.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { TemplateBudget } from './chat/protocol.js';
 import type { BatchingOptions, ServerLimits, ServerModel, ServerOptions, TemplateLimits } from './types.js';
@@ -103,7 +104,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     is.string(options.apiKey, 'options.apiKey');
     apiKey = options.apiKey.length > 0 ? options.apiKey : undefined;
   }
-  const defaultAggregate: Aggregation = is.aggregation(options.defaultAggregate ?? 'prod', 'options.defaultAggregate');
+  // an implicit PRM's rewards are not probabilities: min, last or mean of them (default min)
+  const defaultAggregate: Aggregation = model.rewards
+    ? rewardAggregation(options.defaultAggregate ?? 'min', 'options.defaultAggregate')
+    : is.aggregation(options.defaultAggregate ?? 'prod', 'options.defaultAggregate');
   const errorThreshold = is.threshold(options.errorThreshold ?? 0.5, 'options.errorThreshold');
   const modelName = is.string(options.modelName ?? model.name ?? 'prmkit', 'options.modelName', { nonEmpty: true });
   const trustRequestChatTemplate = is.boolean(options.trustRequestChatTemplate ?? false, 'options.trustRequestChatTemplate');

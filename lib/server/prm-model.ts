@@ -55,6 +55,7 @@ export function prmServerModel(prm: Prm): ServerModel {
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
     stepSeparator: prm.format.separator,
+    ...(prm.implicit ? { rewards: { ...prm.implicit } } : {}),
     chains: {
       maxTokenChars: tok.maxTokenChars,
       encode: (items) => {
@@ -66,6 +67,11 @@ export function prmServerModel(prm: Prm): ServerModel {
           if (!(c instanceof PrmChain) || c.prm !== prm) throw new TypeError(`chains[${i}] was not encoded by this model's encode`);
           return c;
         });
+        if (prm.implicit) {
+          // beta 1, per step: the unscaled per-step log-ratios each request rescales
+          const scored = await prm.scoreEncoded(pickRows(rows, prm.format), { ...options, beta: 1, rewards: 'step' });
+          return scored.map((s) => ({ stepLogProbs: [], stepLogRatios: s.stepRewards!, tokens: s.tokens, truncated: s.truncated }));
+        }
         const scored = await prm.scoreEncoded(pickRows(rows, prm.format), options);
         return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, tokens: s.tokens, truncated: s.truncated }));
       },

@@ -25,6 +25,13 @@ export const stepSplitter = { type: 'string', minLength: 1 } as const;
 const optionalBool = { type: ['boolean', 'null'] } as const;
 const optionalString = { type: ['string', 'null'] } as const;
 
+/** An implicit PRM's reward settings per request: beta, cumulative or per-step rewards, and the error threshold on a reward. */
+const rewardFields = {
+  beta: { type: 'number', exclusiveMinimum: 0 },
+  rewards: { type: 'string', enum: ['cumulative', 'step'] },
+  rewardThreshold: { type: 'number' },
+} as const;
+
 /** prmkit's own scoring route: chains of steps in, every step probability and aggregate out. */
 export const prmScoreBody = {
   type: 'object',
@@ -35,6 +42,7 @@ export const prmScoreBody = {
     items: { type: 'array', minItems: 1, items: chainItem },
     aggregate,
     errorThreshold: threshold,
+    ...rewardFields,
   },
 } as const;
 
@@ -50,6 +58,7 @@ export const prmRerankBody = {
     errorThreshold: threshold,
     topN: { type: 'integer', minimum: 1 },
     returnStepProbs: { type: 'boolean' },
+    ...rewardFields,
   },
 } as const;
 
@@ -223,6 +232,16 @@ export const modelInfoResponse = {
     /** What the step-scoring kernels run on, as GET /health says it. */
     kernels: { type: 'string' },
     aggregations: { type: 'array', items: aggregate },
+    /**
+     * An implicit PRM: its reward defaults (/v1/prm/score answers stepRewards, aggregates over
+     * them and the first reward below rewardThreshold; no probabilities). null for other models.
+     */
+    rewards: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['beta', 'rewards'],
+      properties: { beta: { type: 'number' }, rewards: { type: 'string', enum: ['cumulative', 'step'] } },
+    },
     defaultAggregate: aggregate,
     errorThreshold: { type: 'number' },
     /** The format's step mark, which /rerank's 'auto' splitter splits on; null if none. */

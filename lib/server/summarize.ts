@@ -5,6 +5,8 @@
 import { aggregate, firstError, rankGroups } from '../kernels/index.js';
 import { AGGREGATIONS } from '../kernels/types.js';
 import type { Aggregation } from '../kernels/types.js';
+import { aggregateRewards, firstRewardBelow, REWARD_AGGREGATIONS, stepRewards } from '../prm/rewards.js';
+import type { RewardAggregation, RewardKind } from '../prm/rewards.js';
 
 export interface ChainSummary {
   stepProbs: number[];
@@ -12,9 +14,30 @@ export interface ChainSummary {
   score: number;
   /** The requested aggregate in log space, as the kernels reduced it. */
   logScore: number;
-  /** Every aggregate, as a probability. */
-  aggregates: Record<Aggregation, number>;
+  /** Every aggregate, as a probability (an implicit PRM: min, last and mean of its rewards). */
+  aggregates: Partial<Record<Aggregation, number>>;
   firstError: number;
+  /** An implicit PRM's step rewards (its stepProbs are empty). */
+  stepRewards?: number[];
+}
+
+/** How an implicit PRM's chains become rewards, per request. */
+export interface RewardSummary {
+  how: RewardAggregation;
+  beta: number;
+  rewards: RewardKind;
+  threshold: number;
+}
+
+/** `chains[i]` holds chain i's per-step log-likelihood ratios (lib/prm/rewards.ts says how they are read). */
+export function summarizeRewards(chains: readonly (readonly number[])[], r: RewardSummary): ChainSummary[] {
+  return chains.map((c) => {
+    const q = stepRewards(c, r.beta, r.rewards);
+    const aggregates: Partial<Record<Aggregation, number>> = {};
+    for (const a of REWARD_AGGREGATIONS) aggregates[a] = aggregateRewards(q, a);
+    const score = aggregates[r.how]!;
+    return { stepProbs: [], stepRewards: q, score, logScore: score, aggregates, firstError: firstRewardBelow(q, r.threshold) };
+  });
 }
 
 // one thread: these arrays are tiny and the request handler must not wake a thread pool

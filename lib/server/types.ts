@@ -11,10 +11,15 @@ import type { ChainItem } from '../interfaces.js';
  * backbone's own numbers.
  */
 export interface ModelChainScore {
-  /** log P(step correct) per scored step (empty for an outcome reward model). */
+  /** log P(step correct) per scored step (empty for an outcome reward model and an implicit PRM). */
   stepLogProbs: readonly number[];
   /** An outcome reward model's one score for the whole solution (its model has kind 'orm'). */
   outcome?: ModelOutcome;
+  /**
+   * An implicit PRM's per-step sums of log policy(y_i) - log reference(y_i) over the step's
+   * response tokens (unscaled): each request turns them into rewards with its own beta.
+   */
+  stepLogRatios?: readonly number[];
   /** Backbone tokens spent on this chain. */
   tokens: number;
   /** The chain was cut to fit the model's context (its last steps are then missing or unscored). */
@@ -120,6 +125,12 @@ export interface ServerModel {
   readonly format?: string;
   /** What runs the backbone, in words (e.g. 'onnx/cpu', 'vllm'), shown by GET /v1/prm/info. */
   readonly backend?: string;
+  /**
+   * An implicit PRM (its chains come back as stepLogRatios): the reward defaults. Its routes
+   * answer step rewards, aggregates over them and the first reward below a reward threshold,
+   * never probabilities.
+   */
+  readonly rewards?: { beta: number; rewards: 'cumulative' | 'step' };
   /** Longest chain the model takes, in tokens; caps the default maxItemTokens. */
   readonly maxContext?: number;
   /** The format's step mark as text: the 'auto' splitter of solution texts splits on it when present. */
@@ -243,11 +254,15 @@ export interface OrmChainResult {
 export interface ChainResult {
   index: number;
   id?: string;
-  stepProbs: number[];
-  /** The requested aggregate, as a probability. */
+  /** Absent for an implicit PRM (its rewards are not probabilities). */
+  stepProbs?: number[];
+  /** An implicit PRM's step rewards. */
+  stepRewards?: number[];
+  /** The requested aggregate, as a probability (an implicit PRM: of its rewards). */
   score: number;
-  aggregates: Record<Aggregation, number>;
-  /** First step with probability below the threshold, -1 if none. */
+  /** Every aggregate (an implicit PRM: min, last and mean of its rewards). */
+  aggregates: Partial<Record<Aggregation, number>>;
+  /** First step with probability below the threshold (an implicit PRM: reward below rewardThreshold), -1 if none. */
   firstError: number;
   tokens: number;
   truncated: boolean;

@@ -7,6 +7,7 @@ import { modelInfoResponse } from '../schemas.js';
 import type { ModelInfo } from '../schemas.js';
 import { kernelBackendInfo } from '../../kernels/backend.js';
 import { AGGREGATIONS } from '../../kernels/types.js';
+import { REWARD_AGGREGATIONS } from '../../prm/rewards.js';
 
 export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
   const o = ctx.options;
@@ -18,7 +19,8 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
     format: m.format ?? null,
     backend: m.backend ?? null,
     kernels: '',
-    aggregations: [...AGGREGATIONS],
+    aggregations: m.rewards ? [...REWARD_AGGREGATIONS] : [...AGGREGATIONS],
+    rewards: m.rewards ? { ...m.rewards } : null,
     defaultAggregate: o.defaultAggregate,
     errorThreshold: o.errorThreshold,
     stepSeparator: m.stepSeparator ?? null,

@@ -8,7 +8,7 @@ import { checkModelName } from './model-name.js';
 import { prmRerankBody } from '../schemas.js';
 import type { PrmRerankBody } from '../schemas.js';
 import { rank } from '../summarize.js';
-import { outcomeScore, runChains } from './run-chains.js';
+import { outcomeScore, rewardSettings, runChains } from './run-chains.js';
 import type { Aggregation } from '../../kernels/types.js';
 import type { ChainItem } from '../../interfaces.js';
 
@@ -24,6 +24,8 @@ export interface PrmRerankResult {
   /** An outcome reward model's raw reward and, where it defines one, P(correct). */
   reward?: number;
   probability?: number;
+  /** An implicit PRM's step rewards (with returnStepProbs). */
+  stepRewards?: number[];
 }
 
 export interface PrmRerankResponse {
@@ -40,11 +42,12 @@ export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): voi
     checkModelName(body.model, o.modelName);
     const items: ChainItem[] = body.candidates.map((steps) => ({ problem: body.problem, steps }));
     const chains = await checkChains(items, 'candidates', (i) => `candidates[${i}]`, (i, k) => `candidates[${i}][${k}]`, o.limits, ctx.chains, 'problem');
-    const how = body.aggregate ?? o.defaultAggregate;
+    const rewards = rewardSettings(ctx, body);
+    const how = rewards?.how ?? body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
 
-    const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold, rewards);
     if (outcomes) {
       const order = rank(outcomes.map((x) => outcomeScore(x)));
       const results = order.slice(0, Math.min(body.topN ?? order.length, order.length)).map((i, r): PrmRerankResult => ({
@@ -59,7 +62,8 @@ export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): voi
     for (let r = 0; r < topN; r++) {
       const i = order[r]!;
       const c: PrmRerankResult = { index: i, rank: r + 1, score: summaries[i]!.score, firstError: summaries[i]!.firstError };
-      if (withSteps) c.stepProbs = summaries[i]!.stepProbs;
+      if (withSteps && rewards) c.stepRewards = summaries[i]!.stepRewards;
+      else if (withSteps) c.stepProbs = summaries[i]!.stepProbs;
       results.push(c);
     }
     const response: PrmRerankResponse = { model: o.modelName, aggregate: how, results, usage: { tokens } };

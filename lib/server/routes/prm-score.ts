@@ -7,7 +7,7 @@ import { checkChains } from '../limits.js';
 import { checkModelName } from './model-name.js';
 import { prmScoreBody } from '../schemas.js';
 import type { PrmScoreBody } from '../schemas.js';
-import { outcomeScore, runChains } from './run-chains.js';
+import { outcomeScore, rewardSettings, runChains } from './run-chains.js';
 import type { ChainResult, OrmChainResult } from '../types.js';
 import type { ChainItem } from '../../interfaces.js';
 
@@ -33,10 +33,11 @@ export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void
     checkModelName(body.model, o.modelName);
     const items: ChainItem[] = body.items.map((it) => (it.id === undefined ? { problem: it.problem, steps: it.steps } : it));
     const chains = await checkChains(items, 'items', (i) => `items[${i}]`, (i, k) => `items[${i}].steps[${k}]`, o.limits, ctx.chains);
-    const how = body.aggregate ?? o.defaultAggregate;
+    const rewards = rewardSettings(ctx, body);
+    const how = rewards?.how ?? body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
 
-    const { scored, summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+    const { scored, summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold, rewards);
     if (outcomes) {
       const results = outcomes.map((x, i): OrmChainResult => ({
         index: i,
@@ -53,7 +54,8 @@ export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void
     const results = scored.map((s, i): ChainResult => {
       const r: ChainResult = {
         index: i,
-        stepProbs: summaries[i]!.stepProbs,
+        // an implicit PRM's answer has rewards and no probabilities
+        ...(rewards ? { stepRewards: summaries[i]!.stepRewards! } : { stepProbs: summaries[i]!.stepProbs }),
         score: summaries[i]!.score,
         aggregates: summaries[i]!.aggregates,
         firstError: summaries[i]!.firstError,

@@ -107,6 +107,8 @@ async function scoreChains(
   how: Aggregation,
   threshold: number,
 ): Promise<{ probs: number[][]; summaries: ChainSummary[]; tokens: number }> {
+  if (ctx.options.model.rewards)
+    throw new ApiError(400, 'invalid_request_error', "this model is an implicit PRM: its step rewards come from /v1/prm/score (rewards: 'step' for per-step ones), not from step probabilities", null);
   const chains = await checkChains(items, listField, itemField, (i, k) => `${itemField(i)}.steps[${k}]`, ctx.options.limits, ctx.chains);
   const { summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
   return { probs: summaries.map((s) => s.stepProbs), summaries, tokens };
@@ -205,7 +207,7 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
     const firstError = queries.map(() => -1);
     live.forEach((i, k) => {
       rewards[i] = finite(scored.summaries[k]!.score);
-      minStep[i] = finite(scored.summaries[k]!.aggregates.min);
+      minStep[i] = finite(scored.summaries[k]!.aggregates.min ?? NaN);
       firstError[i] = scored.summaries[k]!.firstError;
     });
     return {

@@ -4,8 +4,10 @@
 // reward model's chains carry one score each instead, passed on as they are.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { summarize } from '../summarize.js';
-import type { ChainSummary } from '../summarize.js';
+import { ApiError } from '../errors.js';
+import { summarize, summarizeRewards } from '../summarize.js';
+import type { ChainSummary, RewardSummary } from '../summarize.js';
+import { REWARD_AGGREGATIONS } from '../../prm/rewards.js';
 import type { ModelChainScore, ModelEncodedChain, ModelOutcome } from '../types.js';
 import type { Aggregation } from '../../kernels/types.js';
 
@@ -26,6 +28,7 @@ export async function runChains(
   chains: ModelEncodedChain[],
   aggregate: Aggregation,
   threshold: number,
+  rewards?: RewardSummary,
 ): Promise<ChainRun> {
   const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
   let tokens = 0;
@@ -37,15 +40,42 @@ export async function runChains(
     });
     return { scored, summaries: [], outcomes, tokens };
   }
-  const summaries = summarize(
-    scored.map((s) => s.stepLogProbs),
-    aggregate,
-    threshold,
-  );
+  const summaries = ctx.options.model.rewards
+    ? summarizeRewards(scored.map((s) => s.stepLogRatios ?? []), rewards ?? rewardSettings(ctx, { aggregate })!)
+    : summarize(scored.map((s) => s.stepLogProbs), aggregate, threshold);
   return { scored, summaries, tokens };
 }
 
 /** What an outcome ranks by: P(correct) where the model defines one, else the raw reward (always the reward when `activation` is off). */
 export function outcomeScore(o: ModelOutcome, activation = true): number {
   return activation ? (o.probability ?? o.reward) : o.reward;
+}
+
+/** A request's reward fields, named as in its body. */
+export interface RewardFields {
+  aggregate?: Aggregation;
+  beta?: number;
+  rewards?: 'cumulative' | 'step';
+  rewardThreshold?: number;
+  errorThreshold?: number;
+}
+
+/**
+ * An implicit PRM's reward settings for a request (the model's defaults where it says
+ * nothing); undefined for a probability PRM, which refuses the reward fields. Bad
+ * combinations answer 400 naming the field.
+ */
+export function rewardSettings(ctx: ServerContext, body: RewardFields): RewardSummary | undefined {
+  const d = ctx.options.model.rewards;
+  if (!d) {
+    for (const k of ['beta', 'rewards', 'rewardThreshold'] as const)
+      if (body[k] !== undefined) throw new ApiError(400, 'invalid_request_error', `${k} applies to implicit PRMs; this model gives step probabilities`, k);
+    return undefined;
+  }
+  if (body.errorThreshold !== undefined)
+    throw new ApiError(400, 'invalid_request_error', "errorThreshold is a probability; this model is an implicit PRM whose rewards are not: send rewardThreshold", 'errorThreshold');
+  const how = body.aggregate ?? ctx.options.defaultAggregate;
+  if (!(REWARD_AGGREGATIONS as readonly string[]).includes(how))
+    throw new ApiError(400, 'invalid_request_error', `aggregate '${how}' multiplies probabilities; this model is an implicit PRM: use one of ${REWARD_AGGREGATIONS.join(', ')}`, 'aggregate');
+  return { how: how as RewardSummary['how'], beta: body.beta ?? d.beta, rewards: body.rewards ?? d.rewards, threshold: body.rewardThreshold ?? 0 };
 }
