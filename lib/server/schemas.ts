@@ -234,10 +234,10 @@ export const modelInfoResponse = {
     aggregations: { type: 'array', items: aggregate },
     /**
      * An implicit PRM: its reward defaults (/v1/prm/score answers stepRewards, aggregates over
-     * them and the first reward below rewardThreshold; no probabilities). null for other models.
+     * them and the first reward below rewardThreshold; no probabilities). Absent for other models.
      */
     rewards: {
-      type: ['object', 'null'],
+      type: 'object',
       additionalProperties: false,
       required: ['beta', 'rewards'],
       properties: { beta: { type: 'number' }, rewards: { type: 'string', enum: ['cumulative', 'step'] } },

@@ -20,7 +20,7 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
     backend: m.backend ?? null,
     kernels: '',
     aggregations: m.rewards ? [...REWARD_AGGREGATIONS] : [...AGGREGATIONS],
-    rewards: m.rewards ? { ...m.rewards } : null,
+    ...(m.rewards ? { rewards: { ...m.rewards } } : {}),
     defaultAggregate: o.defaultAggregate,
     errorThreshold: o.errorThreshold,
     stepSeparator: m.stepSeparator ?? null,
