@@ -26,7 +26,9 @@ ignored, so ProcessBench rows work as they are). Each output line is
 {"id", "score", "aggregate", "stepProbs", "firstError", "tokens", "truncated"}. With an
 outcome reward model (an ORM folder from prmkit convert) a line may give "solution": "..." (the
 whole text) instead of steps, and each output line is {"id", "reward", "probability"?,
-"tokens", "truncated"}: one score per solution, no step scores. Ids are
+"tokens", "truncated"}: one score per solution, no step scores. An implicit PRM (a folder
+converted with --reference) writes "stepRewards" instead of "stepProbs" (its rewards are not
+probabilities; its first error is the first reward below 0). Ids are
 strings: a number id is its decimal text (1 and "1" are one id), a line without one gets
 "line-N" (N = its line number), and two lines with one id are an error naming both.
 With -o FILE the run is resumable: ids already in FILE are skipped and new lines are appended.
@@ -61,6 +63,8 @@ const OPTIONS = {
 
 /** What marks a line of a score output (a file of anything else is never appended to). */
 export const SCORE_OUTPUT = { what: 'a prmkit score output', fields: ['score', 'stepProbs'] } as const;
+/** An implicit PRM's lines carry step rewards instead of probabilities. */
+export const IMPLICIT_SCORE_OUTPUT = { what: "a prmkit score output of an implicit PRM", fields: ['score', 'stepRewards'] } as const;
 /** ... and of an outcome reward model's. */
 export const ORM_SCORE_OUTPUT = { what: "a prmkit score output of an outcome reward model", fields: ['reward', 'tokens'] } as const;
 
@@ -96,6 +100,10 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const orm = spec.kind === 'orm';
   for (const flag of ['aggregate', 'error-threshold'])
     if (orm && values[flag] !== undefined) throw new UsageError(`--${flag} applies to a PRM's step scores; an outcome reward model gives one score per solution`);
+  // an implicit PRM's folder (format eurus-prm) gives step rewards, not probabilities
+  const implicit = spec.kind !== 'orm' && spec.options.format === 'eurus-prm';
+  if (implicit && values['error-threshold'] !== undefined)
+    throw new UsageError("--error-threshold is a probability; an implicit PRM's step rewards are not (its first error is the first reward below 0)");
   const aggregate = aggregateOption(values);
   const threshold = thresholdOption(values, 'error-threshold', 0.5)!;
   const batchSize = intOption(values, 'batch-size', 1, 64)!;
@@ -108,7 +116,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   // written until it is: a bad model path leaves the output as it was
   if (input !== '-') checkInput(input);
   const done = new Set<string>();
-  const plan = await inspectOutput(output, io, orm ? ORM_SCORE_OUTPUT : SCORE_OUTPUT, (o) => done.add(o['id'] as string), io.signal);
+  const plan = await inspectOutput(output, io, orm ? ORM_SCORE_OUTPUT : implicit ? IMPLICIT_SCORE_OUTPUT : SCORE_OUTPUT, (o) => done.add(o['id'] as string), io.signal);
   if (input !== '-' && plan.mode !== 'stdout') {
     const a = statSync(input);
     let b;
@@ -136,8 +144,10 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     const items: ReadonlyArray<ChainItem | OrmItem> = chains.map((c) => c.item);
     if (model.kind === 'orm')
       return (await model.score(items)).map((r, i) => JSON.stringify({ id: chains[i]!.id, reward: r.reward, ...(r.probability !== undefined ? { probability: r.probability } : {}), tokens: r.tokens, truncated: r.truncated }));
-    const rs = await model.score(items as ChainItem[], { aggregate: how, errorThreshold: threshold });
-    return rs.map((r, i) => JSON.stringify({ id: chains[i]!.id, score: r.score, aggregate: how, stepProbs: r.stepProbs, firstError: r.firstError, tokens: r.tokens, truncated: r.truncated }));
+    const rs = await model.score(items as ChainItem[], implicit ? { aggregate: how } : { aggregate: how, errorThreshold: threshold });
+    return rs.map((r, i) =>
+      JSON.stringify({ id: chains[i]!.id, score: r.score, aggregate: how, ...(implicit ? { stepRewards: r.stepRewards } : { stepProbs: r.stepProbs }), firstError: r.firstError, tokens: r.tokens, truncated: r.truncated }),
+    );
   };
   const source: Readable = input === '-' ? io.stdin : createReadStream(input, 'utf8');
   const rl = createInterface({ input: source, crlfDelay: Infinity });

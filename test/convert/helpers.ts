@@ -10,6 +10,8 @@ import { checkpointsDir } from '../helpers/index.js';
 export const FAMILIES = ['qwen2.5-math-prm', 'math-shepherd', 'rlhflow'] as const;
 /** PRM families added later to the shared data (Skywork's value head, a TRL token classifier); each skips alone when absent. */
 export const MORE_FAMILIES = ['skywork-prm', 'trl-prm'] as const;
+/** Outcome reward models (reference.json holds one reward per chain; test/orm/fidelity.test.ts). */
+export const ORM_FAMILIES = ['qwen2.5-math-rm', 'skywork-reward'] as const;
 /** Implicit PRMs (policy/ and reference/ causal LMs; reference.json holds stepRewards). */
 export const IMPLICIT_FAMILIES = ['eurus-prm'] as const;
 export type Family = (typeof FAMILIES)[number] | (typeof MORE_FAMILIES)[number] | (typeof IMPLICIT_FAMILIES)[number];

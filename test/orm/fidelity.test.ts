@@ -9,8 +9,7 @@ import { convert } from '../../lib/convert/index.js';
 import type { ConvertDtype } from '../../lib/convert/index.js';
 import { Orm } from '../../lib/orm/index.js';
 import { checkpointsDir, describeWhen } from '../helpers/index.js';
-
-const FAMILIES = ['qwen2.5-math-rm', 'skywork-reward'] as const;
+import { ORM_FAMILIES as FAMILIES } from '../convert/helpers.js';
 const TOLERANCE: Record<ConvertDtype, number> = { float32: 1e-4, float16: 2e-3, int8: 0.05, int4: 0.25 };
 
 interface Reference {

@@ -177,3 +177,34 @@ describe('converting an implicit PRM', () => {
     await expect(convert({ input: join(root, 'p'), reference: join(root, 'r'), output: join(root, 'o6'), logProbs: 'gpu' as never })).rejects.toThrow(/logProbs must be one of 'kernel', 'graph'/);
   });
 });
+
+describe('prmkit convert --reference and prmkit score on the folder', () => {
+  it('converts the pair, and score -m OUT writes step rewards', async () => {
+    const { prmkit } = await import('../cli/helpers.js');
+    const root = tempDir();
+    createTinyCheckpoint({ dir: join(root, 'p'), format: 'eurus-prm', seed: 11 });
+    createTinyCheckpoint({ dir: join(root, 'r'), format: 'eurus-prm', seed: 12 });
+    const out = join(root, 'out');
+    const c = await prmkit(['convert', join(root, 'p'), out, '--reference', join(root, 'r'), '--reference-dtype', 'int8', '--beta', '0.01']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/converted an implicit PRM \(eurus-prm: Qwen2ForCausalLM and its reference, float32 \/ int8, beta 0.01\)/);
+    expect(c.stdout).toMatch(/native LM-head kernel/);
+    const input = items.slice(0, 3).map((x, i) => JSON.stringify({ id: `x${i}`, ...x })).join('\n') + '\n';
+    const s = await prmkit(['score', '-m', out], input);
+    expect(s.code, s.stderr).toBe(0);
+    const rows = s.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stepRewards: number[]; stepProbs?: number[]; aggregate: string });
+    const p = await Prm.load({ model: out });
+    try {
+      const direct = await p.score(items.slice(0, 3));
+      rows.forEach((row, i) => {
+        expect(row.stepProbs).toBeUndefined();
+        expect(row.aggregate).toBe('min');
+        row.stepRewards.forEach((q, k) => expect(q).toBeCloseTo(direct[i].stepRewards![k], 9));
+      });
+    } finally {
+      await p.close();
+    }
+    expect((await prmkit(['score', '-m', out, '--error-threshold', '0.3'], input)).code).toBe(2);
+    expect((await prmkit(['convert', join(root, 'p'), join(root, 'o2'), '--beta', '1'])).stderr).toMatch(/pass --reference REF_DIR too/);
+  }, 120_000);
+});
