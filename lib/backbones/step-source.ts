@@ -16,7 +16,7 @@ export interface OnnxInfo {
   /** The model output read. */
   output: 'logits' | 'last_hidden_state';
   /** How the head is applied: the kernels' linear head on hidden states, a trained MLP head on them, or columns of the logits. */
-  head: 'linear' | 'mlp' | 'logits';
+  head: 'linear' | 'mlp' | 'logits' | 'vocabulary';
   workers: number;
   /** worker_threads ids of the sessions (never the main thread's 0). */
   threadIds: number[];

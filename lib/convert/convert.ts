@@ -229,6 +229,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     const logProbs = options.logProbs === undefined ? 'kernel' : is.oneOf(options.logProbs, 'logProbs', LOG_PROB_PATHS);
     return convertPair({ input, reference, output, t0, beta, logProbs, progress, dtype, refDtype, block, accuracyLevel, attention, fusedNorms });
   }
+  if (format === 'granite-prm')
+    throw new RangeError(`format ${format} reads a token's probability over the whole vocabulary; prmkit convert does not write that reading yet (nor Granite's architecture): export the model with last_hidden_state and load it with head: its lm_head file`);
   for (const k of ['referenceDtype', 'beta', 'logProbs'] as const)
     if (options[k] !== undefined) throw new RangeError(`${k} sets an implicit PRM's conversion; pass reference too`);
   const plan = planConversion(input, { dtype, kvCache, format, separator, positive, block, accuracyLevel, attention, fusedNorms });

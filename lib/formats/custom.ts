@@ -12,7 +12,7 @@ export const DEFAULT_CUSTOM_TEMPLATE = '{{ problem }}\n{% for s in steps %}{{ s 
 // Private-use code point: marks where an id separator goes in the rendered text.
 const MARK = '\uE000';
 
-const HEAD_KEYS = keysOf<FormatHead>()({ activation: true, positive: true, outputs: true, labels: true });
+const HEAD_KEYS = keysOf<FormatHead>()({ activation: true, positive: true, outputs: true, labels: true, vocabulary: true });
 const FORMAT_KEYS = keysOf<CustomFormat>()({ kind: true, name: true, separator: true, template: true, head: true, aggregation: true, addSpecialTokens: true });
 
 export function checkFormatHead(h: unknown, where: string): FormatHead {
@@ -26,7 +26,10 @@ export function checkFormatHead(h: unknown, where: string): FormatHead {
   if (K < 1) throw invalidType(`${where}.labels`, 'an array of non-empty token texts', labels);
   if (activation === 'sigmoid' && K !== 1) throw new RangeError(`${where}: a sigmoid head has exactly 1 output, got ${K}`);
   const positive = integer(head.positive, `${where}.positive`, 0, K - 1);
-  return { activation, positive, outputs: K, ...(Array.isArray(labels) ? { labels: [...(labels as string[])] } : {}) };
+  const vocabulary = head.vocabulary === undefined ? false : boolean(head.vocabulary, `${where}.vocabulary`);
+  if (vocabulary && (!Array.isArray(labels) || activation !== 'softmax'))
+    throw new TypeError(`${where}.vocabulary reads P(labels[positive]) by a softmax over the whole vocabulary: it needs labels and activation 'softmax'`);
+  return { activation, positive, outputs: K, ...(Array.isArray(labels) ? { labels: [...(labels as string[])] } : {}), ...(vocabulary ? { vocabulary } : {}) };
 }
 
 export function customFormat(spec: CustomFormat): PrmFormat {

@@ -2,6 +2,7 @@
 import { invalidRange, invalidType } from '../is.js';
 import { customFormat } from './custom.js';
 import { eurusPrm } from './eurus.js';
+import { granitePrm } from './granite.js';
 import { mathShepherd } from './math-shepherd.js';
 import { qwenMathPrm } from './qwen-math-prm.js';
 import { rlhflow } from './rlhflow.js';
@@ -18,6 +19,7 @@ export { QWEN_PRM_SEPARATOR, QWEN_PRM_SEPARATOR_ID, QWEN_PRM_SYSTEM } from './qw
 export { SHEPHERD_TAG } from './math-shepherd.js';
 export { trlFormat, TRL_SEPARATOR } from './trl.js';
 export { EURUS_JOIN } from './eurus.js';
+export { GRANITE_ANSWER, GRANITE_QUESTION } from './granite.js';
 
 export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
   'qwen2.5-math-prm': qwenMathPrm,
@@ -26,6 +28,7 @@ export const FORMATS: Readonly<Record<FormatName, PrmFormat>> = {
   skywork,
   trl,
   'eurus-prm': eurusPrm,
+  'granite-prm': granitePrm,
 };
 
 /** The built-in format names, in one place: every list of them (CLI flags, messages, the converter) reads this. */

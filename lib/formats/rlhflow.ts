@@ -13,14 +13,14 @@ import type { ChatMessage } from '../tokenize/tokenizer.js';
 const headerCache = new WeakMap<PrmTokenizer, number[]>();
 
 /** Token ids the template puts before an assistant turn's content (e.g. Llama 3's header + "\n\n"). */
-function assistantHeader(tok: PrmTokenizer): number[] {
+export function assistantHeader(tok: PrmTokenizer, format = 'rlhflow'): number[] {
   let h = headerCache.get(tok);
   if (h) return h;
   const probe: ChatMessage[] = [{ role: 'user', content: 'x' }];
   const without = tok.applyChatTemplate(probe, { addGenerationPrompt: false });
   const withPrompt = tok.applyChatTemplate(probe, { addGenerationPrompt: true });
   if (!withPrompt.startsWith(without) || withPrompt.length === without.length)
-    throw new TypeError('rlhflow: cannot derive the assistant header from this chat template (add_generation_prompt adds nothing)');
+    throw new TypeError(`${format}: cannot derive the assistant header from this chat template (add_generation_prompt adds nothing)`);
   h = tok.encode(withPrompt.slice(without.length), false);
   headerCache.set(tok, h);
   return h;
@@ -43,15 +43,21 @@ export const rlhflow: PrmFormat = {
     const ids = tok.encode(tok.applyChatTemplate(messages), false);
     // an answer is a '+' right after a full assistant header; user text cannot contain the
     // header (its special tokens are refused above)
-    const positions: number[] = [];
-    for (let t = header.length; t < ids.length; t++) {
-      if (ids[t] !== plus) continue;
-      let match = true;
-      for (let j = 0; j < header.length && match; j++) match = ids[t - header.length + j] === header[j];
-      if (match) positions.push(t - 1);
-    }
+    const positions = answerPositions(ids, header, plus);
     if (positions.length !== item.steps.length)
       throw new PrmInputError(`items[${index}]`, `has ${positions.length} assistant '+' answers for ${item.steps.length} steps in the rlhflow encoding`);
     return { ids, positions };
   },
 };
+
+/** The token before each `answer` id that follows a whole assistant header: where the answer is predicted. */
+export function answerPositions(ids: readonly number[], header: readonly number[], answer: number): number[] {
+  const positions: number[] = [];
+  for (let t = header.length; t < ids.length; t++) {
+    if (ids[t] !== answer) continue;
+    let match = true;
+    for (let j = 0; j < header.length && match; j++) match = ids[t - header.length + j] === header[j];
+    if (match) positions.push(t - 1);
+  }
+  return positions;
+}

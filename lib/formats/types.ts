@@ -4,7 +4,7 @@ import type { Activation, Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
-export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork' | 'trl' | 'eurus-prm';
+export type FormatName = 'qwen2.5-math-prm' | 'math-shepherd' | 'rlhflow' | 'skywork' | 'trl' | 'eurus-prm' | 'granite-prm';
 
 /** How the head's outputs at a boundary become P(step correct). */
 export interface FormatHead {
@@ -18,6 +18,11 @@ export interface FormatHead {
    * with the tokenizer (last id of the text encoded alone, as the authors' code does).
    */
   labels?: readonly string[];
+  /**
+   * The probability of `labels[positive]` is a softmax over the whole vocabulary (IBM Granite's
+   * P("Y")), not over the labels: the LM head's every row is read (the native LM-head kernel).
+   */
+  vocabulary?: boolean;
 }
 
 /** One chain as token ids, with the token index of each step's boundary. */

@@ -46,6 +46,8 @@ const FAMILY: Record<FormatName | OrmFormatName, { modelType: string; architectu
   skywork: { modelType: 'qwen2', architecture: 'Qwen2ForPrmModel', head: 'v_head.summary', rows: 1 },
   trl: { modelType: 'qwen2', architecture: 'Qwen2ForTokenClassification', head: 'score', rows: 2 },
   'eurus-prm': { modelType: 'qwen2', architecture: 'Qwen2ForCausalLM', head: 'lm_head', rows: 'vocab' },
+  // a causal LM read as P("Y") over its whole vocabulary (Granite's architecture itself is not converted)
+  'granite-prm': { modelType: 'llama', architecture: 'LlamaForCausalLM', head: 'lm_head', rows: 'vocab' },
   // outcome reward models: one value per solution
   'qwen2.5-math-rm': { modelType: 'qwen2', architecture: 'Qwen2ForRewardModel', head: 'score.2', rows: 1 },
   'skywork-reward': { modelType: 'llama', architecture: 'LlamaForSequenceClassification', head: 'score', rows: 1 },

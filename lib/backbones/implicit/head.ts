@@ -9,19 +9,23 @@ export const LM_HEAD_TENSOR = 'lm_head.weight';
 
 const DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
-/** The head tensor of `file`, checked against the model's vocabulary and hidden size. */
-export function readLmHead(file: string, vocab: number, hidden: number): LmHead {
-  const t = Checkpoint.file(file, 'head: ').info(LM_HEAD_TENSOR);
+/**
+ * The head tensor `name` of `file`, checked against the model's hidden size (and vocabulary,
+ * when the caller knows it).
+ */
+export function readLmHead(file: string, vocab: number | undefined, hidden: number, name = LM_HEAD_TENSOR): LmHead {
+  const t = Checkpoint.file(file, 'head: ').info(name);
   const dtype = (DTYPE as Record<string, LmHead['dtype'] | undefined>)[t.dtype];
-  if (!dtype) throw new TypeError(`head: ${file}: tensor '${LM_HEAD_TENSOR}' has dtype ${t.dtype}; F32, F16 and BF16 are read`);
-  if (t.shape.length !== 2 || t.shape[0] !== vocab || t.shape[1] !== hidden)
-    throw new RangeError(`head: ${file}: tensor '${LM_HEAD_TENSOR}' has shape [${t.shape.join(', ')}], the model's is [${vocab}, ${hidden}]`);
+  if (!dtype) throw new TypeError(`head: ${file}: tensor '${name}' has dtype ${t.dtype}; F32, F16 and BF16 are read`);
+  if (t.shape.length !== 2 || (vocab !== undefined && t.shape[0] !== vocab) || t.shape[1] !== hidden)
+    throw new RangeError(`head: ${file}: tensor '${name}' has shape [${t.shape.join(', ')}], the model's is [${vocab ?? 'vocab'}, ${hidden}]`);
+  vocab = t.shape[0];
   const width = dtype === 'float32' ? 4 : 2;
-  if (t.bytes !== vocab * hidden * width) throw new RangeError(`head: ${file}: tensor '${LM_HEAD_TENSOR}' holds ${t.bytes} bytes, not ${vocab} x ${hidden} x ${width}`);
+  if (t.bytes !== vocab * hidden * width) throw new RangeError(`head: ${file}: tensor '${name}' holds ${t.bytes} bytes, not ${vocab} x ${hidden} x ${width}`);
   const buf = new ArrayBuffer(t.bytes);
   const fd = openSync(t.file, 'r');
   try {
-    readExactly(fd, Buffer.from(buf), t.offset, () => `head: ${file} ends inside tensor '${LM_HEAD_TENSOR}'`);
+    readExactly(fd, Buffer.from(buf), t.offset, () => `head: ${file} ends inside tensor '${name}'`);
   } finally {
     closeSync(fd);
   }

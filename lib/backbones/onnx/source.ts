@@ -19,6 +19,8 @@ import { classProbs } from './classify.js';
 import { resolveHead } from './head.js';
 import type { HeadSource } from './head.js';
 import { OnnxKvCache } from './kv-cache.js';
+import { resolveVocabHead, vocabLogProbs } from './vocab-head.js';
+import type { VocabHead } from './vocab-head.js';
 import { limited } from './limited.js';
 
 export type Output = 'logits' | 'last_hidden_state';
@@ -69,11 +71,13 @@ export class OnnxSource implements StepSource {
     readonly chunking: Chunking,
     /** A trained MLP head's first layer, applied to the gathered rows before `head`. */
     private readonly first?: MlpFirstLayer,
+    /** A head read over the whole vocabulary (P("Y")): `head` is then unused. */
+    private readonly vocab?: VocabHead,
   ) {
     const b = backbone.info;
     const kv = b.layers > 0 && b.kvHeads !== undefined && b.headDim !== undefined ? { layers: b.layers, kvHeads: b.kvHeads, headDim: b.headDim, type: b.kvType } : undefined;
     this.info = Object.freeze({
-      kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: first ? 'mlp' : head.kind, workers: backbone.workers,
+      kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: vocab ? 'vocabulary' : first ? 'mlp' : head.kind, workers: backbone.workers,
       threadIds: b.threadIds, inputNames: b.inputNames, outputNames: b.outputNames, kvCache: kv !== undefined, ...(kv ? { kv } : {}),
     } as const);
     if (kv) this.cache = new OnnxKvCache(this, kv);
@@ -94,18 +98,23 @@ export class OnnxSource implements StepSource {
       if (t && !backbone.info.outputNames.includes('last_hidden_state'))
         throw new RangeError(`${o.model.path} has no last_hidden_state output, which a trained head reads; convert the checkpoint again with --hidden-states`);
       if (t && o.output === 'logits') throw new TypeError("output 'logits' cannot be read with a trained head, which reads last_hidden_state");
-      const output = t ? 'last_hidden_state' : pickOutput(backbone.info.outputNames, o.output);
+      // a head over the whole vocabulary reads the hidden states, whatever else the graph gives
+      const output = t ? 'last_hidden_state' : pickOutput(backbone.info.outputNames, o.output ?? (o.format.head.vocabulary ? 'last_hidden_state' : undefined));
       const probe = await backbone.forward({ B: 1, T: 1, P: 0, ids: new Int32Array(1), mask: new Int32Array(1).fill(1), positions: new Int32Array(1), output });
       const width = probe.dims[2];
       if (t && t.width !== width) throw new RangeError(`the trained head reads rows of width ${t.width}, the model's hidden size is ${width}`);
-      const head = t ? t.head : m ? manifestHead(m, o.format) : resolveHead({ format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head, modelPath: o.model.onnx });
+      if (m && o.format.head.vocabulary) throw new RangeError(`format ${o.format.name} reads a token's probability over the whole vocabulary, which a converted folder does not keep; load the model's ONNX export with output 'last_hidden_state' and head: its lm_head file`);
+      const vocab = !t && o.format.head.vocabulary ? resolveVocabHead({ name: o.format.name, format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head }) : undefined;
+      // a vocabulary head has one output, P(label): the kernels' head below only sizes answers
+      const head: Head = vocab ? { kind: 'logits', activation: 'softmax', positive: 0, columns: Int32Array.of(0) }
+        : t ? t.head : m ? manifestHead(m, o.format) : resolveHead({ format: o.format.head, tokenizer: o.tokenizer, output, width, source: o.head, modelPath: o.model.onnx });
       const chunking = resolveChunking(o.chunking ?? {}, {
         // a converted model on the cpu runs one chain per call: padding is pure waste there and
         // a chain of a few hundred tokens already fills the matrix kernels (bench:convert)
         maxBatch: m && backbone.info.provider === 'cpu' ? 1 : undefined,
         padId: padIdOf(o.tokenizer),
       });
-      return new OnnxSource(backbone, head, output, width, chunking, t?.first);
+      return new OnnxSource(backbone, head, output, width, chunking, t?.first, vocab);
     } catch (e) {
       await backbone.close();
       throw e;
@@ -191,6 +200,7 @@ export class OnnxSource implements StepSource {
 
   /** log P(step correct) at boundaries `b` of a forward pass, in CSR order. */
   async scoreAt(res: ForwardResult, b: Boundaries): Promise<Float32Array> {
+    if (this.vocab) return vocabLogProbs(res, b, this.vocab);
     const { hidden, at } = await this.headInput(res, b);
     return (await scoreBatch(hidden, at, this.head, { aggregations: [] })).stepLogProbs;
   }
@@ -206,6 +216,8 @@ export class OnnxSource implements StepSource {
     const K = this.headOutputs;
     const out = new Float32Array(boundaries.positions.length * K);
     const read = async (res: ForwardResult, b: Boundaries) => {
+      // a vocabulary head's raw output is log P(label): its logit minus the log-sum-exp
+      if (this.vocab) return vocabLogProbs(res, b, this.vocab);
       const n = b.positions.length;
       const { hidden, at, width } = await this.headInput(res, b);
       return Float32Array.from(classProbs(gatherRows(hidden, at), n, width, this.head, false).flat());
@@ -228,6 +240,12 @@ export class OnnxSource implements StepSource {
         offsets[b + 1] = positions.length;
       });
       const res = await this.forward({ B: padded.B, T: padded.T, P: 0, ids: padded.ids, mask: padded.mask, positions: padded.positions, output: this.output }, positions.length);
+      if (this.vocab) {
+        const lp = await vocabLogProbs(res, { offsets, positions: Int32Array.from(positions) }, this.vocab);
+        const act = options.activation ?? true;
+        members.forEach((m, b) => (out[m] = Array.from(lp.subarray(offsets[b], offsets[b + 1]), (x) => [act ? Math.exp(x) : x])));
+        return;
+      }
       const { hidden, at, width } = await this.headInput(res, { offsets, positions: Int32Array.from(positions) });
       const probs = classProbs(gatherRows(hidden, at), positions.length, width, this.head, options.activation ?? true);
       members.forEach((m, b) => (out[m] = probs.slice(offsets[b], offsets[b + 1])));
