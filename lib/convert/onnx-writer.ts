@@ -31,7 +31,10 @@ const EXTERNAL_MIN = 1024;
 /** Page alignment lets onnxruntime map the data file instead of copying it. */
 const ALIGN = 4096;
 
-/** An ONNX node attribute from a plain value (`{ float }` marks a float, numbers are ints). */
+/**
+ * An ONNX node attribute from a plain value (`{ float }` marks a float, numbers are ints).
+ * @internal onnx-proto's types need `long`'s, which a consumer's type check does not have
+ */
 export function attr(name: string, v: AttrValue): IAttr {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
@@ -40,7 +43,10 @@ export function attr(name: string, v: AttrValue): IAttr {
   return { name, type: A.INT, i: v };
 }
 
-/** A typed graph input/output; string dims are symbolic. */
+/**
+ * A typed graph input/output; string dims are symbolic.
+ * @internal
+ */
 export function valueInfo(name: string, elemType: number, dims: readonly Dim[]): IValueInfo {
   return {
     name,
