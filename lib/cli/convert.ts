@@ -15,7 +15,7 @@ export const CONVERT_HELP = `prmkit convert: a Hugging Face reward model checkpo
 usage:
   prmkit convert HF_DIR OUT_DIR [--dtype float32|float16|int8|int4] [--kv-cache] [--format NAME]
                  [--separator TEXT] [--correct-class K] [--attention gqa|plain] [--block N]
-                 [--hidden-states] [--force]
+                 [--hidden-states | --backbone] [--force]
   prmkit convert PRM_DIR OUT_DIR --reference REF_DIR [--dtype T] [--reference-dtype T]
                  [--beta B] [--log-probs kernel|graph] [--force]
 
@@ -41,6 +41,10 @@ largest tensors, not the model.
       --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
       --hidden-states    also output last_hidden_state beside the logits, so heads can be
                          trained on the frozen model (prmkit train) and served from it
+      --backbone         the decoder without its head (last_hidden_state only), from any
+                         checkpoint of a supported family, a plain causal LM included: a base
+                         for heads trained with prmkit train; --format then names the text
+                         layout those heads read (default trl: a newline after each step)
       --force            replace an earlier conversion in OUT_DIR
 
 An implicit PRM (EurusPRM: a causal LM trained so that its log-likelihood ratio to a
@@ -63,6 +67,7 @@ const OPTIONS = {
   attention: { type: 'string' },
   block: { type: 'string' },
   'hidden-states': { type: 'boolean' },
+  backbone: { type: 'boolean' },
   force: { type: 'boolean' },
   reference: { type: 'string' },
   'reference-dtype': { type: 'string' },
@@ -83,7 +88,7 @@ export function summary(r: ConvertResult, peakRss: number): string {
     );
   }
   return (
-    `converted ${m.source.architecture} (${m.kind === 'orm' ? 'an outcome reward model, ' : ''}${m.format}, ${m.head.kind} head, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
+    `converted ${m.source.architecture} (${m.head.kind === 'none' ? 'a backbone without a head, for prmkit train; ' : m.kind === 'orm' ? 'an outcome reward model, ' : ''}${m.format}${m.head.kind === 'none' ? '' : `, ${m.head.kind} head`}, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
     `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'} (${r.attentionReason})\n` +
     `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
     `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
@@ -123,7 +128,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   const { convert } = await import('../convert/index.js');
   const tty = io.stderr.isTTY === true;
   const r = await convert({
-    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, ...(values['hidden-states'] === true ? { hiddenStates: true } : {}),
+    input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, ...(values['hidden-states'] === true ? { hiddenStates: true } : {}), ...(values['backbone'] === true ? { backbone: true } : {}),
     ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(reference !== undefined ? { reference } : {}), ...(referenceDtype ? { referenceDtype } : {}),
     ...(logProbs ? { logProbs } : {}), ...(beta !== undefined ? { beta } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
     onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMAT_NAMES, resolveFormat, trlFormat, TRL_SEPARATOR } from '../formats/index.js';
-import { ORM_FORMAT_NAMES, resolveOrmFormat } from '../formats/orm.js';
+import { isOrmFormatName, ORM_FORMAT_NAMES, resolveOrmFormat } from '../formats/orm.js';
 import type { OrmFormat, OrmFormatName } from '../formats/orm.js';
 import type { FormatName, PrmFormat } from '../formats/types.js';
 import * as is from '../is.js';
@@ -65,6 +65,12 @@ export interface ConvertOptions {
    * trained on the frozen backbone (`prmkit train`) and read from it.
    */
   hiddenStates?: boolean;
+  /**
+   * Write the decoder without its head, only `last_hidden_state` (default false): a base for
+   * heads trained with `prmkit train`, from any checkpoint of a supported family (a plain
+   * causal LM included). `format` then names the text layout trained heads read (default trl).
+   */
+  backbone?: boolean;
   /** Progress lines (e.g. process.stderr.write). */
   onProgress?: (message: string) => void;
   /**
@@ -95,7 +101,7 @@ export interface ConvertResult {
 }
 
 const KEYS = is.keysOf<ConvertOptions>()({
-  input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, hiddenStates: true, onProgress: true,
+  input: true, output: true, dtype: true, kvCache: true, format: true, separator: true, positive: true, overwrite: true, block: true, accuracyLevel: true, attention: true, fusedNorms: true, hiddenStates: true, backbone: true, onProgress: true,
   reference: true, referenceDtype: true, beta: true, logProbs: true,
 });
 
@@ -133,6 +139,21 @@ export interface PlanOptions {
   accuracyLevel: number;
   attention?: AttentionKind;
   fusedNorms: boolean;
+  /** The decoder without its head: last_hidden_state only (ConvertOptions.backbone). */
+  backbone?: boolean;
+}
+
+/** A backbone: no head, and the text layout its trained heads will read (default trl, "\n" after each step). */
+function planBackbone(spec: DecoderSpec, ck: Checkpoint, o: PlanOptions, graph: DecoderOptions, attentionReason: string): ConversionPlan {
+  const name = o.format ?? 'trl';
+  const orm = isOrmFormatName(name);
+  if (o.positive !== undefined) throw new RangeError('positive sets the class of a converted trl head; a backbone has no head (its heads are trained with prmkit train)');
+  if (o.separator !== undefined && name !== 'trl') throw new RangeError(`separator sets the trl format; this backbone's format is ${name}`);
+  const head = { kind: 'none' as const, tensors: [], format: name, outputs: 0, ...(orm ? { model: 'orm' as const } : {}) };
+  if (orm) return { spec, ck, head, format: resolveOrmFormat(name), attentionReason, graph: { ...graph, output: 'hidden' } };
+  if (name !== 'trl') return { spec, ck, head, format: resolveFormat(name as FormatName), attentionReason, graph: { ...graph, output: 'hidden' } };
+  const format = trlFormat({ kind: 'trl', ...(o.separator !== undefined ? { separator: o.separator } : {}) });
+  return { spec, ck, head, format, formatOptions: { separator: o.separator ?? TRL_SEPARATOR, positive: format.head.positive }, attentionReason, graph: { ...graph, output: 'hidden' } };
 }
 
 /** The format with its settings: a trl head's class count is the checkpoint's. */
@@ -149,9 +170,13 @@ function planFormat(head: HeadPlan & { format: FormatName }, o: PlanOptions): { 
 export function planConversion(input: string, o: PlanOptions): ConversionPlan {
   const spec = parseConfig(readConfig(input));
   const ck = Checkpoint.open(input);
-  const head = detectHead(spec, ck, o.format);
   const graph = (attention: { kind: AttentionKind }): DecoderOptions =>
     ({ dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms });
+  if (o.backbone) {
+    const attention = chooseAttention(spec, o.kvCache, o.attention);
+    return planBackbone(spec, ck, o, graph(attention), attention.why);
+  }
+  const head = detectHead(spec, ck, o.format);
   if (head.model === 'orm') {
     if (o.separator !== undefined || o.positive !== undefined) throw new RangeError(`separator and positive set the trl format; this checkpoint is an outcome reward model (format ${head.format})`);
     const attention = chooseAttention(spec, o.kvCache, o.attention);
@@ -200,7 +225,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const kvCache = options.kvCache === undefined ? false : is.boolean(options.kvCache, 'kvCache');
   const overwrite = options.overwrite === undefined ? false : is.boolean(options.overwrite, 'overwrite');
   const fusedNorms = options.fusedNorms === undefined ? true : is.boolean(options.fusedNorms, 'fusedNorms');
-  const hiddenStates = options.hiddenStates === undefined ? false : is.boolean(options.hiddenStates, 'hiddenStates');
+  const backbone = options.backbone === undefined ? false : is.boolean(options.backbone, 'backbone');
+  const hiddenStates = backbone || (options.hiddenStates === undefined ? false : is.boolean(options.hiddenStates, 'hiddenStates'));
   // int8 blocks of 16 halved the worst step error of 32 on the perf model at the same speed
   const block = options.block === undefined ? (dtype === 'int8' ? 16 : 32) : is.integer(options.block, 'block', 16, 256);
   if ((block & (block - 1)) !== 0) throw is.invalidRange('block', 'a power of two in [16, 256]', block);
@@ -219,7 +245,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if (options.reference !== undefined || format === 'eurus-prm') {
     if (options.reference === undefined) throw new RangeError('format eurus-prm is an implicit PRM: pass its reference LM (reference, --reference REF_DIR)');
     if (kvCache) throw new RangeError('an implicit PRM is converted without a KV cache (prm.session does not read implicit PRMs yet)');
-    if (options.hiddenStates) throw new RangeError('hiddenStates adds a trainable head\'s input; an implicit PRM has no head to train');
+    if (options.hiddenStates || options.backbone) throw new RangeError('hiddenStates and backbone add a trainable head\'s input; an implicit PRM has no head to train');
     if (format !== undefined && format !== 'eurus-prm') throw new RangeError(`an implicit PRM (reference given) reads format eurus-prm, not ${format}`);
     if (separator !== undefined || positive !== undefined) throw new RangeError('separator and positive set the trl format; an implicit PRM has none');
     const reference = resolve(is.string(options.reference, 'reference', { nonEmpty: true }));
@@ -233,7 +259,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     throw new RangeError(`format ${format} reads a token's probability over the whole vocabulary; prmkit convert does not write that reading yet (nor Granite's architecture): export the model with last_hidden_state and load it with head: its lm_head file`);
   for (const k of ['referenceDtype', 'beta', 'logProbs'] as const)
     if (options[k] !== undefined) throw new RangeError(`${k} sets an implicit PRM's conversion; pass reference too`);
-  const plan = planConversion(input, { dtype, kvCache, format, separator, positive, block, accuracyLevel, attention, fusedNorms });
+  const plan = planConversion(input, { dtype, kvCache, format, separator, positive, block, accuracyLevel, attention, fusedNorms, backbone });
   const { spec, ck, head } = plan;
   // while a chain fits in a sliding window, full attention is exact; longer chains are refused
   const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
@@ -249,7 +275,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
   const { outputs, bytes } = writeModel(plan, output, {
-    ...plan.graph, ...(hiddenStates ? { output: 'both' as const } : {}), labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
+    ...plan.graph, ...(hiddenStates && !backbone ? { output: 'both' as const } : {}), labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
   });
   const manifest: Manifest = {
     prmkit: MANIFEST_VERSION,
@@ -261,7 +287,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     tokenizer: copied[0],
     dtype,
     contextLength,
-    head: { kind: head.kind, outputs, ...(labels ? { labels } : {}) },
+    head: { kind: head.kind, outputs: head.kind === 'none' ? 0 : outputs, ...(labels ? { labels } : {}) },
     kvCache: kvCache ? { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout: 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out' } : null,
     decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
     ...(dtype === 'int8' || dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: dtype === 'int8' ? 8 : 4, block, accuracyLevel } } : {}),

@@ -16,8 +16,12 @@ export const MANIFEST_VERSION = 1;
 export type ModelDtype = 'float32' | 'float16' | 'int8' | 'int4';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['float32', 'float16', 'int8', 'int4'];
 
-/** The head a checkpoint carried, as the converter found it ('lm-logprobs': an implicit PRM's causal LMs, read as log-probabilities of their next tokens). */
-export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels' | 'lm-logprobs';
+/**
+ * The head a checkpoint carried, as the converter found it ('lm-logprobs': an implicit PRM's
+ * causal LMs, read as log-probabilities of their next tokens; 'none': a backbone converted
+ * without one, for heads trained with prmkit train).
+ */
+export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels' | 'lm-logprobs' | 'none';
 
 /** One of an implicit PRM's two causal LMs, in its own subfolder. */
 export interface ImplicitModel {
@@ -132,12 +136,15 @@ export function manifestKind(m: Manifest): ModelKind {
 
 /** The format a converted folder was made for, with its settings (the head's class count from the head). */
 export function manifestFormat(m: Manifest): FormatSpec {
-  if (m.format === 'trl') return { kind: 'trl', ...(m.formatOptions ?? {}), classes: m.head.outputs };
+  // a backbone's trl layout has no head of its own to count classes in
+  if (m.format === 'trl') return { kind: 'trl', ...(m.formatOptions ?? {}), classes: m.head.kind === 'none' ? 2 : m.head.outputs };
   return m.format as FormatName;
 }
 
 /** The kernel head for a converted model: its `logits` columns are the format's classes, in order. */
 export function manifestHead(m: Manifest, format: Pick<PrmFormat, 'name' | 'head'>): Head {
+  if (m.head.kind === 'none')
+    throw new TypeError(`the converted model is a backbone without a head (convert --backbone): train one with prmkit train (trainHead), which makes it the folder's active head, or name one with headName`);
   const want = format.head.labels ? format.head.labels.length : format.head.outputs;
   if (want !== m.head.outputs)
     throw new RangeError(`format ${format.name} reads ${want} classes, but the converted model (${m.format}) gives ${m.head.outputs}; use its format or convert again with --format`);

@@ -41,6 +41,22 @@ describe('prmkit train', () => {
     expect(JSON.parse(scored.stdout.trim()).stepProbs).toHaveLength(1);
   });
 
+  it('an ORM head from outcome lines: score then reads the folder as an outcome model, the PRM head by name', async () => {
+    const orm = join(f.root, 'orm.jsonl');
+    writeFileSync(orm, chains(12, 5).map((c) => JSON.stringify({ problem: c.problem, solution: c.steps.join('\n'), label: c.labels[0] })).join('\n') + '\n');
+    const r = await prmkit(['train', '-m', f.dir, '--data', orm, '--name', 'outcome', '--epochs', '3']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^trained ORM head "outcome"/);
+    const input = join(f.root, 'score-orm.jsonl');
+    writeFileSync(input, JSON.stringify({ id: 'a', problem: 'What is 1+1?', steps: ['1+1 = 2'] }) + '\n');
+    const outcome = JSON.parse((await prmkit(['score', '-m', f.dir, '-i', input])).stdout.trim()) as Record<string, unknown>;
+    expect(Object.keys(outcome).sort()).toEqual(['id', 'probability', 'reward', 'tokens', 'truncated']);
+    const steps = JSON.parse((await prmkit(['score', '-m', f.dir, '-i', input, '--head-name', 'cli'])).stdout.trim()) as Record<string, unknown>;
+    expect(steps.stepProbs).toHaveLength(1);
+    const unknown = await prmkit(['score', '-m', f.dir, '-i', input, '--head-name', 'nope']);
+    expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([2, `prmkit score: headName "nope", which is not a head of ${f.dir} (it has converted, cli, outcome)`]);
+  });
+
   it('a bad line is named with its field, before the model runs', async () => {
     const bad = join(f.root, 'bad.jsonl');
     writeFileSync(bad, [JSON.stringify({ problem: 'p', steps: ['a'], labels: [true] }), JSON.stringify({ problem: 'p', steps: ['a', 'b'], labels: [true, 'no'] })].join('\n') + '\n');

@@ -1,6 +1,7 @@
 // convert's hiddenStates option: the graph gives last_hidden_state beside the logits (what a
 // trained head reads), the converted head scores exactly as without the option, and the
-// manifest says so.
+// manifest says so. With backbone, the head is left out: hidden states only, from a plain
+// causal LM too, and loading it without a trained head says what to do.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,4 +43,14 @@ describe('convert --hidden-states', () => {
       expect(b.output).toBe('logits');
       expect(b.probs).toEqual(a.probs);
     });
+
+  it('backbone: a causal LM without its head, trl by default; loading it asks for a trained head', async () => {
+    const ck = createTinyCheckpoint({ dir: join(dir, 'ck-lm'), layers: 2, hidden: 32, heads: 2, seed: 8, format: 'rlhflow' });
+    const r = await convert({ input: ck.dir, output: join(dir, 'backbone'), backbone: true });
+    expect(r.manifest).toMatchObject({ kind: 'prm', format: 'trl', formatOptions: { separator: '\n', positive: 1 }, head: { kind: 'none', outputs: 0 }, hiddenStates: true });
+    await expect(Prm.load({ model: r.output })).rejects.toThrow(/a backbone without a head \(convert --backbone\): train one with prmkit train/);
+    const orm = await convert({ input: ck.dir, output: join(dir, 'backbone-orm'), backbone: true, format: 'plain-orm' });
+    expect(orm.manifest).toMatchObject({ kind: 'orm', format: 'plain-orm', head: { kind: 'none' } });
+    await expect(convert({ input: ck.dir, output: join(dir, 'backbone-x'), backbone: true, positive: 0 })).rejects.toThrow(/a backbone has no head/);
+  });
 });

@@ -14,12 +14,12 @@ export interface TinyFolder {
   cleanup(): void;
 }
 
-/** A converted tiny model (2 layers, hidden 32) whose graph also gives last_hidden_state. */
-export async function tinyFolder(format: 'math-shepherd' | 'plain-orm' = 'math-shepherd', hiddenStates = true): Promise<TinyFolder> {
+/** A converted tiny model (2 layers, hidden 32) whose graph also gives last_hidden_state (only that, as a backbone). */
+export async function tinyFolder(format: 'math-shepherd' | 'plain-orm' | 'rlhflow' = 'math-shepherd', hiddenStates = true, backbone = false): Promise<TinyFolder> {
   const root = mkdtempSync(join(tmpdir(), 'prmkit-trainhead-'));
   const ck = createTinyCheckpoint({ dir: join(root, 'ckpt'), layers: 2, hidden: 32, heads: 2, seed: 5, format });
   const dir = join(root, 'model');
-  await convert({ input: ck.dir, output: dir, hiddenStates, ...(format === 'plain-orm' ? { format } : {}) });
+  await convert({ input: ck.dir, output: dir, hiddenStates, backbone, ...(format === 'plain-orm' && !backbone ? { format } : {}) });
   return { dir, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

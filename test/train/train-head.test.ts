@@ -168,6 +168,22 @@ describe('a PRM head on the tiny model', () => {
   });
 });
 
+describe('a backbone folder (a causal LM converted without its head)', () => {
+  it('trains in the trl layout by default, and Prm.load scores with the trained head', async () => {
+    const g = await tinyFolder('rlhflow', true, true);
+    try {
+      const r = await trainHead({ model: g.dir, data: { kind: 'prm', items: ITEMS }, name: 'first', fit: { epochs: 5 } });
+      expect(r.entry.format).toEqual({ kind: 'trl', separator: '\n' });
+      const prm = await Prm.load({ model: g.dir });
+      expect([prm.format.name, prm.name]).toEqual(['trl', 'trl:model:first']);
+      expect((await prm.score(ITEMS.slice(0, 2))).map((x) => x.stepProbs.length)).toEqual([ITEMS[0].steps.length, ITEMS[1].steps.length]);
+      await prm.close();
+    } finally {
+      g.cleanup();
+    }
+  });
+});
+
 describe('trainHead refuses what it cannot train on', () => {
   it('a folder converted without hidden states', async () => {
     const g = await tinyFolder('math-shepherd', false);
