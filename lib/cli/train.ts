@@ -185,7 +185,8 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const format = separator !== undefined ? { kind: 'trl' as const, separator } : (formatName as FormatName | OrmFormatName | undefined);
   const gatherBar = new Progress(io.stderr, { enabled: showProgress, total: data.items.length, label: 'chains gathered' });
   const fitBar = new Progress(io.stderr, { enabled: showProgress, total: fit.epochs ?? 100, label: 'epochs' });
-  let phase: 'gather' | 'fit' = 'gather';
+  let phase = 'gather' as 'gather' | 'fit';
+  let gathered = false;
   let r: TrainHeadResult;
   try {
     r = await trainHead({
@@ -196,10 +197,12 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
       ...(count !== undefined || threads !== undefined ? { workers: { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) } } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (p) => {
-        if (p.phase === 'gather') gatherBar.update(p.chains);
-        else {
+        if (p.phase === 'gather') {
+          gathered = true;
+          gatherBar.update(p.chains);
+        } else {
           if (phase === 'gather') {
-            gatherBar.finish();
+            if (gathered) gatherBar.finish();
             phase = 'fit';
           }
           fitBar.update(p.epoch);
@@ -210,8 +213,8 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
     if (io.signal?.aborted) throw new Interrupted(phase === 'gather' ? 'interrupted; the rows gathered so far are kept: run the same command again to go on' : 'interrupted while training; the rows are cached: run the same command again');
     throw e;
   }
-  if (phase === 'gather') gatherBar.finish();
-  else fitBar.finish();
+  if (phase === 'fit') fitBar.finish();
+  else if (gathered) gatherBar.finish();
   await write(io.stdout, values['json'] ? JSON.stringify({ name: r.name, entry: r.entry, gather: r.gather, cache: r.cache ?? null, validationAuroc: Number.isNaN(r.validationAuroc) ? null : r.validationAuroc, epochs: r.fit.epochs }) + '\n' : summary(r, model));
   return 0;
 }

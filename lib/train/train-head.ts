@@ -4,7 +4,7 @@
 // head on them, and the head is written beside the converted one (heads/<name>.safetensors,
 // an entry in prmkit.json, active unless told otherwise), where Prm.load / Orm.load and
 // `prmkit serve` find it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChunkingOptions } from '../batch/index.js';
@@ -133,7 +133,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   if (!m) throw new TypeError(`options.model: ${dir} is not a folder from prmkit convert; a trained head is written into one`);
   const force = o.force === undefined ? false : is.boolean(o.force, 'options.force');
   const activate = o.activate === undefined ? true : is.boolean(o.activate, 'options.activate');
-  if (!force && (Object.hasOwn(m.heads ?? {}, name))) throw new RangeError(`${dir} already has a head named ${JSON.stringify(name)}; pass force (--force) to replace it`);
+  if (!force && (Object.hasOwn(m.heads ?? {}, name) || existsSync(join(dir, 'heads', `${name}.safetensors`)))) throw new RangeError(`${dir} already has a head named ${JSON.stringify(name)}; pass force (--force) to replace it`);
   const H = m.decoder.hidden;
   const head = headSpec(o.head, H);
   const signal = is.signal(o.signal, 'options.signal');

@@ -57,6 +57,13 @@ describe('prmkit train', () => {
     expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([2, `prmkit score: headName "nope", which is not a head of ${f.dir} (it has converted, cli, outcome)`]);
   });
 
+  it('--progress shows the gather and the epochs on stderr; without it a pipe gets none', async () => {
+    const r = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'progress', '--epochs', '2', '--no-cache', '--no-activate', '--progress']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/30\/30 chains gathered/);
+    expect(r.stderr).toMatch(/2\/2 epochs/);
+  });
+
   it('a bad line is named with its field, before the model runs', async () => {
     const bad = join(f.root, 'bad.jsonl');
     writeFileSync(bad, [JSON.stringify({ problem: 'p', steps: ['a'], labels: [true] }), JSON.stringify({ problem: 'p', steps: ['a', 'b'], labels: [true, 'no'] })].join('\n') + '\n');

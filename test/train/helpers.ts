@@ -15,11 +15,11 @@ export interface TinyFolder {
 }
 
 /** A converted tiny model (2 layers, hidden 32) whose graph also gives last_hidden_state (only that, as a backbone). */
-export async function tinyFolder(format: 'math-shepherd' | 'plain-orm' | 'rlhflow' = 'math-shepherd', hiddenStates = true, backbone = false): Promise<TinyFolder> {
+export async function tinyFolder(format: 'math-shepherd' | 'plain-orm' | 'rlhflow' = 'math-shepherd', hiddenStates = true, backbone = false, kvCache = false): Promise<TinyFolder> {
   const root = mkdtempSync(join(tmpdir(), 'prmkit-trainhead-'));
   const ck = createTinyCheckpoint({ dir: join(root, 'ckpt'), layers: 2, hidden: 32, heads: 2, seed: 5, format });
   const dir = join(root, 'model');
-  await convert({ input: ck.dir, output: dir, hiddenStates, backbone, ...(format === 'plain-orm' && !backbone ? { format } : {}) });
+  await convert({ input: ck.dir, output: dir, hiddenStates, backbone, kvCache, ...(format === 'plain-orm' && !backbone ? { format } : {}) });
   return { dir, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -184,6 +184,28 @@ describe('a backbone folder (a causal LM converted without its head)', () => {
   });
 });
 
+describe('a trained head through the KV cache', () => {
+  it('prm.session scores continuations with a trained MLP head as prm.score does', async () => {
+    const g = await tinyFolder('math-shepherd', true, false, true);
+    try {
+      await trainHead({ model: g.dir, data: { kind: 'prm', items: ITEMS }, name: 'mlp', head: { kind: 'mlp', hidden: 8, activation: 'softmax', outputs: 2 }, fit: { epochs: 3 } });
+      const prm = await Prm.load({ model: g.dir, workers: { threads: 1 } });
+      try {
+        const item = ITEMS[5];
+        const session = await prm.session({ problem: item.problem, steps: item.steps.slice(0, 1) });
+        const continuations = [['then add 3 to 4'], ['check 7 7', 'so 9']];
+        const viaCache = (await session.score(continuations)).map((x) => x.stepProbs);
+        const whole = (await prm.score(continuations.map((c) => ({ problem: item.problem, steps: [...item.steps.slice(0, 1), ...c] })))).map((x) => x.stepProbs);
+        viaCache.forEach((row, i) => row.forEach((p, j) => expect(Math.abs(p - whole[i][j])).toBeLessThan(1e-5)));
+      } finally {
+        await prm.close();
+      }
+    } finally {
+      g.cleanup();
+    }
+  });
+});
+
 describe('trainHead refuses what it cannot train on', () => {
   it('a folder converted without hidden states', async () => {
     const g = await tinyFolder('math-shepherd', false);
