@@ -1,5 +1,5 @@
-// prmkit/convert: a Hugging Face PRM checkpoint folder → an ONNX folder that Prm.load and
-// `prmkit serve` open with no other option.
+// prmkit/convert: a Hugging Face reward model checkpoint folder (a PRM, or an ORM) → an ONNX
+// folder that Prm.load (Orm.load) and `prmkit serve` open with no other option.
 export { convert, CONVERT_DTYPES, CONVERT_FORMATS } from './convert.js';
 export type { ConvertOptions, ConvertResult } from './convert.js';
 export type { ConvertDtype } from './linear.js';
