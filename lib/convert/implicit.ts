@@ -14,7 +14,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { join } from 'node:path';
 import { eurusPrm } from '../formats/eurus.js';
 import * as is from '../is.js';
-import type { ImplicitModel, Manifest } from '../model/manifest.js';
+import type { ImplicitModel } from '../model/manifest.js';
 import { Checkpoint, readExactly } from '../model/safetensors.js';
 import { chooseAttention } from './attention.js';
 import type { AttentionKind } from './attention.js';
@@ -128,4 +128,3 @@ export function subfolder(output: string, sub: string): string {
   return dir;
 }
 
-export type ImplicitManifestFields = Pick<Manifest, 'format' | 'head' | 'implicit' | 'kvCache'>;

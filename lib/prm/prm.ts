@@ -36,7 +36,8 @@ import { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { denseRewards } from '../rewards/dense.js';
 import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../rewards/dense.js';
 
-export type { ChunkingOptions, PrmConnectOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
+export type { ChunkingOptions, ImplicitLoadOptions, PrmConnectOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
+export type { RewardAggregation, RewardKind } from './rewards.js';
 export type { PrmScore, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
 export type { HeadSource } from '../backbones/onnx/head.js';
 export type { BackendInfo as PrmBackendInfo, SourceStats as PrmStats } from '../backbones/step-source.js';
