@@ -190,7 +190,7 @@ if (t) line('PyTorch log_softmax + gather, bfloat16 head widened per call', t);
 line('js backend (8 positions, scaled)', results.js, 'a plain loop');
 const s = stamp();
 const report = [
-  `log P(next token) at ${N} positions, hidden ${H}, vocabulary ${V}, ${THREADS} threads`,
+  `log P(next token) at ${N} positions, hidden ${H}, vocabulary ${V}, ${THREADS} threads; best of ${ROUNDS} rounds; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
   '| way | time | vs kernel (bf16) | peak memory beyond inputs | head weights held | |',
   '|---|---|---|---|---|---|',
   ...rows,
