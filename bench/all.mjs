@@ -5,7 +5,7 @@
 // (and the run exits non-zero after the others have finished).
 //   --quick        every benchmark's smoke run; results and the rewritten README go to a
 //                  temporary folder, never over the committed ones
-//   --only a,b     just these (kernels, e2e, search, eval, server, vllm, templates, train-head, convert)
+//   --only a,b     just these (kernels, e2e, search, eval, server, vllm, templates, train-head, implicit, convert)
 //   --no-build     do not recompile the TypeScript first
 //   --allow-js     run even when the native addon is not loaded (figures of the js fallback)
 // Each benchmark is stopped after 45 minutes (a guard against a hang: on a machine shared with
@@ -55,6 +55,7 @@ const BENCHES = [
   { name: 'vllm', args: ['bench/vllm.mjs'], minutes: 30, fence: true },
   { name: 'templates', args: ['bench/templates.mjs'], minutes: 15, fence: true },
   { name: 'train-head', args: ['bench/train-head.mjs'], minutes: 20, fence: true },
+  { name: 'implicit', args: ['bench/implicit.mjs'], minutes: 30, fence: false },
   // needs the PyTorch environment for its peer columns (it says so and skips them without it)
   { name: 'convert', args: ['bench/convert.mjs'], minutes: 45, fence: false },
 ];

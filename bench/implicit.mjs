@@ -191,11 +191,11 @@ line('js backend (8 positions, scaled)', results.js, 'a plain loop');
 const s = stamp();
 const report = [
   `log P(next token) at ${N} positions, hidden ${H}, vocabulary ${V}, ${THREADS} threads; best of ${ROUNDS} rounds; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+  '',
   '| way | time | vs kernel (bf16) | peak memory beyond inputs | head weights held | |',
   '|---|---|---|---|---|---|',
   ...rows,
-  stampLine(s),
 ];
-console.log(report.join('\n'));
+console.log([...report, stampLine(s)].join('\n'));
 const file = writeResult('implicit', { shape: { H, V, N, threads: THREADS }, results }, { quick, report });
 console.log(`written to ${file}`);
