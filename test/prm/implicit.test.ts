@@ -172,6 +172,7 @@ describe('converting an implicit PRM', () => {
     await expect(convert({ input: join(root, 'p'), reference: join(root, 'p2'), output: join(root, 'o2') })).rejects.toThrow(/has no config.json/);
     await expect(convert({ input: join(root, 'p'), reference: join(root, 'r'), output: join(root, 'o3'), kvCache: true })).rejects.toThrow(/without a KV cache/);
     await expect(convert({ input: join(root, 'p'), reference: join(root, 'p'), output: join(root, 'o7') })).rejects.toThrow(/reference must be another folder than input and output/);
+    await expect(convert({ input: join(root, 'p'), reference: join(root, 'r'), output: join(root, 'o8'), backbone: true })).rejects.toThrow(/an implicit PRM has no head to train/);
     await expect(convert({ input: join(root, 'p'), output: join(root, 'o4'), beta: 0.1 })).rejects.toThrow(/beta sets an implicit PRM's conversion; pass reference too/);
     await expect(convert({ input: join(root, 'p'), output: join(root, 'o5'), format: 'eurus-prm' })).rejects.toThrow(/pass its reference LM/);
     await expect(convert({ input: join(root, 'p'), reference: join(root, 'r'), output: join(root, 'o6'), logProbs: 'gpu' as never })).rejects.toThrow(/logProbs must be one of 'kernel', 'graph'/);
