@@ -58,6 +58,7 @@ const BENCHES = [
   { name: 'implicit', args: ['bench/implicit.mjs'], minutes: 30, fence: false },
   // needs the PyTorch environment for its peer columns (it says so and skips them without it)
   { name: 'convert', args: ['bench/convert.mjs'], minutes: 45, fence: false },
+  { name: 'open', args: ['bench/open.mjs'], minutes: 30, fence: false },
 ];
 if (only) {
   for (const n of only) if (!BENCHES.some((b) => b.name === n)) {

@@ -25,6 +25,7 @@ export const MODEL_OPTIONS = {
   threads: { type: 'string' },
   workers: { type: 'string' },
   'max-padded-tokens': { type: 'string' },
+  'no-snapshot': { type: 'boolean' },
   'max-context': { type: 'string' },
   overflow: { type: 'string' },
   'added-token': { type: 'string', multiple: true },
@@ -46,6 +47,8 @@ export const MODEL_HELP = `model:
       --threads N           onnxruntime threads per worker
       --workers N           worker threads (onnxruntime sessions), default 1
       --max-padded-tokens N padded tokens (batch x length) per backbone call (default 16384)
+      --no-snapshot         map the model's weight files instead of a private snapshot of them
+                            (no copy at load; do not change the files while the model is open)
       --max-context N       longest chain in tokens (default: the tokenizer's limit)
       --overflow MODE       longer chains: error (default) | truncate (score the steps that fit)
       --added-token ID=TEXT add or rename a token (e.g. 151651=<extra_0> for the Qwen PRM)
@@ -54,7 +57,7 @@ export const MODEL_HELP = `model:
 /** What opens the model: the options of Prm.load, Prm.connect or Orm.load. */
 export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions } | { kind: 'orm'; options: OrmLoadOptions };
 
-const ONNX_ONLY = ['head', 'head-name', 'threads', 'workers', 'max-padded-tokens'] as const;
+const ONNX_ONLY = ['head', 'head-name', 'threads', 'workers', 'max-padded-tokens', 'no-snapshot'] as const;
 
 function addedTokens(v: unknown): TokenizerOptions['addedTokens'] {
   if (v === undefined) return undefined;
@@ -136,6 +139,7 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
   if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };
   const padded = intOption(values, 'max-padded-tokens', 1);
   if (padded !== undefined) o.chunking = { maxPaddedTokens: padded };
+  if (values['no-snapshot'] === true) o.snapshot = false;
   return { kind: 'onnx', options: o };
 }
 

@@ -1,16 +1,43 @@
-// A weight kept inside an ONNX model (an initializer), by name: the head of a bare .onnx
-// decoder that outputs hidden states may live in the graph itself.
+// What prmkit reads of an ONNX file itself: a weight kept inside the model (an initializer),
+// by name (the head of a bare .onnx decoder that outputs hidden states may live in the graph),
+// and the files the model keeps its weights in.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type onnxProto from 'onnx-proto';
 import { f16ToFloat } from '../kernels/half.js';
 import type { Tensor } from './safetensors.js';
 
+type Onnx = typeof onnxProto.onnx;
+
+/**
+ * Required when used, not imported: loading the protobuf schema costs more than the rest of
+ * `import('prmkit')`, and only these rarer paths need it.
+ */
+function onnxSchema(): Onnx {
+  return (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx;
+}
+
+/**
+ * The external data files of a model's initializers (and constants), as the model names them:
+ * paths relative to the model's folder. A self-contained model has none.
+ */
+export function externalDataFiles(modelPath: string): string[] {
+  const onnx = onnxSchema();
+  const model = onnx.ModelProto.decode(readFileSync(modelPath));
+  const files = new Set<string>();
+  const visit = (t: onnxProto.onnx.ITensorProto | null | undefined) => {
+    if (t?.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+    const location = t.externalData?.find((e) => e.key === 'location')?.value;
+    if (location) files.add(location);
+  };
+  for (const t of model.graph?.initializer ?? []) visit(t);
+  for (const n of model.graph?.node ?? []) for (const a of n.attribute ?? []) visit(a.t);
+  return [...files];
+}
+
 /** An initializer of an ONNX model (float32, or float16 raw data), by name. */
 export function readOnnxInitializer(modelPath: string, name: string): Tensor {
-  // required here, not imported: loading the protobuf schema costs more than the rest of
-  // `import('prmkit')`, and only heads kept inside an ONNX model need it
-  const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof onnxProto;
+  const onnx = onnxSchema();
   const model = onnx.ModelProto.decode(readFileSync(modelPath));
   const init = model.graph?.initializer?.find((t) => t.name === name);
   if (!init) {

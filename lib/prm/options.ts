@@ -3,7 +3,7 @@
 // tokenizer, the worker threads, and how backbone calls are chunked.
 import { checkChunking } from '../batch/index.js';
 import type { ChunkingOptions } from '../batch/index.js';
-import { integer, invalidType, isObject, keysOf, knownKeys, object, oneOf, string } from '../is.js';
+import { boolean, integer, invalidType, isObject, keysOf, knownKeys, object, oneOf, string } from '../is.js';
 import { PROVIDER_CHOICES } from '../backbones/onnx/providers.js';
 import type { WorkerOptions } from '../backbones/onnx/backbone.js';
 import type { HeadSource } from '../backbones/onnx/head.js';
@@ -63,6 +63,13 @@ export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'forma
   chunking?: ChunkingOptions;
   /** An implicit PRM's settings (a folder converted with --reference). */
   implicit?: ImplicitLoadOptions;
+  /**
+   * Open a private snapshot of the model's weight files (default true: a reflink clone where
+   * the file system has them, else a copy, unlinked once open), so a file truncated or
+   * rewritten in place under the running process cannot crash it. false maps the files
+   * themselves: no copy, but truncating them in place then kills the process (SIGBUS).
+   */
+  snapshot?: boolean;
 }
 
 /** How an implicit PRM's two models run and what its rewards default to. */
@@ -80,7 +87,7 @@ export interface PrmConnectOptions extends CommonOptions {
 }
 
 const COMMON = { tokenizer: true, format: true, maxContext: true, overflow: true, aggregate: true, name: true } as const;
-export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, headName: true, output: true, workers: true, chunking: true, implicit: true });
+export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head: true, headName: true, output: true, workers: true, chunking: true, implicit: true, snapshot: true });
 const IMPLICIT_KEYS = keysOf<ImplicitLoadOptions>()({ concurrency: true, beta: true, rewards: true });
 export const CONNECT_KEYS = keysOf<PrmConnectOptions>()({ ...COMMON, vllm: true });
 const TOKENIZER_KEYS = keysOf<TokenizerOptions>()({ path: true, addedTokens: true });
@@ -158,6 +165,7 @@ export function checkLoadOptions(o: unknown): asserts o is PrmLoadOptions {
   workerOptions(l.workers);
   checkChunking(l.chunking, 'options.chunking');
   implicitOptions(l.implicit);
+  if (l.snapshot !== undefined) boolean(l.snapshot, 'options.snapshot');
 }
 
 export function checkConnectOptions(o: unknown): asserts o is PrmConnectOptions {

@@ -141,7 +141,7 @@ export class Prm implements StepScorer, ChainRanker {
     if (c.format.implicit || m?.implicit) return Prm.loadImplicit(options, model, c);
     const source = await OnnxSource.open({
       model, format: c.format, tokenizer: c.tokenizer, head: checkHeadSource(options.head), output: options.output,
-      workers: workerOptions(options.workers), chunking: options.chunking, ...(trained ? { trained: trained.applied } : {}),
+      workers: workerOptions(options.workers), chunking: options.chunking, snapshot: options.snapshot, ...(trained ? { trained: trained.applied } : {}),
     });
     return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}${trained ? `:${trained.name}` : ''}`, c, source);
   }
@@ -156,7 +156,7 @@ export class Prm implements StepScorer, ChainRanker {
     const im = implicitOptions(options.implicit);
     rewardAggregation(c.aggregate, 'options.aggregate');
     const source = await ImplicitSource.open({
-      model: { ...model, manifest: { ...m, implicit: m.implicit } }, workers: workerOptions(options.workers), chunking: options.chunking,
+      model: { ...model, manifest: { ...m, implicit: m.implicit } }, workers: workerOptions(options.workers), chunking: options.chunking, snapshot: options.snapshot,
       concurrency: im.concurrency, padId: padIdOf(c.tokenizer),
     });
     const rewards: RewardDefaults = { beta: im.beta ?? m.implicit.beta, rewards: im.rewards ?? 'cumulative' };

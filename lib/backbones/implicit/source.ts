@@ -20,6 +20,7 @@ import type { Boundaries } from '../../kernels/types.js';
 import type { ImplicitManifest, ImplicitModel, ModelFiles } from '../../model/manifest.js';
 import { insideFolder } from '../../model/paths.js';
 import { OnnxBackbone } from '../onnx/backbone.js';
+import { onSnapshot } from '../onnx/snapshot.js';
 import type { ForwardRequest, WorkerOptions } from '../onnx/backbone.js';
 import { limited } from '../onnx/limited.js';
 import { liveRows } from '../step-source.js';
@@ -39,6 +40,8 @@ export interface ImplicitSourceOptions {
   chunking?: ChunkingOptions;
   concurrency?: Concurrency;
   padId: number;
+  /** Open private snapshots of the models' weight files (default true; see OnnxSource). */
+  snapshot?: boolean;
 }
 
 interface Side {
@@ -86,7 +89,7 @@ export class ImplicitSource implements StepSource {
       for (const [name, spec] of [['policy', m.policy], ['reference', m.reference]] as const) {
         const onnx = insideFolder(dir, spec.model, `model: prmkit.json implicit.${name}.model`);
         const head = m.logProbs === 'kernel' ? readLmHead(insideFolder(dir, spec.head, `model: prmkit.json implicit.${name}.head`), spec.decoder.vocab, spec.decoder.hidden) : undefined;
-        const backbone = await OnnxBackbone.load(onnx, workers);
+        const backbone = await onSnapshot({ path: onnx, onnx }, o.snapshot, (path) => OnnxBackbone.load(path, workers));
         sides.push({ backbone, spec, ...(head ? { head } : {}) });
         const want = m.logProbs === 'kernel' ? 'last_hidden_state' : 'token_logprobs';
         if (!backbone.info.outputNames.includes(want))

@@ -22,6 +22,7 @@ import { OnnxKvCache } from './kv-cache.js';
 import { resolveVocabHead, vocabLogProbs } from './vocab-head.js';
 import type { VocabHead } from './vocab-head.js';
 import { limited } from './limited.js';
+import { onSnapshot } from './snapshot.js';
 
 export type Output = 'logits' | 'last_hidden_state';
 
@@ -38,6 +39,12 @@ export interface OnnxSourceOptions {
   output?: Output;
   workers?: WorkerOptions;
   chunking?: ChunkingOptions;
+  /**
+   * Open a private snapshot of the model's external data (default true), so that a data file
+   * truncated or rewritten in place under the running process cannot crash it; false maps
+   * the files themselves (no copy, but truncating them in place then kills the process).
+   */
+  snapshot?: boolean;
 }
 
 /** Chunking with every default filled in. */
@@ -92,7 +99,7 @@ export class OnnxSource implements StepSource {
     const m = o.model.manifest;
     if (m?.attention === 'gqa' && o.chunking?.padding === 'left')
       throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
-    const backbone = await OnnxBackbone.load(o.model.onnx, o.workers);
+    const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, o.workers));
     try {
       const t = o.trained;
       if (t && !backbone.info.outputNames.includes('last_hidden_state'))
