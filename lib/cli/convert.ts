@@ -27,7 +27,10 @@ need nothing else. Weights are read one tensor at a time, so memory stays near a
 largest tensors, not the model.
 
       --dtype T          weights: float32 (default), float16 (half the files, float32 math),
-                         int8 or int4 (block-wise, onnxruntime MatMulNBits)
+                         int8 (see --int8-form) or int4 (block-wise, onnxruntime MatMulNBits)
+      --int8-form F      integer (integer GEMMs: per-channel int8 weights, activations
+                         quantized per token as they come), blockwise (MatMulNBits), or auto
+                         (default: integer on CPUs with VNNI/AMX or ARM dot products)
       --kv-cache         past_key_values inputs / present outputs, for prm.session() and
                          beam search (plain attention operators)
       --format NAME      a PRM format: ${or(FORMAT_NAMES)}; or an
@@ -38,7 +41,9 @@ largest tensors, not the model.
       --correct-class K  the trl format's class meaning "step correct" (default 1)
       --attention A      gqa (onnxruntime's fused GroupQueryAttention; the default where it
                          runs for the model's shape) or plain (any shape, --kv-cache)
-      --block N          block size of int8/int4 weights (default 16 for int8, 32 for int4)
+      --attention-chunks N  GroupQueryAttention in N causal chunks per call (default 8; 1:
+                         one call, for GPU batches: a chunked graph takes one row per call)
+      --block N          block size of block-wise int8/int4 weights (default 16 for int8, 32 for int4)
       --hidden-states    also output last_hidden_state beside the logits, so heads can be
                          trained on the frozen model (prmkit train) and served from it
       --backbone         the decoder without its head (last_hidden_state only), from any
@@ -60,6 +65,8 @@ q_t = beta * sum over response tokens i <= t of (log pi(y_i) - log pi_ref(y_i)).
 
 const OPTIONS = {
   dtype: { type: 'string' },
+  'int8-form': { type: 'string' },
+  'attention-chunks': { type: 'string' },
   'kv-cache': { type: 'boolean' },
   format: { type: 'string', short: 'f' },
   separator: { type: 'string' },
@@ -89,7 +96,8 @@ export function summary(r: ConvertResult, peakRss: number): string {
   }
   return (
     `converted ${m.source.architecture} (${m.head.kind === 'none' ? 'a backbone without a head, for prmkit train; ' : m.kind === 'orm' ? 'an outcome reward model, ' : ''}${m.format}${m.head.kind === 'none' ? '' : `, ${m.head.kind} head`}, ${m.dtype}${m.kvCache ? ', KV cache' : ''}) to ${r.output}\n` +
-    `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'} (${r.attentionReason})\n` +
+    `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'}${m.attentionChunks ? ` in ${m.attentionChunks} causal chunks` : ''} (${r.attentionReason})\n` +
+    (r.int8 ? `  int8: ${r.int8.form === 'integer' ? 'integer GEMMs (per-channel weights, per-token activations)' : 'block-wise MatMulNBits'} (${r.int8.why})\n` : '') +
     `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
     `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
   );
@@ -114,6 +122,11 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   const separator = sepText?.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
   if (separator === '') throw new UsageError('--separator must not be empty');
   const positive = intOption(values, 'correct-class', 0);
+  const int8Form = oneOfOption(values, 'int8-form', ['auto', 'integer', 'blockwise'] as const);
+  const chunksText = stringOption(values, 'attention-chunks');
+  const attentionChunks = chunksText === undefined ? undefined : Number(chunksText);
+  if (attentionChunks !== undefined && !(Number.isInteger(attentionChunks) && attentionChunks >= 1 && attentionChunks <= 64))
+    throw new UsageError(`--attention-chunks must be an integer in [1, 64], got ${JSON.stringify(chunksText)}`);
   const kvCache = values['kv-cache'] === true;
   const reference = stringOption(values, 'reference');
   const referenceDtype = oneOfOption(values, 'reference-dtype', CONVERT_DTYPES) as ConvertDtype | undefined;
@@ -131,6 +144,7 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
     input: positionals[0], output: positionals[1], kvCache, overwrite: values['force'] === true, ...(values['hidden-states'] === true ? { hiddenStates: true } : {}), ...(values['backbone'] === true ? { backbone: true } : {}),
     ...(dtype ? { dtype } : {}), ...(format ? { format } : {}), ...(reference !== undefined ? { reference } : {}), ...(referenceDtype ? { referenceDtype } : {}),
     ...(logProbs ? { logProbs } : {}), ...(beta !== undefined ? { beta } : {}), ...(separator !== undefined ? { separator } : {}), ...(positive !== undefined ? { positive } : {}), ...(attention ? { attention } : {}), ...(block ? { block } : {}),
+    ...(int8Form ? { int8Form } : {}), ...(attentionChunks ? { attentionChunks } : {}),
     onProgress: tty ? (line) => void write(io.stderr, `${line}\n`) : undefined,
   });
   await write(io.stdout, summary(r, process.resourceUsage().maxRSS * 1024));

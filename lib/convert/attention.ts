@@ -5,6 +5,7 @@
 //   right-padded rows with positions 0..n-1 (what plain scoring sends).
 // - plain: primitive operators; any mask and positions, past keys/values (KV-cache sessions).
 // A GroupQueryAttention with past keys/values is a third object behind the same interface.
+import { ChunkedGroupQueryAttention } from './attention-chunked.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
@@ -22,8 +23,13 @@ export interface Attention {
   readonly kind: AttentionKind;
   /** Declares the graph inputs this attention reads beyond input_ids and attention_mask. */
   inputs(): void;
-  /** Builds what all layers share (masks, rotary angles) from the ids and the mask. */
-  prepare(io: AttentionInputs): void;
+  /**
+   * Builds what all layers share (masks, rotary angles) from the ids and the mask; may return
+   * the ids the model runs on instead (padded), which `trim` then cuts back.
+   */
+  prepare(io: AttentionInputs): string | void;
+  /** The model's output rows back to the call's own length (where `prepare` padded). */
+  trim?(x: string): string;
   /** Layer `l`: packed q/k/v [B, T, (heads + 2 kv_heads) × head_dim] → merged heads [B, T, heads × head_dim]. */
   layer(l: number, qkv: string): string;
   /** Declares the graph outputs this attention writes (present keys/values). */
@@ -53,11 +59,14 @@ export function chooseAttention(spec: DecoderSpec, kvCache: boolean, requested?:
   return blocker ? { kind: 'plain', why: blocker } : { kind: 'gqa', why: 'GroupQueryAttention runs for this shape (right-padded rows)' };
 }
 
-/** `kvType`: element type of past/present keys and values at the graph's edge (undefined: no KV cache). */
-export function createAttention(kind: AttentionKind, g: OnnxWriter, spec: DecoderSpec, kvType?: 'float32' | 'float16'): Attention {
+/**
+ * `kvType`: element type of past/present keys and values at the graph's edge (undefined: no KV
+ * cache); `chunks` > 1: GroupQueryAttention in that many causal chunks (one row per call).
+ */
+export function createAttention(kind: AttentionKind, g: OnnxWriter, spec: DecoderSpec, kvType?: 'float32' | 'float16', chunks = 1): Attention {
   if (kind === 'gqa') {
     if (kvType) throw new RangeError("attention 'gqa' cannot be combined with kvCache: KV-cache sessions need the plain attention graph");
-    return new GroupQueryAttention(g, spec);
+    return chunks > 1 ? new ChunkedGroupQueryAttention(g, spec, chunks) : new GroupQueryAttention(g, spec);
   }
   return new PlainAttention(g, spec, kvType);
 }

@@ -23,6 +23,8 @@ import type { Checkpoint } from '../model/safetensors.js';
 
 export interface DecoderOptions extends LinearOptions {
   attention: AttentionKind;
+  /** GroupQueryAttention in this many causal chunks per call (one row per call); default 1. */
+  attentionChunks?: number;
   kvCache: boolean;
   /** onnxruntime's fused RMSNorm (+ residual) operators instead of primitive ops. */
   fusedNorms: boolean;
@@ -57,19 +59,21 @@ export class DecoderBuilder {
   ) {
     this.linears = new Linears(g, o);
     this.ioType = o.ioType ?? 'float32';
-    this.attention = createAttention(o.attention, g, spec, o.kvCache ? this.ioType : undefined);
+    this.attention = createAttention(o.attention, g, spec, o.kvCache ? this.ioType : undefined, o.attentionChunks);
   }
 
   /** Writes the whole graph; returns the width of its float output (classes or vocabulary; the hidden size for 'hidden' alone). */
   build(): { outputs: number } {
     const { ids, mask } = this.inputs();
-    this.attention.prepare({ ids, mask });
-    let x = this.embed(ids);
+    const run = this.attention.prepare({ ids, mask }) ?? ids;
+    this.linears.useRowsOf(run);
+    let x = this.embed(run);
     let h = this.norm(x, 'model.layers.0.input_layernorm', '/model/layers.0/input_layernorm');
     for (let l = 0; l < this.spec.layers; l++) {
       [h, x] = this.layer(l, h, x);
       this.o.onLayer?.(l);
     }
+    if (this.attention.trim) h = this.attention.trim(h);
     const out = this.o.output ?? 'logits';
     let outputs: number;
     if (out === 'token-logprobs') outputs = this.tokenLogProbs(h, ids);
@@ -121,36 +125,50 @@ export class DecoderBuilder {
       N: sizes[0] + sizes[1] + sizes[2],
       K: H,
       ...(spec.qkvBias ? { bias: concatRows(names.map((n, i) => this.ck.read(`${t}.${n}.bias`, [sizes[i]]))) } : {}),
-    });
+    }, { layer: l, role: 'qkv' });
     const merged = this.attention.layer(l, qkv);
     return this.linears.project(merged, `${p}/o_proj`, {
       weight: this.ck.read(`${t}.o_proj.weight`, [H, heads * headDim]),
       N: H,
       K: heads * headDim,
       ...(spec.oBias ? { bias: this.ck.read(`${t}.o_proj.bias`, [H]) } : {}),
-    });
+    }, { layer: l, role: 'o' });
   }
 
-  /** down(SiLU(gate(h)) · up(h)), gate and up in one projection. */
+  /**
+   * down(SiLU(gate(h)) · up(h)): gate and up in one projection, or in two where they are
+   * integer GEMMs (they share the quantized input, and no Split copies the product apart).
+   */
   private mlp(l: number, h: string): string {
     const { g, spec } = this;
     const { hidden: H, intermediate: I } = spec;
     const t = `model.layers.${l}.mlp`;
     const p = `/model/layers.${l}/mlp`;
-    const gateUp = this.linears.project(h, `${p}/gate_up_proj`, {
-      weight: concatRows([this.ck.read(`${t}.gate_proj.weight`, [I, H]), this.ck.read(`${t}.up_proj.weight`, [I, H])]),
-      N: 2 * I,
-      K: H,
-      ...(spec.mlpBias ? { bias: concatRows([this.ck.read(`${t}.gate_proj.bias`, [I]), this.ck.read(`${t}.up_proj.bias`, [I])]) } : {}),
-    });
-    const [gate, up] = g.node(`${p}/Split`, 'Split', [gateUp, g.ints([I, I])], { axis: -1 }, { outputs: 2 });
+    let gate: string;
+    let up: string;
+    if (this.linears.integerAt({ layer: l, role: 'gate_up' })) {
+      [gate, up] = (['gate', 'up'] as const).map((n) => this.linears.project(h, `${p}/${n}_proj`, {
+        weight: this.ck.read(`${t}.${n}_proj.weight`, [I, H]),
+        N: I,
+        K: H,
+        ...(spec.mlpBias ? { bias: this.ck.read(`${t}.${n}_proj.bias`, [I]) } : {}),
+      }, { layer: l, role: 'gate_up' }));
+    } else {
+      const gateUp = this.linears.project(h, `${p}/gate_up_proj`, {
+        weight: concatRows([this.ck.read(`${t}.gate_proj.weight`, [I, H]), this.ck.read(`${t}.up_proj.weight`, [I, H])]),
+        N: 2 * I,
+        K: H,
+        ...(spec.mlpBias ? { bias: concatRows([this.ck.read(`${t}.gate_proj.bias`, [I]), this.ck.read(`${t}.up_proj.bias`, [I])]) } : {}),
+      }, { layer: l, role: 'gate_up' });
+      [gate, up] = g.node(`${p}/Split`, 'Split', [gateUp, g.ints([I, I])], { axis: -1 }, { outputs: 2 });
+    }
     const silu = g.op(`${p}/act/Mul`, 'Mul', [gate, g.op(`${p}/act/Sigmoid`, 'Sigmoid', [gate])]);
     return this.linears.project(g.op(`${p}/Mul`, 'Mul', [silu, up]), `${p}/down_proj`, {
       weight: this.ck.read(`${t}.down_proj.weight`, [H, I]),
       N: H,
       K: I,
       ...(spec.mlpBias ? { bias: this.ck.read(`${t}.down_proj.bias`, [H]) } : {}),
-    });
+    }, { layer: l, role: 'down' });
   }
 
   /** Tensors the graph holds as the checkpoint does keep the checkpoint's names; packed or transposed ones are named by their path. */
@@ -220,7 +238,7 @@ export class DecoderBuilder {
     const w: LinearWeights = rows
       ? { weight: concatRows(rows.map((id) => ck.readRows(`${tensor}.weight`, id, 1))), N: rows.length, K }
       : { weight: ck.read(`${tensor}.weight`), N, K, ...(ck.has(`${tensor}.bias`) ? { bias: ck.read(`${tensor}.bias`, [N]) } : {}) };
-    return { y: this.linears.project(x, `/head/${tensor}`, w, true), N: w.N };
+    return { y: this.linears.project(x, `/head/${tensor}`, w), N: w.N };
   }
 
   private logits(h: string): number {

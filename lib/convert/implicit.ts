@@ -22,7 +22,8 @@ import { parseConfig } from './config.js';
 import type { DecoderSpec } from './config.js';
 import type { ConversionPlan } from './convert.js';
 import { detectHead } from './heads.js';
-import type { ConvertDtype } from './linear.js';
+import { quantizationOf } from './linear.js';
+import type { ConvertDtype, Int8Form } from './linear.js';
 
 /** The model card's coefficient (EurusPRM). */
 export const DEFAULT_BETA = 0.001;
@@ -33,6 +34,8 @@ export const HEAD_FILE = 'lm_head.safetensors';
 
 export interface ImplicitPlanOptions {
   dtype: ConvertDtype;
+  /** int8 only: integer GEMMs or MatMulNBits blocks. */
+  int8Form: Int8Form;
   block: number;
   accuracyLevel: number;
   attention?: AttentionKind;
@@ -62,7 +65,7 @@ export function planLm(dir: string, role: 'input' | 'reference', o: ImplicitPlan
   return {
     spec, ck, head: { ...head, format: 'eurus-prm' }, format: eurusPrm, attentionReason: attention.why, headTensor: head.tensors[0],
     graph: {
-      dtype: o.dtype, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: false, fusedNorms: o.fusedNorms,
+      dtype: o.dtype, int8Form: o.int8Form, block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: false, fusedNorms: o.fusedNorms,
       output: o.logProbs === 'kernel' ? 'hidden' : 'token-logprobs',
     },
   };
@@ -114,7 +117,7 @@ export function implicitModelOf(plan: ConversionPlan, sub: string, o: ImplicitPl
     ...(withHead ? { head: `${sub}/${HEAD_FILE}` } : {}),
     dtype: o.dtype,
     decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
-    ...(o.dtype === 'int8' || o.dtype === 'int4' ? { quantization: { scheme: 'MatMulNBits' as const, bits: o.dtype === 'int8' ? 8 : 4, block: o.block, accuracyLevel: o.accuracyLevel } } : {}),
+    ...(o.dtype === 'int8' || o.dtype === 'int4' ? { quantization: quantizationOf(o) } : {}),
     attention: plan.graph.attention,
     fusedNorms: o.fusedNorms,
     source: { path: source, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },

@@ -20,12 +20,12 @@ type IAttr = onnxProto.onnx.IAttributeProto;
 
 export type Dim = number | string;
 export type AttrValue = number | number[] | string | { float: number };
-export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'int8';
 
 const DT = onnx.TensorProto.DataType;
 /** ONNX element type numbers by name (what a Cast's `to` and a tensor's data type take). */
-export const TYPE: Readonly<Record<ElemType, number>> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, uint8: DT.UINT8 };
-const TYPE_NAME: Readonly<Record<ElemType, string>> = { float32: 'FLOAT', float16: 'FLOAT16', int64: 'INT64', int32: 'INT32', uint8: 'UINT8' };
+export const TYPE: Readonly<Record<ElemType, number>> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, uint8: DT.UINT8, int8: DT.INT8 };
+const TYPE_NAME: Readonly<Record<ElemType, string>> = { float32: 'FLOAT', float16: 'FLOAT16', int64: 'INT64', int32: 'INT32', uint8: 'UINT8', int8: 'INT8' };
 /** Tensors at least this big go to the data file; smaller ones stay inline. */
 const EXTERNAL_MIN = 1024;
 /** Page alignment lets onnxruntime map the data file instead of copying it. */
@@ -98,6 +98,11 @@ export class OnnxWriter {
     return this.opened;
   }
 
+  /** Whether a node or tensor of this name is in the graph. */
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
   /** One node named `name` (a path ending in the op, unique in the graph); returns its outputs. */
   node(name: string, opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, o: NodeOptions = {}): string[] {
     if (this.names.has(name)) throw new Error(`graph: node name ${name} is used twice`);
@@ -156,10 +161,11 @@ export class OnnxWriter {
   }
 
   /** A scalar constant (rank 0), written once per type and value. */
-  scalar(type: 'float32' | 'int64', value: number): string {
+  scalar(type: 'float32' | 'int64' | 'uint8', value: number): string {
     const name = `/model/constants/${TYPE_NAME[type]}/${type === 'float32' ? Math.fround(value) : value}`;
     if (this.names.has(name)) return name;
-    return this.tensor(name, type, [], type === 'float32' ? new Float32Array([value]) : new BigInt64Array([BigInt(value)]));
+    const data = type === 'float32' ? new Float32Array([value]) : type === 'uint8' ? new Uint8Array([value]) : new BigInt64Array([BigInt(value)]);
+    return this.tensor(name, type, [], data);
   }
 
   input(name: string, type: ElemType, dims: readonly Dim[]): string {

@@ -91,3 +91,62 @@ export function dequantize(q: QuantizedWeight): Float32Array {
     }
   return w;
 }
+
+/**
+ * Per-channel symmetric int8 for an integer GEMM (onnxruntime's MatMulIntegerToFloat and
+ * DynamicQuantizeMatMul): each output channel n of W [N, K] gets one scale, codes are signed
+ * in [-127, 127] and stored transposed ([K, N], the operator's right-hand side). A channel
+ * keeps all K weights under one scale, so its largest weight sets the step for the rest:
+ * `clip` < 1 trades that weight's error for finer steps (tried per channel, least squared
+ * error kept).
+ */
+export interface ChannelQuantized {
+  N: number;
+  K: number;
+  /** [K, N] */
+  codes: Int8Array;
+  /** [N] */
+  scales: Float32Array;
+}
+
+const CLIPS_CHANNEL = [1, 0.98, 0.96, 0.93, 0.9];
+
+export function quantizePerChannel(w: Float32Array, N: number, K: number, qmax = 127): ChannelQuantized {
+  const codes = new Int8Array(K * N);
+  const scales = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    const base = n * K;
+    let amax = 0;
+    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(w[base + k]));
+    let best = Math.fround(amax / qmax);
+    if (amax > 0) {
+      let bestErr = Infinity;
+      for (const c of CLIPS_CHANNEL) {
+        const scale = Math.fround((amax * c) / qmax);
+        const inv = 1 / scale;
+        let err = 0;
+        for (let k = 0; k < K; k++) {
+          const q = Math.min(qmax, Math.max(-qmax, Math.round(w[base + k] * inv)));
+          const d = q * scale - w[base + k];
+          err += d * d;
+        }
+        if (err < bestErr) {
+          bestErr = err;
+          best = scale;
+        }
+      }
+    }
+    scales[n] = best;
+    const inv = best > 0 ? 1 / best : 0;
+    for (let k = 0; k < K; k++) codes[k * N + n] = Math.min(qmax, Math.max(-qmax, Math.round(w[base + k] * inv)));
+  }
+  return { N, K, codes, scales };
+}
+
+/** The float weights per-channel codes stand for, W' [N, K] (torch layout), for measuring error. */
+export function dequantizePerChannel(q: ChannelQuantized): Float32Array {
+  const { N, K } = q;
+  const w = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) w[n * K + k] = q.codes[k * N + n] * q.scales[n];
+  return w;
+}

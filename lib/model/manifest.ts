@@ -85,8 +85,13 @@ export interface Manifest {
   /** null without a KV cache. */
   kvCache: null | { layers: number; kvHeads: number; headDim: number; type: 'float32'; layout: string };
   decoder: { family: string; hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; intermediate: number; vocab: number };
-  /** How the weights were quantized (int8/int4). */
-  quantization?: { scheme: 'MatMulNBits'; bits: number; block: number; accuracyLevel: number };
+  /**
+   * How the weights were quantized (int8/int4): integer GEMMs (per-channel int8 weights,
+   * activations quantized per row at run time) or MatMulNBits blocks.
+   */
+  quantization?:
+    | { scheme: 'integer'; bits: 8; weights: 'per-channel'; activations: string }
+    | { scheme: 'MatMulNBits'; bits: number; block: number; accuracyLevel: number };
   fusedNorms: boolean;
   /** The graph also outputs `last_hidden_state` (convert --hidden-states): heads can be trained on it and read from it. */
   hiddenStates?: boolean;
@@ -96,6 +101,8 @@ export interface Manifest {
   activeHead?: string;
   /** 'gqa' graphs read right-padded rows with positions 0..n-1 (no position_ids input). */
   attention: 'gqa' | 'plain';
+  /** GroupQueryAttention in this many causal chunks per call: the graph takes one row per call. */
+  attentionChunks?: number;
   source: { path: string; architecture: string; modelType: string; bytes: number };
   converter: string;
   /** An implicit PRM's two models (the fields above then describe the policy). */

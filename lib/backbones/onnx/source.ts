@@ -99,6 +99,11 @@ export class OnnxSource implements StepSource {
     const m = o.model.manifest;
     if (m?.attention === 'gqa' && o.chunking?.padding === 'left')
       throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
+    // a graph whose attention runs in causal chunks takes one row per call (onnxruntime runs
+    // its past keys/values for one row only)
+    const oneRow = (m?.attentionChunks ?? 1) > 1;
+    if (oneRow && (o.chunking?.maxBatch ?? 1) > 1)
+      throw new RangeError(`chunking.maxBatch: ${o.model.path} was converted with attention in causal chunks, which takes one row per call; drop maxBatch or convert with attentionChunks 1`);
     const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, o.workers));
     try {
       const t = o.trained;
@@ -118,7 +123,7 @@ export class OnnxSource implements StepSource {
       const chunking = resolveChunking(o.chunking ?? {}, {
         // a converted model on the cpu runs one chain per call: padding is pure waste there and
         // a chain of a few hundred tokens already fills the matrix kernels (bench:convert)
-        maxBatch: m && backbone.info.provider === 'cpu' ? 1 : undefined,
+        maxBatch: oneRow || (m && backbone.info.provider === 'cpu') ? 1 : undefined,
         padId: padIdOf(o.tokenizer),
       });
       return new OnnxSource(backbone, head, output, width, chunking, t?.first, vocab);
