@@ -5,7 +5,8 @@
 // (and the run exits non-zero after the others have finished).
 //   --quick        every benchmark's smoke run; results and the rewritten README go to a
 //                  temporary folder, never over the committed ones
-//   --only a,b     just these (kernels, e2e, search, eval, server, vllm, templates, train-head, implicit, convert)
+//   --only a,b     just these (kernels, e2e, search, eval, server, vllm, templates, train-head, implicit,
+//                  convert; 7b runs only when named here: 15 GB of checkpoint and ~16 GB of memory)
 //   --no-build     do not recompile the TypeScript first
 //   --allow-js     run even when the native addon is not loaded (figures of the js fallback)
 // Each benchmark is stopped after 45 minutes (a guard against a hang: on a machine shared with
@@ -59,6 +60,8 @@ const BENCHES = [
   // needs the PyTorch environment for its peer columns (it says so and skips them without it)
   { name: 'convert', args: ['bench/convert.mjs'], minutes: 45, fence: false },
   { name: 'open', args: ['bench/open.mjs'], minutes: 30, fence: false },
+  // a 7B model: makes a 15 GB checkpoint once and needs ~16 GB of memory, so only on request
+  { name: '7b', args: ['bench/7b.mjs'], minutes: 240, fence: false, onRequest: true },
 ];
 if (only) {
   for (const n of only) if (!BENCHES.some((b) => b.name === n)) {
@@ -139,7 +142,7 @@ const blocks = new Map();
 const failed = [];
 const took = [];
 for (const b of BENCHES) {
-  if (only && !only.has(b.name)) continue;
+  if (only ? !only.has(b.name) : b.onRequest) continue;
   console.log(`\nbench:all: ${b.name} (${b.args.join(' ')}${quick ? ' --quick' : ''})`);
   const started = performance.now();
   const r = await run(b);

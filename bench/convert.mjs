@@ -3,15 +3,19 @@
 // prmkit, against the PyTorch ways a Python user would run it, in the same run:
 //   1. make the ~100M Qwen2.5-Math-PRM-shaped `perf` checkpoint (../shared/tools/
 //      make_checkpoints.py, once, into a cache folder outside the repository);
-//   2. `prmkit convert` it to every dtype (each in a child process: its peak RSS);
+//   2. `prmkit convert` it to every dtype and int8 form (each in a child process: its peak RSS);
 //   3. score >= 32 ProcessBench chains (~25k tokens) with each, and time the model card's
 //      recipe (one chain per forward) and PyTorch batched 8 (../shared/tools/torch_prm_speed.py).
-//      Both sides tokenize before their clock starts: the figures are the model's.
+//      Both sides tokenize before their clock starts: the figures are the model's;
+//   4. the same chains with the cores as intra-op threads of one worker or as one worker each;
+//   5. onnxruntime's profile of one chain through float32 and int8 (where the time goes).
 // Rounds alternate prmkit and PyTorch so load from other processes hits both alike; each way
-// keeps its best round. Prints the tables; writes bench/results/convert.json (--quick: fewer
-// chains, one round, results elsewhere). Needs `npm run build:ts` and, for the PyTorch columns
-// and the checkpoint, the Python environment of ../shared/tools/torch-venv.sh
-// (PRMKIT_TORCH_VENV, default /tmp/torch-venv).
+// keeps its best round. Fidelity columns: max |Δp| per step against PyTorch, and how often
+// best-of-4 (over every 4-chain subset, chain score = mean step probability) picks the chain
+// float32 picks. Prints the tables; writes bench/results/convert.json (--quick: fewer chains,
+// one round, results elsewhere). Needs `npm run build:ts` and, for the PyTorch columns and the
+// checkpoint, the Python environment of ../shared/tools/torch-venv.sh (PRMKIT_TORCH_VENV,
+// default /tmp/torch-venv). --threads N: the cores both sides use (default min(cores, 2)).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,9 +30,18 @@ const quick = process.argv.includes('--quick');
 const venv = process.env.PRMKIT_TORCH_VENV ?? '/tmp/torch-venv';
 const python = join(venv, 'bin', 'python');
 const cache = process.env.PRMKIT_BENCH_CACHE ?? join(os.tmpdir(), 'prmkit-bench-convert');
-const THREADS = Math.min(os.availableParallelism(), 2);
+const threadsAt = process.argv.indexOf('--threads');
+const THREADS = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : Math.min(os.availableParallelism(), 2);
 const ROUNDS = quick ? 1 : 2;
-const DTYPES = ['float32', 'float16', 'int8', 'int4'];
+// name → convert options
+const CONVERSIONS = {
+  float32: { dtype: 'float32' },
+  'float32, one attention call': { dtype: 'float32', attentionChunks: 1 },
+  float16: { dtype: 'float16' },
+  int8: { dtype: 'int8' },
+  'int8 blockwise': { dtype: 'int8', int8Form: 'blockwise' },
+  int4: { dtype: 'int4' },
+};
 
 if (!existsSync(join(root, 'dist', 'convert', 'index.js'))) {
   console.error('bench:convert: dist/ is not built (npm run build:ts)');
@@ -74,11 +87,11 @@ function child(code) {
 }
 const rss = 'process.resourceUsage().maxRSS * 1024';
 
-function convertTo(dtype, extra = {}) {
-  const out = join(cache, `out-${dtype}${extra.attention ? `-${extra.attention}` : ''}`);
+function convertTo(name, options) {
+  const out = join(cache, `out-${name.replace(/\W+/g, '-')}`);
   const r = child(`import { convert } from ${JSON.stringify(dist('convert/index.js'))};
-    const r = await convert({ input: ${JSON.stringify(ck)}, output: ${JSON.stringify(out)}, overwrite: true, dtype: '${dtype}', ...${JSON.stringify(extra)} });
-    console.log(JSON.stringify({ seconds: r.seconds, sourceBytes: r.sourceBytes, outputBytes: r.outputBytes, largest: r.largestTensorBytes, peakRss: ${rss} }));`);
+    const r = await convert({ input: ${JSON.stringify(ck)}, output: ${JSON.stringify(out)}, overwrite: true, ...${JSON.stringify(options)} });
+    console.log(JSON.stringify({ seconds: r.seconds, sourceBytes: r.sourceBytes, outputBytes: r.outputBytes, largest: r.largestTensorBytes, int8: r.int8, peakRss: ${rss} }));`);
   return { out, ...r };
 }
 
@@ -86,22 +99,22 @@ function scoreWith(dir, chainsFile, load = {}) {
   return child(`import { readFileSync } from 'node:fs';
     import { Prm } from ${JSON.stringify(dist('prm/index.js'))};
     const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
-    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { threads: ${THREADS} }, ...${JSON.stringify(load)} });
+    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { count: 1, threads: ${THREADS} }, ...${JSON.stringify(load)} });
     await prm.score(chains.slice(0, 2));
     // tokenized before the clock starts, as the PyTorch script does
     const enc = prm.encode(chains);
     const t0 = performance.now();
     const res = await prm.scoreEncoded(enc);
     const s = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ s, tokens: res.reduce((a, r) => a + r.tokens, 0), stepProbs: res.map((r) => r.stepProbs), peakRss: ${rss} }));
+    console.log(JSON.stringify({ s, tokens: res.reduce((a, r) => a + r.tokens, 0), stepProbs: res.map((r) => r.stepProbs), scores: res.map((r) => r.score), peakRss: ${rss} }));
     await prm.close();`);
 }
 
 // ---- chains: >= 32, about 25k tokens in the PRM's own tokenization ----------------------------
 const conversions = {};
-for (const dtype of DTYPES) conversions[dtype] = convertTo(dtype);
-conversions['float32 plain attention'] = convertTo('float32', { attention: 'plain' });
+for (const [name, options] of Object.entries(CONVERSIONS)) conversions[name] = convertTo(name, options);
 const chainsFile = join(cache, quick ? 'chains-quick.json' : 'chains.json');
+const counts = [];
 {
   const target = quick ? 6000 : 25000;
   writeFileSync(join(cache, 'pool.json'), JSON.stringify(pool.slice(0, 200)));
@@ -113,10 +126,12 @@ const chainsFile = join(cache, quick ? 'chains-quick.json' : 'chains.json');
     await prm.close();`);
   const pick = [];
   let total = 0;
+  counts.length = 0;
   // every 3rd chain of the pool, so both splits and all lengths are in
   for (let i = 0; i < counted.length && (total < target || pick.length < (quick ? 8 : 32)); i += 3) {
     if (counted[i] > 4000) continue;
     pick.push(pool[i]);
+    counts.push(counted[i]);
     total += counted[i];
   }
   writeFileSync(chainsFile, JSON.stringify(pick));
@@ -125,9 +140,11 @@ const chains = JSON.parse(readFileSync(chainsFile, 'utf8'));
 
 // ---- rounds ----------------------------------------------------------------------------------
 const ways = [
-  ...DTYPES.map((d) => ({ name: `prmkit ${d}`, dir: conversions[d].out, dtype: d })),
-  { name: 'prmkit float32, plain attention', dir: conversions['float32 plain attention'].out, dtype: 'float32' },
-  { name: 'prmkit float32, batched 8 (padded)', dir: conversions.float32.out, dtype: 'float32', load: { chunking: { maxBatch: 8, maxPadFraction: 0.25 } } },
+  ...Object.keys(CONVERSIONS).map((name) => ({ name: `prmkit ${name}`, dir: conversions[name].out })),
+  // the cores as one worker's intra-op threads (above) or as single-threaded workers, each
+  // with its own session, scoring different chains at once
+  ...(THREADS > 1 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, ${THREADS} workers x 1 thread`, dir: conversions[name].out, load: { workers: { count: THREADS, threads: 1 } } })) : []),
+  ...(THREADS >= 4 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, ${THREADS / 2} workers x 2 threads`, dir: conversions[name].out, load: { workers: { count: THREADS / 2, threads: 2 } } })) : []),
 ];
 const best = {};
 let torch;
@@ -148,10 +165,63 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1}/${ROUNDS} done (load average ${os.loadavg()[0].toFixed(1)})`);
 }
 
+// ---- where the time goes: onnxruntime's profile of one chain-length call ---------------------------
+const medianTokens = [...counts].sort((a, b) => a - b)[Math.floor(counts.length / 2)];
+function profile(dir) {
+  const at = join(cache, `profile-${process.pid}`);
+  rmSync(at, { recursive: true, force: true });
+  mkdirSync(at);
+  const r = child(`import { readdirSync, readFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    import ort from ${JSON.stringify(pathToFileURL(join(root, 'node_modules', 'onnxruntime-node', 'dist', 'index.js')).href)};
+    process.chdir(${JSON.stringify(at)});
+    const s = await ort.InferenceSession.create(${JSON.stringify(join(dir, 'model.onnx'))}, { intraOpNumThreads: ${THREADS}, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: 'p', logSeverityLevel: 3 });
+    const T = ${medianTokens};
+    const ids = BigInt64Array.from({ length: T }, (_, i) => BigInt((i * 7919) % 150000));
+    const feeds = { input_ids: new ort.Tensor('int64', ids, [1, T]), attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]) };
+    if (s.inputNames.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+    for (let i = 0; i < 3; i++) await s.run(feeds);
+    s.endProfiling();
+    const f = readdirSync('.').find((x) => x.endsWith('.json'));
+    const by = {};
+    let total = 0;
+    for (const e of JSON.parse(readFileSync(f, 'utf8'))) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      by[e.args.op_name] = (by[e.args.op_name] ?? 0) + e.dur;
+      total += e.dur;
+    }
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(by).map(([k, v]) => [k, v / total]).sort((a, b) => b[1] - a[1]))));`);
+  rmSync(at, { recursive: true, force: true });
+  return r;
+}
+const profiles = { float32: profile(conversions.float32.out), int8: profile(conversions.int8.out) };
+
 // ---- report ----------------------------------------------------------------------------------
 const tokens = best['prmkit float32'].tokens;
 const recipe = torch ? torch.torch_b1.tokens_per_s : undefined;
 const maxDiff = (a, b) => a.reduce((m, row, i) => row.reduce((mm, p, j) => Math.max(mm, Math.abs(p - b[i][j])), m), 0);
+/** How often best-of-n over every n-subset picks the same chain by scores a and b. */
+function agreement(a, b, n = 4) {
+  let same = 0;
+  let total = 0;
+  const idx = [];
+  const argmax = (s) => idx.reduce((m, i) => (s[i] > s[m] ? i : m), idx[0]);
+  const walk = (start) => {
+    if (idx.length === n) {
+      total++;
+      if (argmax(a) === argmax(b)) same++;
+      return;
+    }
+    for (let i = start; i < a.length; i++) {
+      idx.push(i);
+      walk(i + 1);
+      idx.pop();
+    }
+  };
+  walk(0);
+  return same / total;
+}
+const f32Scores = best['prmkit float32'].scores;
 const rows = [];
 if (torch) {
   rows.push({ way: 'PyTorch, model card recipe (1 chain / forward)', tokensPerS: torch.torch_b1.tokens_per_s, vsRecipe: 1, maxDp: 0 });
@@ -160,22 +230,40 @@ if (torch) {
 for (const w of ways) {
   const r = best[w.name];
   const tps = r.tokens / r.s;
-  rows.push({ way: w.name, tokensPerS: tps, vsRecipe: recipe ? tps / recipe : undefined, maxDp: torchRef ? maxDiff(r.stepProbs, torchRef) : undefined, scoringPeakRss: r.peakRss });
+  rows.push({
+    way: w.name, tokensPerS: tps, vsRecipe: recipe ? tps / recipe : undefined, maxDp: torchRef ? maxDiff(r.stepProbs, torchRef) : undefined,
+    bestOf4: agreement(r.scores, f32Scores), scoringPeakRss: r.peakRss,
+  });
 }
 const fmt = (v, d = 2) => (v === undefined ? 'skipped' : typeof v === 'number' ? v.toFixed(d) : v);
 const mib = (b) => (b === undefined ? '' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+const pct = (x) => `${(100 * x).toFixed(1)} %`;
+const form = (c) => (c.int8 ? `${c.int8.form} (${c.int8.why})` : '');
+const topOps = (p) => Object.entries(p).slice(0, 7).map(([k, v]) => `${k} ${(100 * v).toFixed(0)} %`).join(', ');
 // the printed tables are also the README's block (bench:all)
 const report = [
   `${chains.length} ProcessBench chains, ${tokens} tokens, ${THREADS} threads; best of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
   '',
-  '| way | tokens/s | × recipe | max |Δp| vs PyTorch | scoring peak RSS |',
-  '|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.way} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${mib(r.scoringPeakRss)} |`),
-  '',
-  '| conversion | seconds | checkpoint | written | largest tensor | peak RSS |',
+  '| way | tokens/s | × recipe | max |Δp| vs PyTorch | best-of-4 = float32 | scoring peak RSS |',
   '|---|---|---|---|---|---|',
-  ...Object.entries(conversions).map(([name, c]) => `| ${name} | ${c.seconds.toFixed(1)} | ${mib(c.sourceBytes)} | ${mib(c.outputBytes)} | ${mib(c.largest)} | ${mib(c.peakRss)} |`),
+  ...rows.map((r) => `| ${r.way} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${r.bestOf4 === undefined ? '-' : pct(r.bestOf4)} | ${mib(r.scoringPeakRss)} |`),
+  '',
+  '| conversion | seconds | checkpoint | written | largest tensor | peak RSS | int8 form |',
+  '|---|---|---|---|---|---|---|',
+  ...Object.entries(conversions).map(([name, c]) => `| ${name} | ${c.seconds.toFixed(1)} | ${mib(c.sourceBytes)} | ${mib(c.outputBytes)} | ${mib(c.largest)} | ${mib(c.peakRss)} | ${form(c)} |`),
+  '',
+  `onnxruntime's profile of one ${medianTokens}-token call (share of kernel time by operator):`,
+  `- float32: ${topOps(profiles.float32)}`,
+  `- int8: ${topOps(profiles.int8)}`,
 ];
 console.log(['', ...report].join('\n'));
-const file = writeResult('convert', { chains: chains.length, tokens, threads: THREADS, rounds: ROUNDS, loadAverage: os.loadavg(), torch: torch ?? 'skipped: no PyTorch environment', rows: rows.map(({ way, tokensPerS, vsRecipe, maxDp, scoringPeakRss }) => ({ way, tokensPerS, vsRecipe, maxDp, scoringPeakRss })), conversions }, { quick, report });
+const file = writeResult(
+  'convert',
+  {
+    chains: chains.length, tokens, threads: THREADS, rounds: ROUNDS, loadAverage: os.loadavg(), torch: torch ?? 'skipped: no PyTorch environment',
+    rows: rows.map(({ way, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss }) => ({ way, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss })),
+    conversions: Object.fromEntries(Object.entries(conversions).map(([k, { out, ...c }]) => [k, c])), profiles, profiledTokens: medianTokens,
+  },
+  { quick, report },
+);
 console.log(`\nwrote ${file}`);

@@ -95,11 +95,22 @@ export class DecoderBuilder {
   private embed(ids: string): string {
     const { g, spec, o } = this;
     const name = 'model.embed_tokens.weight';
-    const table = this.ck.read(name, [spec.vocab, spec.hidden]);
     const p = '/model/embed_tokens';
-    if (o.dtype === 'float32') return g.op(`${p}/Gather`, 'Gather', [g.floats(name, [spec.vocab, spec.hidden], table), ids], { axis: 0 });
-    const half = g.tensor(`${name}_f16`, 'float16', [spec.vocab, spec.hidden], toHalf(table, 'float16'));
+    const dims = [spec.vocab, spec.hidden];
+    if (o.dtype === 'float32') return g.op(`${p}/Gather`, 'Gather', [g.streamed(name, 'float32', dims, spec.vocab * spec.hidden * 4, this.embeddingRows(name, false)), ids], { axis: 0 });
+    const half = g.streamed(`${name}_f16`, 'float16', dims, spec.vocab * spec.hidden * 2, this.embeddingRows(name, true));
     return g.op(`${p}/Cast`, 'Cast', [g.op(`${p}/Gather`, 'Gather', [half, ids], { axis: 0 })], { to: TYPE.float32 });
+  }
+
+  /** The embedding, 8192 rows at a time (a 7B model's is 2 GB of float32), as float16 or float32. */
+  private *embeddingRows(name: string, half: boolean): Generator<Uint16Array | Float32Array> {
+    const { vocab, hidden } = this.spec;
+    const [rows, width] = this.ck.info(name).shape;
+    if (rows !== vocab || width !== hidden) throw new RangeError(`tensor '${name}' has shape [${rows}, ${width}], the config implies [${vocab}, ${hidden}]`);
+    for (let r = 0; r < vocab; r += 8192) {
+      const rowsF32 = this.ck.readRows(name, r, Math.min(8192, vocab - r));
+      yield half ? toHalf(rowsF32, 'float16') : rowsF32;
+    }
   }
 
   /** One block: [normed input, residual stream] → the same for the next block. */

@@ -129,25 +129,65 @@ export class OnnxWriter {
     if (bytes.length < this.externalMin) {
       t.rawData = bytes.slice();
     } else {
-      if (this.fd === undefined) {
-        this.fd = openSync(this.dataPath, 'wx');
-        this.opened = true;
-      }
-      const pad = (ALIGN - (this.offset % ALIGN)) % ALIGN;
-      if (pad) writeSync(this.fd, new Uint8Array(pad));
-      this.offset += pad;
+      const fd = this.dataFd();
       let done = 0;
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [
-        { key: 'location', value: this.dataName },
-        { key: 'offset', value: String(this.offset) },
-        { key: 'length', value: String(bytes.length) },
-      ];
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      this.external(t, this.offset, bytes.length);
       this.offset += bytes.length;
     }
     this.inits.push(t);
     return name;
+  }
+
+  /**
+   * A large weight written piece by piece (a 7B model's embedding is 1-2 GB): `pieces` yields
+   * its bytes in order, so only one piece is in memory at a time. Always external.
+   */
+  streamed(name: string, type: ElemType, dims: readonly number[], byteLength: number, pieces: Iterable<ArrayBufferView>): string {
+    if (this.names.has(name)) throw new Error(`graph: tensor name ${name} is used twice`);
+    if (this.externalMin === Infinity) {
+      const all = new Uint8Array(byteLength);
+      let at = 0;
+      for (const p of pieces) {
+        all.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
+        at += p.byteLength;
+      }
+      return this.tensor(name, type, dims, all);
+    }
+    this.names.add(name);
+    const fd = this.dataFd();
+    const start = this.offset;
+    for (const p of pieces) {
+      const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      this.offset += bytes.length;
+    }
+    if (this.offset - start !== byteLength) throw new Error(`graph: tensor ${name} was ${this.offset - start} bytes, expected ${byteLength}`);
+    this.inits.push(this.external({ name, dims: [...dims], dataType: TYPE[type] }, start, byteLength));
+    return name;
+  }
+
+  /** The data file, opened with the first tensor that goes there, at a page boundary. */
+  private dataFd(): number {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.dataPath, 'wx');
+      this.opened = true;
+    }
+    const pad = (ALIGN - (this.offset % ALIGN)) % ALIGN;
+    if (pad) writeSync(this.fd, new Uint8Array(pad));
+    this.offset += pad;
+    return this.fd;
+  }
+
+  private external(t: ITensor, offset: number, length: number): ITensor {
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: 'location', value: this.dataName },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(length) },
+    ];
+    return t;
   }
 
   floats(name: string, dims: readonly number[], data: Float32Array): string {

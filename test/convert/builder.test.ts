@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
+import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../../lib/convert/index.js';
 import type { ConvertOptions } from '../../lib/convert/index.js';
@@ -54,7 +55,7 @@ describe('graph names', () => {
       for (const [i, out] of node.output!.entries()) if (out !== 'logits') expect(out).toBe(`${node.name}/output_${i}`);
     }
     expect(names).toContain('/model/layers.1/attn/qkv_proj/MatMul');
-    expect(names).toContain('/model/layers.0/attn/GroupQueryAttention');
+    expect(names).toContain('/model/layers.0/attn/chunk.0/GroupQueryAttention');
     expect(names).toContain('/model/layers.1/mlp/down_proj/MatMul');
     expect(names).toContain('/head/score/MatMul');
     const inits = model.graph!.initializer!.map((t) => t.name!);
@@ -108,7 +109,10 @@ describe('every variant the converter writes loads and scores like the plainest 
           [{ kvCache: true }, 1e-5],
           [{ fusedNorms: false }, 1e-5],
           [{ dtype: 'float16' }, 5e-3],
-          [{ dtype: 'int8' }, 0.05],
+          [{ attentionChunks: 1 }, 1e-5],
+          [{ attentionChunks: 3 }, 1e-5],
+          [{ dtype: 'int8', int8Form: 'integer' }, 0.05],
+          [{ dtype: 'int8', int8Form: 'blockwise' }, 0.05],
           [{ dtype: 'int4', kvCache: true }, 0.3],
         ];
         for (const [o, tol] of variants) {
@@ -118,4 +122,35 @@ describe('every variant the converter writes loads and scores like the plainest 
       });
     }
   }
+});
+
+describe('attention in causal chunks', () => {
+  it('gives what one call gives for any length, shorter than the chunk count included', async () => {
+    const input = checkpoint({ hidden: 64, heads: 4, kvHeads: 2, format: 'skywork', seed: 5 });
+    const one = await convertTo(input, { attentionChunks: 1 });
+    const eight = await convertTo(input, { attentionChunks: 8 });
+    expect(one.manifest.attentionChunks).toBeUndefined();
+    expect(eight.manifest.attentionChunks).toBe(8);
+    const open = (d: string) => ort.InferenceSession.create(join(d, 'model.onnx'));
+    const [a, b] = await Promise.all([open(one.output), open(eight.output)]);
+    for (const T of [1, 3, 7, 8, 9, 50, 131]) {
+      const ids = BigInt64Array.from({ length: T }, (_, i) => BigInt((i * 7919) % 200));
+      const feeds = { input_ids: new ort.Tensor('int64', ids, [1, T]), attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]) };
+      const [x, y] = [(await a.run(feeds)).logits, (await b.run(feeds)).logits];
+      expect(y.dims, `T=${T}`).toEqual(x.dims);
+      const dx = x.data as Float32Array;
+      const dy = y.data as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < dx.length; i++) worst = Math.max(worst, Math.abs(dx[i] - dy[i]));
+      expect(worst, `T=${T}`).toBeLessThan(1e-5);
+    }
+    await Promise.all([a.release(), b.release()]);
+  });
+
+  it('a chunked graph takes one row per call: a larger maxBatch is refused by name', async () => {
+    const out = (await convertTo(checkpoint({ hidden: 32, heads: 2, format: 'skywork' }))).output;
+    await expect(Prm.load({ model: out, chunking: { maxBatch: 4 } })).rejects.toThrow(/chunking\.maxBatch: .* one row per call; drop maxBatch or convert with attentionChunks 1/);
+    const prm = await Prm.load({ model: out, chunking: { maxBatch: 1 } });
+    await prm.close();
+  });
 });

@@ -33,7 +33,7 @@ export function reference(family: Family): Reference {
 }
 
 const dirs: string[] = [];
-export async function converted(family: Family, dtype: ConvertDtype, kvCache = false, extra: { fusedNorms?: boolean; logProbs?: 'kernel' | 'graph' } = {}): Promise<string> {
+export async function converted(family: Family, dtype: ConvertDtype, kvCache = false, extra: { fusedNorms?: boolean; logProbs?: 'kernel' | 'graph'; int8Form?: 'integer' | 'blockwise' } = {}): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), 'prmkit-convert-')), 'out');
   dirs.push(join(out, '..'));
   const dir = join(checkpointsDir, family);
