@@ -22,14 +22,14 @@ export function cleanup(): void {
 }
 
 /** A tiny checkpoint of `format`'s family converted to a folder; returns both paths. */
-export async function tinyFolder(format: OrmFormatName | FormatName, options: Omit<TinyCheckpointOptions, 'dir' | 'format'> = {}, convertFormat?: OrmFormatName | FormatName) {
+export async function tinyFolder(format: OrmFormatName | FormatName, options: Omit<TinyCheckpointOptions, 'dir' | 'format'> = {}, convertFormat?: OrmFormatName | FormatName, convertOptions: { attentionChunks?: number } = {}) {
   const root = tempDir();
   const checkpoint = join(root, 'hf');
   createTinyCheckpoint({ dir: checkpoint, format, layers: 1, hidden: 16, seed: 3, ...options });
   const folder = join(root, 'onnx');
   // a one-label Qwen2 classifier could be any family's: its format is named
   const named = convertFormat ?? (format === 'plain-orm' ? 'plain-orm' : undefined);
-  const r = await convert({ input: checkpoint, output: folder, ...(named ? { format: named } : {}) });
+  const r = await convert({ input: checkpoint, output: folder, ...(named ? { format: named } : {}), ...convertOptions });
   return { checkpoint, folder, manifest: r.manifest };
 }
 

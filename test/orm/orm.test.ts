@@ -93,7 +93,9 @@ describe('what an ORM gives', () => {
   });
 
   it('batched with padding, a solution scores as it does alone', async () => {
-    const batched = await Orm.load({ model: folders.skywork, workers: { threads: 1 }, chunking: { maxBatch: 8, padding: 'right' } });
+    // one attention call per layer: a graph in causal chunks takes one row per call
+    const oneCall = await tinyFolder('skywork-reward', {}, undefined, { attentionChunks: 1 });
+    const batched = await Orm.load({ model: oneCall.folder, workers: { threads: 1 }, chunking: { maxBatch: 8, padding: 'right' } });
     try {
       const together = await batched.score(SOLUTIONS);
       for (let i = 0; i < SOLUTIONS.length; i++) {
