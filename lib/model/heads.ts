@@ -6,12 +6,14 @@
 // never seen half-written, and an existing head is replaced only when asked.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CustomFormat, FormatName, FormatSpec, TrlFormatSpec } from '../formats/types.js';
+import type { FormatSpec } from '../formats/types.js';
 import type { OrmFormatName } from '../formats/orm.js';
 import * as is from '../is.js';
 import type { TrainHead } from '../kernels/bce-types.js';
 import { MANIFEST, manifestKind } from './manifest.js';
-import type { Manifest, ModelKind } from './manifest.js';
+import type { HeadFormat, Manifest, ModelKind, TrainedHeadEntry } from './manifest.js';
+
+export type { HeadFormat, TrainedHeadEntry, TrainedHeadSpec } from './manifest.js';
 import { insideFolder } from './paths.js';
 import { Checkpoint } from './safetensors.js';
 import { safetensorsBytes } from './safetensors-write.js';
@@ -20,27 +22,6 @@ import { safetensorsBytes } from './safetensors-write.js';
 export const CONVERTED_HEAD = 'converted';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** A trained head's shape, its defaults filled in. */
-export type TrainedHeadSpec = TrainHead & { positive: number };
-
-/** How chains were encoded for a PRM head: a format name, trl settings, or a custom format (data only). */
-export type HeadFormat = FormatName | OrmFormatName | TrlFormatSpec | CustomFormat;
-
-export interface TrainedHeadEntry {
-  /** The weights, inside the folder. */
-  file: string;
-  /** 'prm': read at each step's boundary; 'orm': at the last token of the solution. */
-  kind: ModelKind;
-  /** The format the training rows were read with, and so the one chains are encoded with. */
-  format: HeadFormat;
-  head: TrainedHeadSpec;
-  /** Row width: the backbone's hidden size. */
-  width: number;
-  /** ISO time it was written. */
-  created: string;
-  /** How it was trained (data, options, losses), for the record. */
-  training?: Record<string, unknown>;
-}
 
 export interface SelectedHead {
   name: string;

@@ -5,9 +5,32 @@ import { join } from 'node:path';
 import { FORMAT_NAMES } from '../formats/index.js';
 import { ORM_FORMAT_NAMES } from '../formats/orm.js';
 import type { OrmFormatName } from '../formats/orm.js';
-import type { FormatName, FormatSpec, PrmFormat } from '../formats/types.js';
+import type { CustomFormat, FormatName, FormatSpec, PrmFormat, TrlFormatSpec } from '../formats/types.js';
 import type { Head } from '../kernels/types.js';
-import type { TrainedHeadEntry } from './heads.js';
+import type { TrainHead } from '../kernels/bce-types.js';
+
+/** A trained head's shape, its defaults filled in. */
+export type TrainedHeadSpec = TrainHead & { positive: number };
+
+/** How chains were encoded for a PRM head: a format name, trl settings, or a custom format (data only). */
+export type HeadFormat = FormatName | OrmFormatName | TrlFormatSpec | CustomFormat;
+
+/** A head trained into the folder (`prmkit train`), as prmkit.json's `heads` lists it. */
+export interface TrainedHeadEntry {
+  /** The weights, inside the folder. */
+  file: string;
+  /** 'prm': read at each step's boundary; 'orm': at the last token of the solution. */
+  kind: ModelKind;
+  /** The format the training rows were read with, and so the one chains are encoded with. */
+  format: HeadFormat;
+  head: TrainedHeadSpec;
+  /** Row width: the backbone's hidden size. */
+  width: number;
+  /** ISO time it was written. */
+  created: string;
+  /** How it was trained (data, options, losses), for the record. */
+  training?: Record<string, unknown>;
+}
 
 export const MANIFEST = 'prmkit.json';
 export const MANIFEST_VERSION = 1;

@@ -2,7 +2,9 @@
 import { aggregation, keysOf, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
 import { aggregate, firstError } from '../kernels/index.js';
 import type { Aggregation } from '../kernels/types.js';
-import type { RewardKind } from './rewards.js';
+
+/** An implicit PRM's step rewards: q at each step's end ('cumulative'), or its per-step differences ('step'). */
+export type RewardKind = 'cumulative' | 'step';
 
 export interface PrmScore {
   /** P(step correct) for each scored step (empty for an implicit PRM, whose rewards are not probabilities). */

@@ -16,9 +16,9 @@
 //   0.5 of a probability through the sigmoid); `errorThreshold`, a probability, is refused.
 import { keysOf, knownKeys, number, object, oneOf, signal as abortSignal } from '../is.js';
 import type { Aggregation } from '../kernels/types.js';
-import type { PrmScore } from './results.js';
+import type { PrmScore, RewardKind } from './results.js';
 
-export type RewardKind = 'cumulative' | 'step';
+export type { RewardKind } from './results.js';
 export const REWARD_KINDS: readonly RewardKind[] = ['cumulative', 'step'];
 export type RewardAggregation = 'min' | 'last' | 'mean';
 export const REWARD_AGGREGATIONS: readonly RewardAggregation[] = ['min', 'last', 'mean'];
