@@ -1,7 +1,6 @@
 // prmkit/kernels: the public kernel API over three backends (cpu, cuda, js reference).
 // This module imports nothing heavy, so it can run alone (e.g. on a GPU box without
 // node_modules).
-import * as is from '../is.js';
 import { pickBackend } from './backend.js';
 import { fromCaller, native, nativeHead, REBUILD_HINT } from './native.js';
 import type { NativeBinding, NativeScoreArgs } from './native.js';
@@ -17,9 +16,7 @@ import {
 import type {
   AggregateArgs,
   Aggregation,
-  BackendChoice,
   BackendName,
-  BackendsInfo,
   Boundaries,
   FirstErrorArgs,
   Head,

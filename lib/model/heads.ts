@@ -11,7 +11,7 @@ import type { OrmFormatName } from '../formats/orm.js';
 import * as is from '../is.js';
 import type { TrainHead } from '../kernels/bce-types.js';
 import { MANIFEST, manifestKind } from './manifest.js';
-import type { HeadFormat, Manifest, ModelKind, TrainedHeadEntry } from './manifest.js';
+import type { Manifest, ModelKind, TrainedHeadEntry } from './manifest.js';
 
 export type { HeadFormat, TrainedHeadEntry, TrainedHeadSpec } from './manifest.js';
 import { insideFolder } from './paths.js';

@@ -85,7 +85,7 @@ function checkSignalOnly(o: unknown, name: string): AbortSignal | undefined {
 
 export class PrmSession {
   private constructor(
-    private readonly model: SessionModel,
+    model: SessionModel,
     /** The chain this session holds. */
     readonly item: ChainItem,
     private readonly ids: Int32Array,

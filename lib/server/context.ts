@@ -2,7 +2,7 @@
 // routes submit to (chains, /pooling with the activation, /pooling raw), which it drains,
 // closes and measures together, plus the wrapper every model-backed route runs its work in
 // (deadline, disconnect, in-flight count, the model's errors as answers).
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Batcher } from './batcher.js';
 import type { BatcherOptions } from './batcher.js';
 import { ChatRenderer } from './chat/renderer.js';
@@ -101,8 +101,8 @@ export class ServerContext {
    * timeout and disconnect come out as ApiErrors and are counted as rejections; the model's
    * input errors become 400s; anything else stays an error (a 500).
    */
-  async guarded<T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const guard = guardRequest(request, reply, this.options.requestTimeoutMs);
+  async guarded<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const guard = guardRequest(reply, this.options.requestTimeoutMs);
     this.#inFlight++;
     try {
       return await work(guard.signal);

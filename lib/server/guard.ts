@@ -1,6 +1,6 @@
 // One AbortSignal per request that fires on its deadline or when the client goes away, so
 // a request nobody waits for leaves the queue (and stops its batch if it was alone in it).
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ApiError } from './errors.js';
 
 export interface RequestGuard {
@@ -10,7 +10,7 @@ export interface RequestGuard {
   dispose(): void;
 }
 
-export function guardRequest(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): RequestGuard {
+export function guardRequest(reply: FastifyReply, timeoutMs: number): RequestGuard {
   const controller = new AbortController();
   let clientGone = false;
   const timer = setTimeout(() => {

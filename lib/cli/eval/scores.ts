@@ -41,7 +41,7 @@ export class RecordingScorer implements StepScorer {
       const p = it.id === undefined ? undefined : this.known.get(it.id);
       return p && p.length === it.steps.length ? { stepProbs: p } : undefined;
     });
-    const todo = items.flatMap((it, i) => (out[i] ? [] : [i]));
+    const todo = items.flatMap((_, i) => (out[i] ? [] : [i]));
     this.reused += items.length - todo.length;
     if (todo.length === 0) return out as StepScores[];
     const asked = todo.map((i) => items[i]!);

@@ -105,7 +105,7 @@ export function registerPooling(app: FastifyInstance, ctx: ServerContext): Pooli
     }
     const costs = checkTokens(inputs, field, o.limits);
 
-    const outputs = await ctx.guarded(request, reply, (signal) => batcher.submit(inputs, costs, signal));
+    const outputs = await ctx.guarded(reply, (signal) => batcher.submit(inputs, costs, signal));
     const tag = o.compat.stepTagId;
     let tokens = 0;
     const rows = outputs.map((out) => {

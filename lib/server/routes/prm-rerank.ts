@@ -47,7 +47,7 @@ export function registerPrmRerank(app: FastifyInstance, ctx: ServerContext): voi
     const threshold = body.errorThreshold ?? o.errorThreshold;
     const withSteps = body.returnStepProbs ?? true;
 
-    const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold, rewards);
+    const { summaries, outcomes, tokens } = await runChains(ctx, reply, chains, how, threshold, rewards);
     if (outcomes) {
       const order = rank(outcomes.map((x) => outcomeScore(x)));
       const results = order.slice(0, Math.min(body.topN ?? order.length, order.length)).map((i, r): PrmRerankResult => ({

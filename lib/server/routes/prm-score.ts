@@ -37,7 +37,7 @@ export function registerPrmScore(app: FastifyInstance, ctx: ServerContext): void
     const how = rewards?.how ?? body.aggregate ?? o.defaultAggregate;
     const threshold = body.errorThreshold ?? o.errorThreshold;
 
-    const { scored, summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how, threshold, rewards);
+    const { scored, summaries, outcomes, tokens } = await runChains(ctx, reply, chains, how, threshold, rewards);
     if (outcomes) {
       const results = outcomes.map((x, i): OrmChainResult => ({
         index: i,

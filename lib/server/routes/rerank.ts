@@ -44,7 +44,6 @@ export function registerRerank(app: FastifyInstance, ctx: ServerContext): Rerank
     const activation = tei ? !(body.raw_scores ?? false) : useActivation(body);
     const { scores, tokens } = await scoreSolutions(
       ctx,
-      request,
       reply,
       texts.map((text) => ({ problem: body.query, text })),
       {

@@ -8,8 +8,8 @@
 //   response with its raw reward;
 // - POST /worker_value_inference: OpenR's value worker ({input_str} → {input, value}).
 // Dense step rewards and OpenR's per-step values need step scores: an ORM answers them 501.
-import { outcomeScore, runChains } from './run-chains.js';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { runChains } from './run-chains.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import { checkChains } from '../limits.js';
@@ -99,7 +99,6 @@ export const valueInferenceBody = {
 /** Checks, tokenizes and scores chains through the batcher, summarized by `how`. */
 async function scoreChains(
   ctx: ServerContext,
-  request: FastifyRequest,
   reply: FastifyReply,
   items: ChainItem[],
   itemField: (i: number) => string,
@@ -110,7 +109,7 @@ async function scoreChains(
   if (ctx.options.model.rewards)
     throw new ApiError(400, 'invalid_request_error', "this model is an implicit PRM: its step rewards come from /v1/prm/score (rewards: 'step' for per-step ones), not from step probabilities", null);
   const chains = await checkChains(items, listField, itemField, (i, k) => `${itemField(i)}.steps[${k}]`, ctx.options.limits, ctx.chains);
-  const { summaries, tokens } = await runChains(ctx, request, reply, chains, how, threshold);
+  const { summaries, tokens } = await runChains(ctx, reply, chains, how, threshold);
   return { probs: summaries.map((s) => s.stepProbs), summaries, tokens };
 }
 
@@ -152,7 +151,7 @@ function registerDenseRewards(app: FastifyInstance, ctx: ServerContext): void {
     });
     const how = body.aggregate ?? o.defaultAggregate;
     const items = body.items.map((it, i) => ({ problem: it.problem, steps: prepared[i]!.steps.map((s) => s.text) }));
-    const { probs, summaries, tokens } = await scoreChains(ctx, request, reply, items, (i) => `items[${i}]`, 'items', how, body.errorThreshold ?? o.errorThreshold);
+    const { probs, summaries, tokens } = await scoreChains(ctx, reply, items, (i) => `items[${i}]`, 'items', how, body.errorThreshold ?? o.errorThreshold);
     const dense = inputErrors(() =>
       prepared.map((p, i) => denseFromProbs(p, probs[i]!, body.stepReward ?? 'prob', body.placement ?? 'end', `items[${i}]`)),
     );
@@ -190,7 +189,7 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
     if (prompts.length !== queries.length)
       throw badRequest(`prompts has ${prompts.length} entries but query has ${queries.length}`, 'prompts');
     const field = (i: number) => (typeof body.query === 'string' ? 'query' : `query[${i}]`);
-    if (o.model.kind === 'orm') return outcomeRewards(ctx, request, reply, queries, prompts, field);
+    if (o.model.kind === 'orm') return outcomeRewards(ctx, reply, queries, prompts, field);
     const steps = queries.map((q, i) => {
       const p = prompts[i]!;
       if (!q.startsWith(p)) throw badRequest(`${field(i)} does not start with its prompt (prompts[${i}]); send the prompt and the full sequence as OpenRLHF does`, field(i));
@@ -200,7 +199,7 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
     const live = steps.flatMap((s, i) => (s.length > 0 ? [i] : []));
     const items = live.map((i) => ({ problem: problemOf(prompts[i]!), steps: steps[i]! }));
     const scored = items.length > 0
-      ? await scoreChains(ctx, request, reply, items, (k) => field(live[k]!), 'query', o.defaultAggregate, o.errorThreshold)
+      ? await scoreChains(ctx, reply, items, (k) => field(live[k]!), 'query', o.defaultAggregate, o.errorThreshold)
       : { probs: [], summaries: [] as ChainSummary[], tokens: 0 };
     const rewards = queries.map(() => 0);
     const minStep = queries.map(() => 0);
@@ -225,7 +224,6 @@ function registerGetReward(app: FastifyInstance, ctx: ServerContext): void {
  */
 async function outcomeRewards(
   ctx: ServerContext,
-  request: FastifyRequest,
   reply: FastifyReply,
   queries: readonly string[],
   prompts: readonly string[],
@@ -237,7 +235,7 @@ async function outcomeRewards(
     return { problem: problemOf(p), steps: [stripEnd(q.slice(p.length))] };
   });
   const chains = await checkChains(items, 'query', field, (i) => field(i), ctx.options.limits, ctx.chains);
-  const { scored, outcomes } = await runChains(ctx, request, reply, chains, ctx.options.defaultAggregate, ctx.options.errorThreshold);
+  const { scored, outcomes } = await runChains(ctx, reply, chains, ctx.options.defaultAggregate, ctx.options.errorThreshold);
   const rewards = outcomes!.map((x) => finite(x.reward));
   const probability = outcomes!.map((x) => x.probability);
   const tokens = scored.map((s) => s.tokens);
@@ -261,7 +259,7 @@ function registerValueInference(app: FastifyInstance, ctx: ServerContext): void 
       const chains = inputErrors(() => texts.map((t) => openrChain(t, o.model.stepSeparator, o.compat.stepSplitter)));
       const live = chains.flatMap((c, i) => (c.steps.length > 0 ? [i] : []));
       const scored = live.length > 0
-        ? await scoreChains(ctx, request, reply, live.map((i) => chains[i]!), (k) => field(live[k]!), 'input_str', o.defaultAggregate, o.errorThreshold)
+        ? await scoreChains(ctx, reply, live.map((i) => chains[i]!), (k) => field(live[k]!), 'input_str', o.defaultAggregate, o.errorThreshold)
         : { probs: [] as number[][] };
       const values: number[][] = texts.map(() => []);
       live.forEach((i, k) => (values[i] = scored.probs[k]!));

@@ -2,7 +2,7 @@
 // the request's deadline, then summarized with the request's aggregation and threshold (per
 // request, so requests asking for different ones still share one backbone batch). An outcome
 // reward model's chains carry one score each instead, passed on as they are.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { summarize, summarizeRewards } from '../summarize.js';
@@ -23,14 +23,13 @@ export interface ChainRun {
 
 export async function runChains(
   ctx: ServerContext,
-  request: FastifyRequest,
   reply: FastifyReply,
   chains: ModelEncodedChain[],
   aggregate: Aggregation,
   threshold: number,
   rewards?: RewardSummary,
 ): Promise<ChainRun> {
-  const scored = await ctx.guarded(request, reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
+  const scored = await ctx.guarded(reply, (signal) => ctx.scores.submit(chains, chains.map((c) => c.tokens), signal));
   let tokens = 0;
   for (const s of scored) tokens += s.tokens;
   if (ctx.options.model.kind === 'orm') {

@@ -49,7 +49,6 @@ export function registerScore(app: FastifyInstance, ctx: ServerContext): ScoreHa
     const many = Array.isArray(body[rightName]);
     const { scores, tokens } = await scoreSolutions(
       ctx,
-      request,
       reply,
       right.map((text, i) => ({ problem: left.length === 1 ? left[0]! : left[i]!, text })),
       {

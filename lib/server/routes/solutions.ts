@@ -4,7 +4,7 @@
 // or its log with `use_activation: false` (the PRM's raw, log-space score). An outcome reward
 // model reads each text whole (no splitting): its score is the probability where the model
 // defines one, else the raw reward, and the raw reward with `use_activation: false`.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { checkChains } from '../limits.js';
@@ -42,7 +42,6 @@ export interface ScoredSolutions {
 
 export async function scoreSolutions(
   ctx: ServerContext,
-  request: FastifyRequest,
   reply: FastifyReply,
   pairs: readonly SolutionPair[],
   how: SolutionScoring,
@@ -89,7 +88,7 @@ export async function scoreSolutions(
           how.field(i),
         );
     });
-  const { summaries, outcomes, tokens } = await runChains(ctx, request, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
+  const { summaries, outcomes, tokens } = await runChains(ctx, reply, chains, how.aggregate ?? o.defaultAggregate, o.errorThreshold);
   if (outcomes) return { scores: outcomes.map((x) => outcomeScore(x, how.activation)), tokens };
   return { scores: summaries.map((s) => (how.activation ? s.score : s.logScore)), tokens };
 }
