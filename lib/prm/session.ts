@@ -85,7 +85,8 @@ function checkSignalOnly(o: unknown, name: string): AbortSignal | undefined {
 
 export class PrmSession {
   private constructor(
-    model: SessionModel,
+    /** @internal read by `scoreMany` through other sessions (not private: the compiler's unused check misses reads from a static method) */
+    readonly model: SessionModel,
     /** The chain this session holds. */
     readonly item: ChainItem,
     private readonly ids: Int32Array,
