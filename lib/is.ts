@@ -161,3 +161,19 @@ export function knownKeys(o: Record<string, unknown>, known: readonly string[], 
     throw new TypeError(`${name}.${key} is not an option${near ? `; did you mean '${near}'?` : ''} (known: ${known.join(', ')})`);
   }
 }
+
+/**
+ * Whether parsed JSON nests at most `max` arrays/objects deep, walked without recursion: a
+ * file nested a million levels deep parses, then overflows the stack of whatever recurses
+ * into it next (a library, JSON.stringify), far from the file that caused it.
+ */
+export function nestsAtMost(v: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth >= max) return false;
+    for (const child of Array.isArray(x) ? x : Object.values(x)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return true;
+}

@@ -50,7 +50,8 @@ largest tensors, not the model.
                          checkpoint of a supported family, a plain causal LM included: a base
                          for heads trained with prmkit train; --format then names the text
                          layout those heads read (default trl: a newline after each step)
-      --force            replace an earlier conversion in OUT_DIR
+      --force            replace an earlier conversion in OUT_DIR, or what an unfinished
+                         one left there (never a folder of other files)
 
 An implicit PRM (EurusPRM: a causal LM trained so that its log-likelihood ratio to a
 reference LM is the reward) converts with --reference: both LMs go into OUT_DIR

@@ -5,13 +5,14 @@
 //   right-padded rows with positions 0..n-1 (what plain scoring sends).
 // - plain: primitive operators; any mask and positions, past keys/values (KV-cache sessions).
 // A GroupQueryAttention with past keys/values is a third object behind the same interface.
+import type { AttentionKind } from '../model/manifest.js';
 import { ChunkedGroupQueryAttention } from './attention-chunked.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
 import { inverseFrequencies } from './rope.js';
 
-export type AttentionKind = 'gqa' | 'plain';
+export type { AttentionKind } from '../model/manifest.js';
 
 /** Where the graph keeps what every layer reads. */
 export interface AttentionInputs {

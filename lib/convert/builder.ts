@@ -45,6 +45,28 @@ export interface DecoderOptions extends LinearOptions {
   onLayer?: (layer: number) => void;
 }
 
+/**
+ * Every trunk tensor the builder reads, with the shape the config implies, so a plan can
+ * check them all before anything is written.
+ */
+export function trunkTensors(spec: DecoderSpec): Array<[string, number[]]> {
+  const { hidden: H, heads, kvHeads, headDim, intermediate: I } = spec;
+  const out: Array<[string, number[]]> = [['model.embed_tokens.weight', [spec.vocab, H]], ['model.norm.weight', [H]]];
+  for (let l = 0; l < spec.layers; l++) {
+    const p = `model.layers.${l}`;
+    out.push([`${p}.input_layernorm.weight`, [H]], [`${p}.post_attention_layernorm.weight`, [H]]);
+    for (const [n, rows] of [['q_proj', heads * headDim], ['k_proj', kvHeads * headDim], ['v_proj', kvHeads * headDim]] as const) {
+      out.push([`${p}.self_attn.${n}.weight`, [rows, H]]);
+      if (spec.qkvBias) out.push([`${p}.self_attn.${n}.bias`, [rows]]);
+    }
+    out.push([`${p}.self_attn.o_proj.weight`, [H, heads * headDim]]);
+    if (spec.oBias) out.push([`${p}.self_attn.o_proj.bias`, [H]]);
+    out.push([`${p}.mlp.gate_proj.weight`, [I, H]], [`${p}.mlp.up_proj.weight`, [I, H]], [`${p}.mlp.down_proj.weight`, [H, I]]);
+    if (spec.mlpBias) out.push([`${p}.mlp.gate_proj.bias`, [I]], [`${p}.mlp.up_proj.bias`, [I]], [`${p}.mlp.down_proj.bias`, [H]]);
+  }
+  return out;
+}
+
 export class DecoderBuilder {
   private readonly linears: Linears;
   private readonly attention: Attention;

@@ -1,6 +1,7 @@
 // config.json → the shape of the decoder to build. Every field that changes the math is
 // either understood here or refused by name: a field this converter does not implement
 // must never yield a silently different model.
+import { MODEL_BOUNDS } from '../model/bounds.js';
 
 export type Family = 'qwen2' | 'llama' | 'mistral';
 
@@ -37,11 +38,18 @@ export interface DecoderSpec {
 }
 
 export class UnsupportedConfigError extends RangeError {
-  constructor(readonly field: string, message: string) {
-    super(`config.json: ${field} ${message}`);
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+    file = 'config.json',
+  ) {
+    super(`${file}: ${field} ${detail}`);
     this.name = 'UnsupportedConfigError';
   }
 }
+
+/** Config numbers past these are refused by name (see lib/model/bounds.ts). */
+export const CONFIG_BOUNDS = MODEL_BOUNDS;
 
 const FAMILY: Record<string, Family> = { qwen2: 'qwen2', llama: 'llama', mistral: 'mistral' };
 
@@ -67,13 +75,14 @@ const INERT = new Set([
 
 function num(c: Record<string, unknown>, field: string, dflt?: number): number {
   const v = c[field] ?? dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UnsupportedConfigError(field, `must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UnsupportedConfigError(field, `must be a number, got ${JSON.stringify(v)?.slice(0, 60)}`);
   return v;
 }
 
-function int(c: Record<string, unknown>, field: string, dflt?: number): number {
+function int(c: Record<string, unknown>, field: keyof typeof CONFIG_BOUNDS, dflt?: number): number {
   const v = num(c, field, dflt);
-  if (!Number.isInteger(v) || v < 1) throw new UnsupportedConfigError(field, `must be a positive integer, got ${v}`);
+  const max = CONFIG_BOUNDS[field];
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new UnsupportedConfigError(field, `must be an integer in [1, ${max}], got ${v}`);
   return v;
 }
 
@@ -84,13 +93,14 @@ function parseRope(c: Record<string, unknown>): RopeSpec {
     throw new UnsupportedConfigError(c.rope_parameters !== undefined ? 'rope_parameters' : 'rope_scaling', 'must be an object');
   const field = c.rope_parameters !== undefined ? 'rope_parameters' : 'rope_scaling';
   const theta = typeof params?.rope_theta === 'number' ? params.rope_theta : num(c, 'rope_theta', 10000);
+  if (!(theta > 1 && Number.isFinite(theta))) throw new UnsupportedConfigError(c.rope_parameters !== undefined ? 'rope_parameters.rope_theta' : 'rope_theta', `must be a finite number above 1, got ${theta}`);
   const type = (params?.rope_type ?? params?.type ?? 'default') as string;
   const rope: RopeSpec = { theta };
   if (type === 'default') return rope;
   if (type === 'llama3') {
     const f = (k: string) => {
       const v = params![k];
-      if (typeof v !== 'number') throw new UnsupportedConfigError(`${field}.${k}`, `must be a number for rope_type 'llama3', got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new UnsupportedConfigError(`${field}.${k}`, `must be a positive number for rope_type 'llama3', got ${JSON.stringify(v)}`);
       return v;
     };
     rope.llama3 = { factor: f('factor'), lowFreqFactor: f('low_freq_factor'), highFreqFactor: f('high_freq_factor'), originalMaxPositions: f('original_max_position_embeddings') };
@@ -98,15 +108,24 @@ function parseRope(c: Record<string, unknown>): RopeSpec {
   }
   if (type === 'linear') {
     const factor = params!.factor;
-    if (typeof factor !== 'number' || !(factor > 0)) throw new UnsupportedConfigError(`${field}.factor`, `must be a positive number, got ${JSON.stringify(factor)}`);
+    if (typeof factor !== 'number' || !(factor > 0) || !Number.isFinite(factor)) throw new UnsupportedConfigError(`${field}.factor`, `must be a positive number, got ${JSON.stringify(factor)}`);
     rope.linearFactor = factor;
     return rope;
   }
   throw new UnsupportedConfigError(`${field}.rope_type`, `'${type}' is not supported (default, linear and llama3 are)`);
 }
 
-/** Parses a decoder config; throws UnsupportedConfigError naming the first field it cannot honour. */
-export function parseConfig(c: Record<string, unknown>): DecoderSpec {
+/** Parses a decoder config; throws UnsupportedConfigError naming `file` and the first field it cannot honour. */
+export function parseConfig(c: Record<string, unknown>, file = 'config.json'): DecoderSpec {
+  try {
+    return parse(c);
+  } catch (e) {
+    if (e instanceof UnsupportedConfigError && file !== 'config.json') throw new UnsupportedConfigError(e.field, e.detail, file);
+    throw e;
+  }
+}
+
+function parse(c: Record<string, unknown>): DecoderSpec {
   const modelType = c.model_type;
   if (typeof modelType !== 'string' || !(modelType in FAMILY))
     throw new UnsupportedConfigError('model_type', `${JSON.stringify(modelType)} is not supported (qwen2, llama and mistral are)`);
@@ -122,13 +141,16 @@ export function parseConfig(c: Record<string, unknown>): DecoderSpec {
   if (heads % kvHeads !== 0) throw new UnsupportedConfigError('num_key_value_heads', `(${kvHeads}) must divide num_attention_heads (${heads})`);
   const headDim = c.head_dim === undefined || c.head_dim === null ? hidden / heads : int(c, 'head_dim');
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new UnsupportedConfigError('head_dim', `must be an even integer, got ${headDim}`);
+  if (kvHeads > heads) throw new UnsupportedConfigError('num_key_value_heads', `(${kvHeads}) must not exceed num_attention_heads (${heads})`);
   const layers = int(c, 'num_hidden_layers');
   const maxPositions = int(c, 'max_position_embeddings', 4096);
+  const eps = num(c, 'rms_norm_eps', 1e-6);
+  if (!(eps > 0 && eps < 1)) throw new UnsupportedConfigError('rms_norm_eps', `must be in (0, 1), got ${eps}`);
   const spec: DecoderSpec = {
     family, architecture,
     vocab: int(c, 'vocab_size'), hidden, layers, heads, kvHeads, headDim,
     intermediate: int(c, 'intermediate_size'),
-    eps: num(c, 'rms_norm_eps', 1e-6),
+    eps,
     rope: parseRope(c),
     qkvBias: family === 'qwen2' || c.attention_bias === true,
     oBias: family !== 'qwen2' && c.attention_bias === true,
@@ -136,14 +158,14 @@ export function parseConfig(c: Record<string, unknown>): DecoderSpec {
     tiedEmbeddings: c.tie_word_embeddings === true,
     maxPositions,
   };
-  if (typeof c.num_labels === 'number') spec.numLabels = c.num_labels;
+  if (c.num_labels !== undefined && c.num_labels !== null) spec.numLabels = int(c, 'num_labels');
   // sliding window: Qwen2 only uses it when use_sliding_window is true; Mistral always
   const sw = c.sliding_window;
   const swOn = family === 'mistral' ? sw !== null && sw !== undefined : c.use_sliding_window === true;
   if (swOn) {
-    if (typeof sw !== 'number' || !Number.isInteger(sw) || sw < 1) throw new UnsupportedConfigError('sliding_window', `must be a positive integer, got ${JSON.stringify(sw)}`);
+    const window = int(c, 'sliding_window');
     if (family === 'qwen2') throw new UnsupportedConfigError('use_sliding_window', 'is true: Qwen2 per-layer sliding windows are not supported');
-    spec.slidingWindow = sw;
+    spec.slidingWindow = window;
   }
   const lt = c.layer_types;
   if (Array.isArray(lt) && lt.some((t) => t !== 'full_attention') && !swOn)

@@ -1,33 +1,27 @@
 // A Hugging Face PRM checkpoint folder → an ONNX folder that Prm.load and `prmkit serve`
 // open with no other option. No Python: safetensors are read tensor by tensor and the graph
 // is written from them directly (builder.ts).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { FORMAT_NAMES, resolveFormat, trlFormat, TRL_SEPARATOR } from '../formats/index.js';
-import { isOrmFormatName, ORM_FORMAT_NAMES, resolveOrmFormat } from '../formats/orm.js';
-import type { OrmFormat, OrmFormatName } from '../formats/orm.js';
-import type { FormatName, PrmFormat } from '../formats/types.js';
+import { resolve } from 'node:path';
+import { FORMAT_NAMES } from '../formats/index.js';
+import { ORM_FORMAT_NAMES } from '../formats/orm.js';
+import type { OrmFormatName } from '../formats/orm.js';
+import type { FormatName } from '../formats/types.js';
 import * as is from '../is.js';
-import { labelIds } from '../model/labels.js';
-import { MANIFEST, MANIFEST_VERSION, MODEL_DTYPES } from '../model/manifest.js';
-import type { Manifest } from '../model/manifest.js';
-import { Checkpoint } from '../model/safetensors.js';
-import { PrmTokenizer } from '../tokenize/tokenizer.js';
-import { chooseAttention } from './attention.js';
-import type { AttentionKind } from './attention.js';
-import { DecoderBuilder } from './builder.js';
-import type { DecoderOptions } from './builder.js';
-import { parseConfig } from './config.js';
-import type { DecoderSpec } from './config.js';
-import { detectHead } from './heads.js';
-import type { HeadPlan } from './heads.js';
+import { MANIFEST_VERSION, MODEL_DTYPES } from '../model/manifest.js';
+import type { AttentionKind, ImplicitManifest, Manifest, ModelDtype } from '../model/manifest.js';
 import { int8FormFor } from './cpu.js';
+import { OutputFolder } from './folder.js';
 import { INT8_FORMS, quantizationOf } from './linear.js';
-import type { ConvertDtype, Int8Form, QuantPlan } from './linear.js';
-import { OnnxWriter } from './onnx-writer.js';
-import { checkPair, DEFAULT_BETA, HEAD_FILE, implicitModelOf, LOG_PROB_PATHS, planLm, subfolder, writeHeadFile } from './implicit.js';
-import type { LogProbPath } from './implicit.js';
+import type { Int8Form } from './linear.js';
+import { checkPair, DEFAULT_BETA, HEAD_FILE, implicitModelOf, LOG_PROB_PATHS, planLm, writeHeadFile } from './implicit.js';
+import { planConversion, writeModel } from './plan.js';
+import type { ConversionPlan } from './plan.js';
 import { copyTokenizer } from './tokenizer-files.js';
+
+/** Weight types a conversion writes. */
+export type ConvertDtype = ModelDtype;
+/** How an implicit PRM reads token log-probabilities (implicit.ts). */
+type LogProbPath = ImplicitManifest['logProbs'];
 
 export const CONVERT_DTYPES: readonly ConvertDtype[] = MODEL_DTYPES;
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['gqa', 'plain'];
@@ -123,127 +117,6 @@ const KEYS = is.keysOf<ConvertOptions>()({
   reference: true, referenceDtype: true, beta: true, logProbs: true,
 });
 
-function readConfig(dir: string): Record<string, unknown> {
-  const p = join(dir, 'config.json');
-  if (!existsSync(p)) throw new TypeError(`${dir} has no config.json: is it a Hugging Face checkpoint folder?`);
-  try {
-    return is.object(JSON.parse(readFileSync(p, 'utf8')), p);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new TypeError(`${p} is not valid JSON: ${e.message}`);
-    throw e;
-  }
-}
-
-/** What a conversion reads, decided before anything is written. */
-export interface ConversionPlan {
-  spec: DecoderSpec;
-  ck: Checkpoint;
-  head: HeadPlan & { format: FormatName | OrmFormatName };
-  /** The resolved format (with a trl format's settings); an ORM format when `head.model` is 'orm'. */
-  format: PrmFormat | OrmFormat;
-  formatOptions?: Manifest['formatOptions'];
-  graph: DecoderOptions;
-  attentionReason: string;
-}
-
-/** Reads config and headers and decides the graph; throws before any file is written. */
-export interface PlanOptions {
-  dtype: ConvertDtype;
-  /** int8 only: integer GEMMs or MatMulNBits blocks (default blockwise). */
-  int8Form?: Int8Form;
-  /** The integer form's choice per projection (default: every projection integer). */
-  quantPlan?: QuantPlan;
-  kvCache: boolean;
-  format?: FormatName | OrmFormatName;
-  separator?: string;
-  positive?: number;
-  block: number;
-  accuracyLevel: number;
-  attention?: AttentionKind;
-  /** GroupQueryAttention in this many causal chunks (default 1). */
-  attentionChunks?: number;
-  fusedNorms: boolean;
-  /** The decoder without its head: last_hidden_state only (ConvertOptions.backbone). */
-  backbone?: boolean;
-}
-
-/** A backbone: no head, and the text layout its trained heads will read (default trl, "\n" after each step). */
-function planBackbone(spec: DecoderSpec, ck: Checkpoint, o: PlanOptions, graph: DecoderOptions, attentionReason: string): ConversionPlan {
-  const name = o.format ?? 'trl';
-  const orm = isOrmFormatName(name);
-  if (o.positive !== undefined) throw new RangeError('positive sets the class of a converted trl head; a backbone has no head (its heads are trained with prmkit train)');
-  if (o.separator !== undefined && name !== 'trl') throw new RangeError(`separator sets the trl format; this backbone's format is ${name}`);
-  const head = { kind: 'none' as const, tensors: [], format: name, outputs: 0, ...(orm ? { model: 'orm' as const } : {}) };
-  if (orm) return { spec, ck, head, format: resolveOrmFormat(name), attentionReason, graph: { ...graph, output: 'hidden' } };
-  if (name !== 'trl') return { spec, ck, head, format: resolveFormat(name as FormatName), attentionReason, graph: { ...graph, output: 'hidden' } };
-  const format = trlFormat({ kind: 'trl', ...(o.separator !== undefined ? { separator: o.separator } : {}) });
-  return { spec, ck, head, format, formatOptions: { separator: o.separator ?? TRL_SEPARATOR, positive: format.head.positive }, attentionReason, graph: { ...graph, output: 'hidden' } };
-}
-
-/** The format with its settings: a trl head's class count is the checkpoint's. */
-function planFormat(head: HeadPlan & { format: FormatName }, o: PlanOptions): { format: PrmFormat; formatOptions?: Manifest['formatOptions'] } {
-  if (head.format !== 'trl') {
-    if (o.separator !== undefined || o.positive !== undefined) throw new RangeError(`separator and positive set the trl format; this conversion's format is ${head.format}`);
-    return { format: resolveFormat(head.format) };
-  }
-  if (head.outputs < 2) throw new RangeError(`format trl reads K >= 2 label columns (softmax), but the checkpoint's head has ${head.outputs}: is it a reward model with one score?`);
-  const format = trlFormat({ kind: 'trl', classes: head.outputs, ...(o.separator !== undefined ? { separator: o.separator } : {}), ...(o.positive !== undefined ? { positive: o.positive } : {}) });
-  return { format, formatOptions: { separator: o.separator ?? TRL_SEPARATOR, positive: format.head.positive } };
-}
-
-export function planConversion(input: string, o: PlanOptions): ConversionPlan {
-  const spec = parseConfig(readConfig(input));
-  const ck = Checkpoint.open(input);
-  const graph = (attention: { kind: AttentionKind }): DecoderOptions => ({
-    dtype: o.dtype, int8Form: o.int8Form ?? 'blockwise', ...(o.quantPlan ? { quantPlan: o.quantPlan } : {}),
-    block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms,
-    attentionChunks: attention.kind === 'gqa' && !o.kvCache ? (o.attentionChunks ?? 1) : 1,
-  });
-  if (o.backbone) {
-    const attention = chooseAttention(spec, o.kvCache, o.attention);
-    return planBackbone(spec, ck, o, graph(attention), attention.why);
-  }
-  const head = detectHead(spec, ck, o.format);
-  if (head.model === 'orm') {
-    if (o.separator !== undefined || o.positive !== undefined) throw new RangeError(`separator and positive set the trl format; this checkpoint is an outcome reward model (format ${head.format})`);
-    const attention = chooseAttention(spec, o.kvCache, o.attention);
-    return { spec, ck, head: head as ConversionPlan['head'], format: resolveOrmFormat(head.format), attentionReason: attention.why, graph: graph(attention) };
-  }
-  if (!head.format) throw new RangeError(`a ${spec.architecture} checkpoint needs format (--format): one of ${FORMAT_NAMES.join(', ')}`);
-  const { format, formatOptions } = planFormat(head as HeadPlan & { format: FormatName }, o);
-  if (head.kind === 'lm-labels' && !format.head.labels) throw new RangeError(`format ${head.format} reads a score head, but the checkpoint is a causal LM; pick a format with LM labels (math-shepherd, rlhflow)`);
-  if (head.kind !== 'lm-labels' && format.head.labels) throw new RangeError(`format ${head.format} reads LM label logits, but the checkpoint has a ${head.kind} head`);
-  const attention = chooseAttention(spec, o.kvCache, o.attention);
-  return {
-    spec, ck, head: head as HeadPlan & { format: FormatName }, format, ...(formatOptions ? { formatOptions } : {}), attentionReason: attention.why, graph: graph(attention),
-  };
-}
-
-/**
- * Writes `model.onnx` and `model.onnx.data` into `dir` under temporary names, renamed when
- * complete: a failed run never leaves a model that looks whole, nor breaks an earlier one.
- */
-export function writeModel(plan: ConversionPlan, dir: string, graph: DecoderOptions, { singleFile = false } = {}): { outputs: number; bytes: number } {
-  const modelTmp = join(dir, 'model.onnx.partial');
-  const dataTmp = join(dir, 'model.onnx.data.partial');
-  rmSync(modelTmp, { force: true });
-  rmSync(dataTmp, { force: true });
-  const writer = new OnnxWriter(modelTmp, dataTmp, 'model.onnx.data', singleFile ? { externalMin: Infinity } : {});
-  let outputs: number;
-  try {
-    ({ outputs } = new DecoderBuilder(writer, plan.spec, plan.ck, plan.head, graph).build());
-    writer.finish(`prmkit-${plan.spec.family}`, 17, { 'prmkit.format': plan.head.format, 'prmkit.dtype': graph.dtype, 'prmkit.attention': graph.attention });
-  } catch (e) {
-    writer.abort();
-    rmSync(modelTmp, { force: true });
-    rmSync(dataTmp, { force: true });
-    throw e;
-  }
-  if (writer.hasData) renameSync(dataTmp, join(dir, 'model.onnx.data'));
-  renameSync(modelTmp, join(dir, 'model.onnx'));
-  return { outputs, bytes: writer.dataBytes };
-}
-
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   is.knownKeys(is.object(options, 'convert options'), KEYS, 'convert options');
   const input = resolve(is.string(options.input, 'input', { nonEmpty: true }));
@@ -271,10 +144,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const attentionChunks = options.attentionChunks === undefined ? 8 : is.integer(options.attentionChunks, 'attentionChunks', 1, 64);
   const progress = is.optionalFunction<(m: string) => void>(options.onProgress, 'onProgress') ?? (() => {});
   if (input === output) throw new RangeError('output must be another folder than input');
-  if (existsSync(output) && readdirSync(output).length > 0) {
-    if (!overwrite) throw new RangeError(`output ${output} is not empty; pass overwrite (--force) to replace an earlier conversion there`);
-    if (!existsSync(join(output, MANIFEST))) throw new RangeError(`output ${output} holds files that are not a prmkit conversion; refusing to write into it`);
-  }
   const t0 = performance.now();
   if (options.reference !== undefined || format === 'eurus-prm') {
     if (options.reference === undefined) throw new RangeError('format eurus-prm is an implicit PRM: pass its reference LM (reference, --reference REF_DIR)');
@@ -287,41 +156,52 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     const refDtype = options.referenceDtype === undefined ? dtype : is.oneOf(options.referenceDtype, 'referenceDtype', CONVERT_DTYPES);
     const beta = options.beta === undefined ? DEFAULT_BETA : is.number(options.beta, 'beta', 0, Infinity, { openMin: true });
     const logProbs = options.logProbs === undefined ? 'kernel' : is.oneOf(options.logProbs, 'logProbs', LOG_PROB_PATHS);
-    return convertPair({ input, reference, output, t0, beta, logProbs, progress, dtype, refDtype, int8Form: int8Choice.form, block, accuracyLevel, attention, fusedNorms });
+    return convertPair({ input, reference, output, overwrite, t0, beta, logProbs, progress, dtype, refDtype, int8Form: int8Choice.form, block, accuracyLevel, attention, fusedNorms });
   }
   if (format === 'granite-prm')
     throw new RangeError(`format ${format} reads a token's probability over the whole vocabulary; prmkit convert does not write that reading yet (nor Granite's architecture): export the model with last_hidden_state and load it with head: its lm_head file`);
   for (const k of ['referenceDtype', 'beta', 'logProbs'] as const)
     if (options[k] !== undefined) throw new RangeError(`${k} sets an implicit PRM's conversion; pass reference too`);
+  // everything that can refuse the checkpoint runs before the output folder is touched
   const plan = planConversion(input, { dtype, int8Form: int8?.form, kvCache, format, separator, positive, block, accuracyLevel, attention, attentionChunks, fusedNorms, backbone });
-  const { spec, ck, head } = plan;
+  const { spec, ck } = plan;
   // while a chain fits in a sliding window, full attention is exact; longer chains are refused
   const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
-  mkdirSync(output, { recursive: true });
-  // the folder stops claiming to be a conversion until the new one is complete
-  rmSync(join(output, MANIFEST), { force: true });
-  const copied = copyTokenizer(input, output);
-  const resolvedFormat = plan.format as PrmFormat;
-  let labels: Manifest['head']['labels'];
-  if (head.kind === 'lm-labels') {
-    const ids = labelIds(resolvedFormat.head, PrmTokenizer.load(output))!;
-    labels = resolvedFormat.head.labels!.map((text, i) => ({ text, id: ids[i] }));
+  const folder = OutputFolder.claim(output, overwrite);
+  try {
+    const copied = copyTokenizer(input, folder);
+    progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${int8 ? ` (${int8.form}: ${int8.why})` : ''}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
+    const { outputs, bytes } = writeModel(plan, folder, {
+      ...plan.graph, ...(hiddenStates && !backbone ? { output: 'both' as const } : {}), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
+    });
+    const manifest = manifestOf(plan, { copied, outputs, dtype, contextLength, kvCache, fusedNorms, hiddenStates, input });
+    folder.finish(manifest);
+    return {
+      output, manifest, attentionReason: plan.attentionReason, ...(int8 ? { int8 } : {}), sourceBytes: ck.bytes, outputBytes: bytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
+    };
+  } catch (e) {
+    folder.abandon();
+    throw e;
   }
-  progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${int8 ? ` (${int8.form}: ${int8.why})` : ''}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
-  const { outputs, bytes } = writeModel(plan, output, {
-    ...plan.graph, ...(hiddenStates && !backbone ? { output: 'both' as const } : {}), labelIds: labels?.map((l) => l.id), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
-  });
-  const manifest: Manifest = {
+}
+
+function manifestOf(
+  plan: ConversionPlan,
+  o: { copied: string[]; outputs: number; dtype: ConvertDtype; contextLength: number; kvCache: boolean; fusedNorms: boolean; hiddenStates: boolean; input: string },
+): Manifest {
+  const { spec, ck, head, labels } = plan;
+  const { dtype, kvCache, fusedNorms, hiddenStates, input } = o;
+  return {
     prmkit: MANIFEST_VERSION,
     kind: head.model ?? 'prm',
     format: head.format,
     ...(plan.formatOptions ? { formatOptions: plan.formatOptions } : {}),
     model: 'model.onnx',
     data: 'model.onnx.data',
-    tokenizer: copied[0],
+    tokenizer: o.copied[0],
     dtype,
-    contextLength,
-    head: { kind: head.kind, outputs: head.kind === 'none' ? 0 : outputs, ...(labels ? { labels } : {}) },
+    contextLength: o.contextLength,
+    head: { kind: head.kind, outputs: head.kind === 'none' ? 0 : o.outputs, ...(labels ? { labels } : {}) },
     kvCache: kvCache ? { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout: 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out' } : null,
     decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
     ...(dtype === 'int8' || dtype === 'int4' ? { quantization: quantizationOf(plan.graph) } : {}),
@@ -332,15 +212,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     source: { path: input, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
     converter: 'prmkit convert',
   };
-  writeFileSync(join(output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-  return {
-    output, manifest, attentionReason: plan.attentionReason, ...(int8 ? { int8 } : {}), sourceBytes: ck.bytes, outputBytes: bytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
-  };
 }
 
 /** The two causal LMs of an implicit PRM, each in its own subfolder, and one manifest. */
 function convertPair(o: {
-  input: string; reference: string; output: string; t0: number; beta: number; logProbs: LogProbPath; progress: (m: string) => void;
+  input: string; reference: string; output: string; overwrite: boolean; t0: number; beta: number; logProbs: LogProbPath; progress: (m: string) => void;
   dtype: ConvertDtype; refDtype: ConvertDtype; int8Form: Int8Form; block: number; accuracyLevel: number; attention?: AttentionKind; fusedNorms: boolean;
 }): ConvertResult {
   const common = { int8Form: o.int8Form, block: o.block, accuracyLevel: o.accuracyLevel, attention: o.attention, fusedNorms: o.fusedNorms, logProbs: o.logProbs };
@@ -350,18 +226,33 @@ function convertPair(o: {
   ] as const;
   const plans = sides.map((s) => planLm(s.dir, s.name === 'policy' ? 'input' : 'reference', s.opts));
   checkPair(plans[0].spec, plans[1].spec, o.input, o.reference);
-  mkdirSync(o.output, { recursive: true });
-  rmSync(join(o.output, MANIFEST), { force: true });
-  const copied = copyTokenizer(o.input, o.output);
-  let bytes = 0;
-  const models = sides.map((s, i) => {
-    const plan = plans[i];
-    const dir = subfolder(o.output, s.name);
-    o.progress(`converting the ${s.name} ${plan.spec.architecture} (${plan.spec.layers} layers, hidden ${plan.spec.hidden}) to ${s.opts.dtype}, token log-probabilities by the ${o.logProbs}`);
-    bytes += writeModel(plan, dir, { ...plan.graph, onLayer: (l) => o.progress(`${s.name} layer ${l + 1}/${plan.spec.layers}`) }).bytes;
-    if (o.logProbs === 'kernel') bytes += writeHeadFile(plan.ck, plan.headTensor, join(dir, HEAD_FILE));
-    return implicitModelOf(plan, s.name, s.opts, s.dir, o.logProbs === 'kernel');
-  });
+  const folder = OutputFolder.claim(o.output, o.overwrite);
+  try {
+    const copied = copyTokenizer(o.input, folder);
+    let bytes = 0;
+    const models = sides.map((s, i) => {
+      const plan = plans[i];
+      const sink = folder.sub(s.name);
+      o.progress(`converting the ${s.name} ${plan.spec.architecture} (${plan.spec.layers} layers, hidden ${plan.spec.hidden}) to ${s.opts.dtype}, token log-probabilities by the ${o.logProbs}`);
+      bytes += writeModel(plan, sink, { ...plan.graph, onLayer: (l) => o.progress(`${s.name} layer ${l + 1}/${plan.spec.layers}`) }).bytes;
+      if (o.logProbs === 'kernel') bytes += writeHeadFile(plan.ck, plan.headTensor, sink, HEAD_FILE);
+      return implicitModelOf(plan, s.name, s.opts, s.dir, o.logProbs === 'kernel');
+    });
+    return finishPair(o, folder, plans, models, copied, bytes);
+  } catch (e) {
+    folder.abandon();
+    throw e;
+  }
+}
+
+function finishPair(
+  o: { output: string; t0: number; beta: number; logProbs: LogProbPath; fusedNorms: boolean },
+  folder: OutputFolder,
+  plans: ReadonlyArray<ReturnType<typeof planLm>>,
+  models: ReturnType<typeof implicitModelOf>[],
+  copied: string[],
+  bytes: number,
+): ConvertResult {
   const [policy, reference] = models;
   const contextLength = Math.min(...plans.map((p) => Math.min(p.spec.maxPositions, p.spec.slidingWindow ?? Infinity)));
   const manifest: Manifest = {
@@ -382,7 +273,7 @@ function convertPair(o: {
     converter: 'prmkit convert',
     implicit: { beta: o.beta, logProbs: o.logProbs, policy, reference },
   };
-  writeFileSync(join(o.output, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  folder.finish(manifest);
   const ck = plans.map((p) => p.ck);
   return {
     output: o.output, manifest, attentionReason: plans[0].attentionReason, sourceBytes: ck[0].bytes + ck[1].bytes, outputBytes: bytes,

@@ -10,17 +10,18 @@
 // - 'graph': each graph ends in log-softmax + gather of the next token (`token_logprobs`, one
 //   float per token); onnxruntime holds the whole [tokens x vocabulary] logits inside a call.
 // bench/implicit-logprobs.mjs measures both (time and peak memory).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { eurusPrm } from '../formats/eurus.js';
-import * as is from '../is.js';
 import type { ImplicitModel } from '../model/manifest.js';
 import { Checkpoint, readExactly } from '../model/safetensors.js';
 import { chooseAttention } from './attention.js';
 import type { AttentionKind } from './attention.js';
 import { parseConfig } from './config.js';
 import type { DecoderSpec } from './config.js';
-import type { ConversionPlan } from './convert.js';
+import type { FileSink } from './folder.js';
+import type { ConversionPlan } from './plan.js';
+import { readConfig } from './plan.js';
 import { detectHead } from './heads.js';
 import { quantizationOf } from './linear.js';
 import type { ConvertDtype, Int8Form } from './linear.js';
@@ -43,20 +44,9 @@ export interface ImplicitPlanOptions {
   logProbs: LogProbPath;
 }
 
-function readConfig(dir: string): Record<string, unknown> {
-  const p = join(dir, 'config.json');
-  if (!existsSync(p)) throw new TypeError(`${dir} has no config.json: is it a Hugging Face checkpoint folder?`);
-  try {
-    return is.object(JSON.parse(readFileSync(p, 'utf8')), p);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new TypeError(`${p} is not valid JSON: ${e.message}`);
-    throw e;
-  }
-}
-
 /** One causal LM of the pair: its graph ends in hidden states or in token log-probabilities. */
 export function planLm(dir: string, role: 'input' | 'reference', o: ImplicitPlanOptions): ConversionPlan & { headTensor: string } {
-  const spec = parseConfig(readConfig(dir));
+  const spec = parseConfig(readConfig(dir), join(dir, 'config.json'));
   const ck = Checkpoint.open(dir);
   const head = detectHead(spec, ck, 'eurus-prm');
   if (head.kind !== 'lm-labels')
@@ -81,17 +71,17 @@ export function checkPair(policy: DecoderSpec, reference: DecoderSpec, input: st
 }
 
 /**
- * Copies the head tensor's bytes, as stored, into `path` as a one-tensor safetensors file
- * ('lm_head.weight'), in slices so memory stays bounded whatever the vocabulary.
+ * Copies the head tensor's bytes, as stored, into `name` through `sink` as a one-tensor
+ * safetensors file ('lm_head.weight'), in slices so memory stays bounded whatever the vocabulary.
  */
-export function writeHeadFile(ck: Checkpoint, tensor: string, path: string): number {
+export function writeHeadFile(ck: Checkpoint, tensor: string, sink: FileSink, name: string): number {
   const t = ck.info(tensor);
   let json = JSON.stringify({ __metadata__: { format: 'pt', producer: 'prmkit convert' }, 'lm_head.weight': { dtype: t.dtype, shape: t.shape, data_offsets: [0, t.bytes] } });
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const header = Buffer.alloc(8 + Buffer.byteLength(json));
   header.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
   header.write(json, 8, 'utf8');
-  const out = openSync(path, 'w', 0o644);
+  const out = openSync(sink.partial(name), 'wx', 0o644);
   const src = openSync(t.file, 'r');
   try {
     writeSync(out, header);
@@ -105,6 +95,7 @@ export function writeHeadFile(ck: Checkpoint, tensor: string, path: string): num
     closeSync(src);
     closeSync(out);
   }
+  sink.commit(name);
   return header.length + t.bytes;
 }
 
@@ -122,12 +113,5 @@ export function implicitModelOf(plan: ConversionPlan, sub: string, o: ImplicitPl
     fusedNorms: o.fusedNorms,
     source: { path: source, architecture: spec.architecture, modelType: spec.family, bytes: ck.bytes },
   };
-}
-
-/** The subfolder of a model, made when absent. */
-export function subfolder(output: string, sub: string): string {
-  const dir = join(output, sub);
-  mkdirSync(dir, { recursive: true });
-  return dir;
 }
 

@@ -1,8 +1,7 @@
 // prmkit/convert: a Hugging Face reward model checkpoint folder (a PRM, or an ORM) → an ONNX
 // folder that Prm.load (Orm.load) and `prmkit serve` open with no other option.
 export { convert, CONVERT_DTYPES, CONVERT_FORMATS } from './convert.js';
-export type { ConvertOptions, ConvertResult } from './convert.js';
-export type { ConvertDtype } from './linear.js';
+export type { ConvertDtype, ConvertOptions, ConvertResult } from './convert.js';
 export type { Manifest } from '../model/manifest.js';
 export { readManifest, MANIFEST } from '../model/manifest.js';
 export { UnsupportedConfigError, parseConfig } from './config.js';

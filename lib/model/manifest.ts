@@ -2,12 +2,14 @@
 // `prmkit serve -m dir` need no other option. The converter writes it; loaders read it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FORMAT_NAMES } from '../formats/index.js';
-import { ORM_FORMAT_NAMES } from '../formats/orm.js';
 import type { OrmFormatName } from '../formats/orm.js';
 import type { CustomFormat, FormatName, FormatSpec, PrmFormat, TrlFormatSpec } from '../formats/types.js';
+import { nestsAtMost } from '../is.js';
 import type { Head } from '../kernels/types.js';
 import type { TrainHead } from '../kernels/bce-types.js';
+import { checkManifest } from './manifest-check.js';
+import type { HEAD_KINDS, MODEL_DTYPES } from './manifest-check.js';
+import { insideFolder } from './paths.js';
 
 /** A trained head's shape, its defaults filled in. */
 export type TrainedHeadSpec = TrainHead & { positive: number };
@@ -34,17 +36,22 @@ export interface TrainedHeadEntry {
 
 export const MANIFEST = 'prmkit.json';
 export const MANIFEST_VERSION = 1;
+/** A manifest nests a few levels (heads.<name>.head, implicit.policy.decoder, training records). */
+const MAX_DEPTH = 16;
 
 /** Weight types of a converted model: float, or block-wise quantized integers. */
-export type ModelDtype = 'float32' | 'float16' | 'int8' | 'int4';
-export const MODEL_DTYPES: readonly ModelDtype[] = ['float32', 'float16', 'int8', 'int4'];
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
+export { MODEL_DTYPES, HEAD_KINDS } from './manifest-check.js';
+
+/** The attention a converted graph uses: onnxruntime's GroupQueryAttention, or plain operators. */
+export type AttentionKind = 'gqa' | 'plain';
 
 /**
  * The head a checkpoint carried, as the converter found it ('lm-logprobs': an implicit PRM's
  * causal LMs, read as log-probabilities of their next tokens; 'none': a backbone converted
  * without one, for heads trained with prmkit train).
  */
-export type HeadKind = 'prm-mlp' | 'token-classification' | 'value-head' | 'lm-labels' | 'lm-logprobs' | 'none';
+export type HeadKind = (typeof HEAD_KINDS)[number];
 
 /** One of an implicit PRM's two causal LMs, in its own subfolder. */
 export interface ImplicitModel {
@@ -59,7 +66,7 @@ export interface ImplicitModel {
   dtype: ModelDtype;
   decoder: Manifest['decoder'];
   quantization?: Manifest['quantization'];
-  attention: 'gqa' | 'plain';
+  attention: AttentionKind;
   fusedNorms: boolean;
   source: Manifest['source'];
 }
@@ -123,7 +130,7 @@ export interface Manifest {
   /** The head loaders use by default: a name in `heads`; absent: the converted head. */
   activeHead?: string;
   /** 'gqa' graphs read right-padded rows with positions 0..n-1 (no position_ids input). */
-  attention: 'gqa' | 'plain';
+  attention: AttentionKind;
   /** GroupQueryAttention in this many causal chunks per call: the graph takes one row per call. */
   attentionChunks?: number;
   source: { path: string; architecture: string; modelType: string; bytes: number };
@@ -141,22 +148,18 @@ export function readManifest(path: string): Manifest | undefined {
     return undefined;
   }
   if (!dir) return undefined;
-  const file = join(path, MANIFEST);
+  const file = insideFolder(path, MANIFEST, `model: ${path}`);
   if (!existsSync(file)) throw new TypeError(`model: ${path} is a folder without ${MANIFEST}; pass the .onnx file, or convert a checkpoint with \`prmkit convert\``);
-  let m: Manifest;
+  let m: unknown;
   try {
-    m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    m = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new TypeError(`model: ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (m === null || typeof m !== 'object' || m.prmkit !== MANIFEST_VERSION)
+  if (!nestsAtMost(m, MAX_DEPTH)) throw new TypeError(`model: ${file} nests deeper than ${MAX_DEPTH} levels; no prmkit manifest does`);
+  if (m === null || typeof m !== 'object' || (m as { prmkit?: unknown }).prmkit !== MANIFEST_VERSION)
     throw new TypeError(`model: ${file} is not a prmkit ${MANIFEST_VERSION} manifest (prmkit: ${JSON.stringify((m as { prmkit?: unknown } | null)?.prmkit)})`);
-  if (m.kind !== undefined && m.kind !== 'prm' && m.kind !== 'orm') throw new TypeError(`model: ${file} names an unknown kind ${JSON.stringify(m.kind)} (prm or orm)`);
-  const names: readonly unknown[] = m.kind === 'orm' ? ORM_FORMAT_NAMES : FORMAT_NAMES;
-  if (!names.includes(m.format)) throw new TypeError(`model: ${file} names an unknown ${m.kind === 'orm' ? 'ORM ' : ''}format ${JSON.stringify(m.format)}`);
-  if (typeof m.model !== 'string' || !existsSync(join(path, m.model))) throw new TypeError(`model: ${file} names a model file ${JSON.stringify(m.model)} that is missing`);
-  if (!m.head || !Number.isInteger(m.head.outputs)) throw new TypeError(`model: ${file} has no head.outputs`);
-  return m;
+  return checkManifest(m, path) as unknown as Manifest;
 }
 
 /** What a converted folder holds: a PRM, or an ORM. */

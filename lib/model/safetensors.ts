@@ -2,9 +2,10 @@
 // listed by model.safetensors.index.json) or a single file (a head's weights). Only headers
 // are read up front; a tensor's bytes are read when asked for, so memory stays bounded by
 // the tensor, not the model, and a multi-GB file costs one small read to list.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { f16ToFloat } from '../kernels/half.js';
+import { insideFolder } from './paths.js';
 
 /** The element types prmkit widens to float32. */
 export type StDtype = 'F32' | 'F16' | 'BF16';
@@ -52,7 +53,11 @@ interface RawEntry {
   data_offsets: [number, number];
 }
 
-/** The tensors a file's header lists (`__metadata__` left out), with absolute offsets. */
+/**
+ * The tensors a file's header lists (`__metadata__` left out), with absolute offsets. Every
+ * entry is checked before any byte is read: a known dtype's range matches its shape, ranges
+ * do not overlap, and each lies inside the file's data section.
+ */
 function readHeader(file: string, prefix: string): TensorInfo[] {
   let fd: number;
   try {
@@ -62,11 +67,14 @@ function readHeader(file: string, prefix: string): TensorInfo[] {
   }
   let parsed: Record<string, RawEntry>;
   let dataStart: number;
+  let fileSize: number;
   try {
+    fileSize = fstatSync(fd).size;
     const lenBuf = Buffer.alloc(8);
     if (readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new TypeError(`${prefix}${file} is not a safetensors file (too short)`);
     const n = Number(lenBuf.readBigUInt64LE(0));
     if (!(n > 1 && n < MAX_HEADER)) throw new TypeError(`${prefix}${file} is not a safetensors file (bad header size ${n})`);
+    if (8 + n > fileSize) throw new TypeError(`${prefix}${file} is not a safetensors file (its header of ${n} bytes is longer than the file, ${fileSize} bytes)`);
     const hb = Buffer.alloc(n);
     readExactly(fd, hb, 8, () => `${prefix}${file} is not a safetensors file (header of ${n} bytes)`);
     try {
@@ -83,15 +91,26 @@ function readHeader(file: string, prefix: string): TensorInfo[] {
   for (const [name, e] of Object.entries(parsed)) {
     if (name === '__metadata__') continue;
     const bad = (what: string) => new TypeError(`${prefix}${file}: tensor '${name}' ${what}`);
-    if (e === null || typeof e !== 'object') throw bad('has no header entry');
-    if (typeof e.dtype !== 'string') throw bad('has no dtype');
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('has no valid shape');
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad('has no header entry (an object { dtype, shape, data_offsets })');
+    if (typeof e.dtype !== 'string') throw bad(`has no dtype (got ${JSON.stringify(e.dtype)?.slice(0, 40)})`);
+    if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw bad(`has no valid shape (a list of at most 8 non-negative integers, got ${JSON.stringify(e.shape)?.slice(0, 60)})`);
     const o = e.data_offsets;
-    if (!Array.isArray(o) || o.length !== 2 || !o.every((x) => Number.isSafeInteger(x) && x >= 0) || o[1] < o[0]) throw bad('has no valid data_offsets');
-    if (isStDtype(e.dtype) && o[1] - o[0] !== e.shape.reduce((a, b) => a * b, 1) * WIDTH[e.dtype])
-      throw new RangeError(`${prefix}${file}: tensor '${name}' byte range does not match its shape`);
+    if (!Array.isArray(o) || o.length !== 2 || !o.every((x) => Number.isSafeInteger(x) && x >= 0) || o[1] < o[0])
+      throw bad(`has no valid data_offsets (two non-negative integers [begin, end], got ${JSON.stringify(o)?.slice(0, 60)})`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(count)) throw new RangeError(`${prefix}${file}: tensor '${name}' has shape [${e.shape.join(', ')}], more elements than any file holds`);
+    if (isStDtype(e.dtype) && o[1] - o[0] !== count * WIDTH[e.dtype])
+      throw new RangeError(`${prefix}${file}: tensor '${name}' byte range [${o[0]}, ${o[1]}) does not match its shape [${e.shape.join(', ')}] of ${e.dtype}`);
+    if (dataStart + o[1] > fileSize)
+      throw new RangeError(`${prefix}${file}: tensor '${name}' byte range [${o[0]}, ${o[1]}) ends past the end of the file (${fileSize - dataStart} data bytes)`);
     out.push({ name, dtype: e.dtype, shape: [...e.shape], file, offset: dataStart + o[0], bytes: o[1] - o[0] });
   }
+  // ranges must not share bytes: two tensors over the same bytes are a corrupt or crafted file
+  const sorted = [...out].filter((t) => t.bytes > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].bytes)
+      throw new RangeError(`${prefix}${file}: tensors '${sorted[i - 1].name}' and '${sorted[i].name}' overlap in the file`);
   return out;
 }
 
@@ -124,27 +143,37 @@ export class Checkpoint {
     const index = join(dir, 'model.safetensors.index.json');
     let all: TensorInfo[];
     if (existsSync(index)) {
-      let map: Record<string, string>;
+      let parsed: unknown;
       try {
-        map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+        parsed = JSON.parse(readFileSync(index, 'utf8'));
       } catch (e) {
         throw new TypeError(`${index} is not a valid index: ${(e as Error).message}`);
       }
-      if (!map || typeof map !== 'object') throw new TypeError(`${index} has no weight_map`);
-      all = [];
-      for (const s of new Set(Object.values(map))) {
-        const p = join(dir, s);
+      const map = (parsed as { weight_map?: unknown } | null)?.weight_map;
+      if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new TypeError(`${index} has no weight_map object`);
+      const shards = new Map<string, string>();
+      for (const [tensor, s] of Object.entries(map)) {
+        const where = `${index}: weight_map[${JSON.stringify(tensor)}]`;
+        const p = insideFolder(dir, s, where);
         if (!existsSync(p)) throw new TypeError(`${index} names ${s}, which is missing from ${dir}`);
-        all.push(...readHeader(p, ''));
+        shards.set(s as string, p);
+      }
+      all = [];
+      for (const p of shards.values()) all.push(...readHeader(p, ''));
+      const seen = new Map<string, string>();
+      for (const t of all) {
+        const other = seen.get(t.name);
+        if (other !== undefined) throw new RangeError(`tensor '${t.name}' is in two shards, ${other} and ${t.file}`);
+        seen.set(t.name, t.file);
       }
     } else if (existsSync(single)) {
-      all = readHeader(single, '');
+      all = readHeader(insideFolder(dir, 'model.safetensors', dir), '');
     } else {
       throw new TypeError(`${dir} has no model.safetensors or model.safetensors.index.json (only safetensors checkpoints are read)`);
     }
     for (const t of all)
       if (!isStDtype(t.dtype)) throw new TypeError(`${t.file}: tensor '${t.name}' has dtype ${t.dtype}; F32, F16 and BF16 checkpoints are supported`);
-    return new Checkpoint(all, 'the checkpoint', '');
+    return new Checkpoint(all, dir, '');
   }
 
   /** One .safetensors file; its tensors' types are checked when they are read. */
@@ -166,7 +195,7 @@ export class Checkpoint {
   read(name: string, expectShape?: readonly number[]): Float32Array {
     const t = this.info(name);
     if (expectShape && (expectShape.length !== t.shape.length || expectShape.some((d, i) => d !== t.shape[i])))
-      throw new RangeError(`tensor '${name}' has shape [${t.shape.join(', ')}], the config implies [${expectShape.join(', ')}]`);
+      throw new RangeError(`${t.file}: tensor '${name}' has shape [${t.shape.join(', ')}], the config implies [${expectShape.join(', ')}]`);
     return this.readRows(name, 0, t.shape[0] ?? 1);
   }
 
@@ -179,6 +208,9 @@ export class Checkpoint {
   readRows(name: string, from: number, count: number): Float32Array {
     const t = this.info(name);
     if (!isStDtype(t.dtype)) throw new TypeError(`${this.prefix}tensor '${name}' has dtype ${t.dtype}; F32, F16 and BF16 are supported`);
+    const rows = t.shape[0] ?? 1;
+    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= rows))
+      throw new RangeError(`${this.prefix}${t.file}: rows [${from}, ${from + count}) are outside tensor '${name}' (${rows} rows)`);
     const rowElems = t.shape.slice(1).reduce((a, b) => a * b, 1);
     const w = WIDTH[t.dtype];
     const buf = Buffer.alloc(count * rowElems * w);

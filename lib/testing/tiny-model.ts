@@ -3,11 +3,12 @@
 // runs on the graph `prmkit convert` writes. The options add the graph variants a test
 // needs beside the converter's defaults: hidden states out with the head in a file, the
 // whole LM head's logits, float16 at the graph's edges.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AttentionKind } from '../convert/attention.js';
-import { planConversion, writeModel } from '../convert/convert.js';
+import type { AttentionKind } from '../model/manifest.js';
+import type { FileSink } from '../convert/folder.js';
+import { planConversion, writeModel } from '../convert/plan.js';
 import { Checkpoint } from '../model/safetensors.js';
 import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
@@ -58,6 +59,18 @@ export interface TinyModel {
 
 const WRITES = ['model.onnx', 'model.onnx.data', 'tokenizer.json', 'tokenizer_config.json', 'head.safetensors'];
 
+/** Model files straight into a folder of the caller's (it may hold other files): temporary name, then rename. */
+function sinkIn(dir: string): FileSink {
+  return {
+    partial: (name) => {
+      const p = join(dir, `${name}.partial`);
+      rmSync(p, { force: true });
+      return p;
+    },
+    commit: (name) => renameSync(join(dir, `${name}.partial`), join(dir, name)),
+  };
+}
+
 export async function createTinyModel(options: TinyModelOptions): Promise<TinyModel> {
   if (options === null || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.length === 0)
     throw new TypeError('createTinyModel: options.dir must be a directory path');
@@ -74,7 +87,7 @@ export async function createTinyModel(options: TinyModelOptions): Promise<TinyMo
     mkdirSync(options.dir, { recursive: true });
     for (const f of WRITES) rmSync(join(options.dir, f), { force: true });
     // one self-contained .onnx file, as small exports are
-    writeModel(plan, options.dir, { ...plan.graph, output, lmColumns: 'vocab', ioType: dtype }, { singleFile: true });
+    writeModel(plan, sinkIn(options.dir), { ...plan.graph, output, lmColumns: 'vocab', ioType: dtype }, { singleFile: true });
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(ckDir, f), join(options.dir, f));
     const result: TinyModel = {
       model: join(options.dir, 'model.onnx'), tokenizer: join(options.dir, 'tokenizer.json'), vocabSize: ck.vocabSize,

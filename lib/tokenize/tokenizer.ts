@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
-import { boolean, invalidType, knownKeys, nonNegativeInt, object, string } from '../is.js';
+import { boolean, invalidType, knownKeys, nestsAtMost, nonNegativeInt, object, string } from '../is.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -38,6 +38,8 @@ interface RawAddedToken {
   [k: string]: unknown;
 }
 
+const MAX_JSON_DEPTH = 64;
+
 function readJson(path: string, what: string): Record<string, unknown> {
   let text: string;
   try {
@@ -45,13 +47,16 @@ function readJson(path: string, what: string): Record<string, unknown> {
   } catch (e) {
     throw new TypeError(`${what}: cannot read ${path}: ${(e as Error).message}`);
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as unknown;
+    v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
   } catch (e) {
     throw new TypeError(`${what}: ${path} is not valid JSON: ${(e as Error).message}`);
   }
+  // real tokenizer files nest under 10 levels; the tokenizers library recurses into them
+  if (!nestsAtMost(v, MAX_JSON_DEPTH)) throw new TypeError(`${what}: ${path} nests deeper than ${MAX_JSON_DEPTH} levels; no tokenizer file does`);
+  return v as Record<string, unknown>;
 }
 
 function tokenText(v: unknown): string | undefined {

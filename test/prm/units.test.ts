@@ -111,11 +111,16 @@ describe('safetensors', () => {
     const junk = join(dir, 'junk.safetensors');
     writeFileSync(junk, 'not a safetensors file at all');
     expect(() => Checkpoint.file(junk)).toThrow(/not a safetensors file/);
-    // a file cut inside a tensor is an error naming the tensor, never zeros
+    // a file cut inside a tensor is an error naming the tensor, never zeros: at open, and
+    // when it is cut after the header was read
     const cut = join(dir, 'cut.safetensors');
     writeSafetensors(cut, { w: { shape: [4, 4], data: new Float32Array(16).fill(1) } });
     const whole = readFileSync(cut);
     writeFileSync(cut, whole.subarray(0, whole.length - 12));
-    expect(() => Checkpoint.file(cut).read('w')).toThrow(/ends inside tensor 'w': the file ends 12 bytes early/);
+    expect(() => Checkpoint.file(cut)).toThrow(/tensor 'w' byte range \[0, 64\) ends past the end of the file \(52 data bytes\)/);
+    writeFileSync(cut, whole);
+    const opened = Checkpoint.file(cut);
+    writeFileSync(cut, whole.subarray(0, whole.length - 12));
+    expect(() => opened.read('w')).toThrow(/ends inside tensor 'w': the file ends 12 bytes early/);
   });
 });
