@@ -70,7 +70,13 @@ function kvCache(v: unknown, at: string, dec: { layers: number; kvHeads: number;
 function quantization(v: unknown, at: string): void {
   if (v === undefined) return;
   const q = is.object(v, at);
-  is.oneOf(q.scheme, `${at}.scheme`, ['MatMulNBits'] as const);
+  const scheme = is.oneOf(q.scheme, `${at}.scheme`, ['MatMulNBits', 'integer'] as const);
+  if (scheme === 'integer') {
+    is.integer(q.bits, `${at}.bits`, 8, 8);
+    is.oneOf(q.weights, `${at}.weights`, ['per-channel'] as const);
+    is.string(q.activations, `${at}.activations`, { nonEmpty: true });
+    return;
+  }
   is.oneOf(String(q.bits), `${at}.bits`, ['4', '8']);
   is.integer(q.block, `${at}.block`, 16, 256);
   is.integer(q.accuracyLevel, `${at}.accuracyLevel`, 0, 4);
@@ -127,6 +133,7 @@ export function checkManifest(v: unknown, dir: string): Fields {
   is.boolean(m.fusedNorms, `${at} fusedNorms`);
   if (m.hiddenStates !== undefined) is.boolean(m.hiddenStates, `${at} hiddenStates`);
   is.oneOf(m.attention, `${at} attention`, ATTENTION);
+  if (m.attentionChunks !== undefined) is.integer(m.attentionChunks, `${at} attentionChunks`, 1, 64);
   if (m.heads !== undefined) is.object(m.heads, `${at} heads`);
   if (m.activeHead !== undefined) is.string(m.activeHead, `${at} activeHead`, { nonEmpty: true });
   if (m.implicit !== undefined) implicit(m.implicit, at, dir);
