@@ -41,8 +41,10 @@ export type { OrmCallOptions, OrmEncoding, OrmItem, OrmLoadOptions, OrmRerankOpt
 export { ORM_FORMATS, ORM_FORMAT_NAMES, resolveOrmFormat } from './formats/orm.js';
 export type { OrmFormat, OrmFormatName, OrmFormatSpec, OrmValue } from './formats/orm.js';
 
-export { encodeChains, PrmTokenizer } from './tokenize/index.js';
-export type { AddedTokenSpec, EncodeOptions, EncodedBatch, Overflow } from './tokenize/index.js';
+export { PrmTokenizer } from './tokenize/index.js';
+export type { AddedTokenSpec } from './tokenize/index.js';
+export { encodeChains } from './formats/encode.js';
+export type { EncodeOptions, EncodedBatch, Overflow } from './formats/encode.js';
 
 // head training: over gathered rows (AdamW over the BCE kernel; the rows plug in as a RowSource),
 // and end to end on a frozen converted backbone, the head written into its folder

@@ -13,6 +13,13 @@ export interface ScoreCallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * How a chain's step probabilities reduce to one score: every layer names these (the kernels
+ * compute them, a format states its authors' choice, the service and search accept them).
+ */
+export type Aggregation = 'prod' | 'min' | 'last' | 'mean' | 'geomean';
+export const AGGREGATIONS: readonly Aggregation[] = ['prod', 'min', 'last', 'mean', 'geomean'];
+
 /** A scorer's verdict on one chain: P(chain still correct) after each step, in [0, 1]. */
 export interface StepScores {
   stepProbs: number[];

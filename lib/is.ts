@@ -1,8 +1,8 @@
 // One argument-checking vocabulary for every layer. Each check throws a TypeError (wrong
 // kind of value) or a RangeError (right kind, bad value) whose message names the argument
 // and shows the value with its type, so `workers: '2'` reads "got '2' (string)", not "got 2".
-import { AGGREGATIONS } from './kernels/types.js';
-import type { Aggregation } from './kernels/types.js';
+import { AGGREGATIONS } from './interfaces.js';
+import type { Aggregation } from './interfaces.js';
 
 /** A value as a message shows it: strings quoted, then its type. */
 export function show(v: unknown): string {

@@ -1,6 +1,6 @@
 // Seeded randomness and small statistics shared by the benchmarks (and the GPU check).
 
-import { mulberry32 } from '../../dist/search/random.js';
+import { mulberry32 } from '../../dist/random.js';
 
 /** The library's seeded generator: the same seed gives the same workload everywhere. */
 export const rng = mulberry32;

@@ -43,8 +43,10 @@ export interface LogitsHead {
 
 export type Head = LinearHead | LogitsHead;
 
-export type Aggregation = 'prod' | 'min' | 'last' | 'mean' | 'geomean';
-export const AGGREGATIONS: readonly Aggregation[] = ['prod', 'min', 'last', 'mean', 'geomean'];
+// the names live below every layer (argument checks, formats and the service name them too)
+export { AGGREGATIONS } from '../interfaces.js';
+import type { Aggregation } from '../interfaces.js';
+export type { Aggregation };
 
 export type BackendName = 'cpu' | 'cuda' | 'js';
 export type BackendChoice = 'auto' | BackendName;

@@ -4,7 +4,7 @@
 import { PrmInputError, PrmInputTypeError } from '../errors.js';
 import type { OrmFormat } from '../formats/orm.js';
 import { show } from '../is.js';
-import type { Overflow } from '../tokenize/encode.js';
+import type { Overflow } from '../formats/encode.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
 /** One solution to score: its steps, or its whole text. */

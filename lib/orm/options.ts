@@ -8,7 +8,7 @@ import type { OrmFormatSpec } from '../formats/orm.js';
 import { invalidType, isObject, keysOf, knownKeys, nonNegativeInt, object, oneOf, signal, string } from '../is.js';
 import { workerOptions } from '../prm/options.js';
 import type { TokenizerOptions, WorkerOptions } from '../prm/options.js';
-import type { Overflow } from '../tokenize/encode.js';
+import type { Overflow } from '../formats/encode.js';
 
 export interface OrmLoadOptions {
   /** Path of the .onnx decoder, or a folder written by `prmkit convert` from an ORM checkpoint (its prmkit.json gives tokenizer, format and context). */

@@ -5,8 +5,8 @@
 import { PrmInputError, PrmInputTypeError } from '../errors.js';
 import type { PrmFormat } from '../formats/types.js';
 import { boolean, invalidType, keysOf, knownKeys, object, show, signal as abortSignal } from '../is.js';
-import { overContext } from '../tokenize/encode.js';
-import type { EncodedBatch } from '../tokenize/encode.js';
+import { overContext } from '../formats/encode.js';
+import type { EncodedBatch } from '../formats/encode.js';
 import type { PrmTokenizer } from '../tokenize/tokenizer.js';
 
 export interface PrmEncoding extends EncodedBatch {

@@ -10,7 +10,7 @@ import type { HeadSource } from '../backbones/onnx/head.js';
 import type { VllmClientOptions } from '../backbones/vllm/client.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { Aggregation } from '../kernels/types.js';
-import type { Overflow } from '../tokenize/encode.js';
+import type { Overflow } from '../formats/encode.js';
 import type { AddedTokenSpec } from '../tokenize/tokenizer.js';
 import { CONCURRENCIES } from '../backbones/implicit/source.js';
 import type { Concurrency } from '../backbones/implicit/source.js';

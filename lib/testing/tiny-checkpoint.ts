@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
-import { mulberry32 } from '../search/random.js';
+import { mulberry32 } from '../random.js';
 import { writeSafetensors } from './safetensors-write.js';
 import { tinyTokenizer } from './tiny-tokenizer.js';
 

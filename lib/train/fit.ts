@@ -6,7 +6,7 @@
 import * as is from '../is.js';
 import { bceLoss, headParamCount } from '../kernels/bce.js';
 import type { TrainHead } from '../kernels/bce-types.js';
-import { mulberry32 } from '../search/random.js';
+import { mulberry32 } from '../random.js';
 import { AdamW } from './adamw.js';
 import { initialParams, shuffle, splitRows, weightMask } from './rows.js';
 import type { EpochReport, FitOptions, FitResult, RowSource } from './types.js';

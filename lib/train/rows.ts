@@ -4,7 +4,7 @@
 import * as is from '../is.js';
 import { headParamCount } from '../kernels/bce.js';
 import type { TrainHead } from '../kernels/bce-types.js';
-import { mulberry32 } from '../search/random.js';
+import { mulberry32 } from '../random.js';
 import type { RowSource } from './types.js';
 
 /** Rows already in memory (`data [N, H]`), e.g. from `gatherRows`. */

@@ -1,7 +1,7 @@
 // Seeded random batches for the kernel suites: ragged chains (some empty), any dtype.
 import { toHalf } from '../../lib/kernels/half.js';
 import type { Boundaries, Dtype, Head, Hidden } from '../../lib/kernels/types.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 
 export const rng = mulberry32;
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinEncodings, pickRows, Prm } from '../../lib/prm/index.js';
 import type { PrmEncoding } from '../../lib/prm/index.js';
-import { encodeChains } from '../../lib/tokenize/encode.js';
+import { encodeChains } from '../../lib/formats/encode.js';
 import { chains, cleanup, tiny } from './helpers.js';
 
 let model: Awaited<ReturnType<typeof tiny>>;

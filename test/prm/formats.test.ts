@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FORMATS, SeparatorInStepError } from '../../lib/formats/index.js';
 import { labelIds } from '../../lib/model/labels.js';
-import { encodeChains, PrmTokenizer } from '../../lib/tokenize/index.js';
+import { encodeChains } from '../../lib/formats/encode.js';
+import { PrmTokenizer } from '../../lib/tokenize/index.js';
 import { describeWhen, hasShared, mistralDir, NO_SHARED, processbench, qwenDir } from './helpers.js';
 import type { PBItem } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInputError, PrmInputError, PrmInputTypeError } from '../../lib/errors.js';
 import { customFormat, SeparatorInStepError } from '../../lib/formats/index.js';
 import { Prm, PrmSession } from '../../lib/prm/index.js';
-import { encodeChains } from '../../lib/tokenize/encode.js';
+import { encodeChains } from '../../lib/formats/encode.js';
 import { chains, cleanup, tiny } from './helpers.js';
 
 let model: Awaited<ReturnType<typeof tiny>>;

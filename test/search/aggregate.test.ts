@@ -7,7 +7,7 @@ import { toLogSpace } from '../../lib/batch/index.js';
 import { AGGREGATIONS } from '../../lib/kernels/index.js';
 import type { Aggregation } from '../../lib/kernels/index.js';
 import { aggregateChains } from '../../lib/search/engine/aggregate.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 import { summarize } from '../../lib/server/summarize.js';
 
 const direct: Record<Aggregation, (p: number[]) => number> = {

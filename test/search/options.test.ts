@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Continuation, GenerateRequest, Generator, StepScorer } from '../../lib/interfaces.js';
 import { beamSearch, bestOfN, greedy, mcts, OpenAICompletionsGenerator } from '../../lib/search/index.js';
 import { connectionFailure } from '../../lib/errors.js';
-import { mulberry32, Rng } from '../../lib/search/random.js';
+import { mulberry32, Rng } from '../../lib/random.js';
 
 let calls = 0;
 const generator: Generator = {

@@ -5,7 +5,7 @@
 // its thread cannot stop by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatRenderer, TemplateFailure } from '../../lib/server/chat/renderer.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 import { createServer } from '../../lib/server/index.js';
 import type { PrmServer, ServerOptions } from '../../lib/server/index.js';
 import { FakeModel } from './fake-model.js';

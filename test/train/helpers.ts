@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convert } from '../../lib/convert/index.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 import { createTinyCheckpoint } from '../../lib/testing/index.js';
 import type { PrmTrainItem } from '../../lib/train/index.js';
 

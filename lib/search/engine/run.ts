@@ -5,7 +5,7 @@ import type { Aggregation } from '../../kernels/types.js';
 import type { ChainItem, ChainRanker, Continuation, GenerateRequest, StepScorer } from '../../interfaces.js';
 import { defaultAnswerExtractor, extractBoxed } from '../answer.js';
 import type { AnswerExtractor } from '../answer.js';
-import { checkSeed, hashSeed } from '../random.js';
+import { checkSeed, hashSeed } from '../../random.js';
 import { aggregateChains, checkAggregation } from './aggregate.js';
 import { BudgetTracker, checkBudget } from './budget.js';
 import { checkSelection, selectCandidate } from './select.js';

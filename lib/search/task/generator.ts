@@ -4,7 +4,7 @@
 // model's do, and majority voting cannot simply out-vote them.
 import { number } from '../../is.js';
 import type { Continuation, GenerateOptions, GenerateRequest, Generator } from '../../interfaces.js';
-import { checkSeed, hashSeed, Rng } from '../random.js';
+import { checkSeed, hashSeed, Rng } from '../../random.js';
 import { checkGenerateArgs } from '../engine/validate.js';
 import { applyOp, formatStep, ProblemIndex } from './problems.js';
 import type { ArithmeticOp, ArithmeticProblem } from './problems.js';

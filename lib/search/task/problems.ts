@@ -1,7 +1,7 @@
 // Multi-step arithmetic problems: a start value and a chain of operations, each solved in one
 // step. Small enough to verify exactly, long enough that one slip spoils the answer.
 import { integer, invalidRange, invalidType, keysOf, knownKeys, nonNegativeInt, object, oneOf } from '../../is.js';
-import { checkSeed, hashSeed, Rng } from '../random.js';
+import { checkSeed, hashSeed, Rng } from '../../random.js';
 
 export type ArithmeticOp = '+' | '-' | '*' | '/';
 

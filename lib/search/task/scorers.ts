@@ -5,7 +5,7 @@
 import { number, object } from '../../is.js';
 import type { ChainItem, ScoreCallOptions, StepScorer, StepScores } from '../../interfaces.js';
 import { checkItems, checkSignal } from '../engine/validate.js';
-import { checkSeed, hashSeed, Rng } from '../random.js';
+import { checkSeed, hashSeed, Rng } from '../../random.js';
 import { VerifierScorer } from '../scorers/verifier.js';
 import { extractBoxed } from '../answer.js';
 import { ProblemIndex } from './problems.js';

@@ -1,0 +1,79 @@
+// The layering of lib/ (ARCHITECTURE.md, "Layers"): every import of a file under lib/ stays in
+// its own folder or goes to a folder of a lower layer. The table here is the one in the
+// document; a new top-level folder or file takes its place in both.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/paths.js';
+
+const LAYERS: readonly (readonly string[])[] = [
+  ['interfaces.ts', 'errors.ts'],
+  ['is.ts'],
+  ['random.ts', 'kernels/', 'batch/', 'tokenize/'],
+  ['formats/', 'search/'],
+  ['model/', 'rewards/'],
+  ['backbones/', 'convert/'],
+  ['prm/', 'testing/'],
+  ['orm/', 'eval/'],
+  ['train/', 'server/'],
+  ['cli/', 'index.ts'],
+];
+
+const lib = join(repoRoot, 'lib');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return /\.(ts|mjs|js)$/.test(e.name) ? [p] : [];
+  });
+}
+
+/** The relative specifiers a file imports: static imports, re-exports, import() with a literal. */
+function importsOf(text: string): string[] {
+  const out: string[] = [];
+  const patterns = [
+    /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of text.matchAll(re)) if (m[1]!.startsWith('.')) out.push(m[1]!);
+  return out;
+}
+
+/** The folder (`prm/`) or root file (`is.ts`) a path under lib/ belongs to. */
+function unitOf(path: string): string {
+  const parts = relative(lib, path).split(sep);
+  return parts.length > 1 ? `${parts[0]}/` : parts[0]!.replace(/\.js$/, '.ts');
+}
+
+const layerOf = new Map(LAYERS.flatMap((units, i) => units.map((u) => [u, i] as const)));
+
+describe('the layers of lib/', () => {
+  it('reads the imports it checks', () => {
+    expect(importsOf("import { a } from './a.js';\nexport type { B } from '../b.js';\nimport '../c.js';\nconst d = await import('./d.js');"))
+      .toEqual(['./a.js', '../b.js', '../c.js', './d.js']);
+    expect(importsOf("import {\n  a,\n  b,\n} from '../a.js';\nimport x from 'node:fs';")).toEqual(['../a.js']);
+  });
+
+  it('places every folder and root file in a layer', () => {
+    const units = new Set(sources(lib).map(unitOf));
+    const unplaced = [...units].filter((u) => !layerOf.has(u));
+    expect(unplaced, 'give each a layer in ARCHITECTURE.md ("Layers") and in this test').toEqual([]);
+  });
+
+  it('imports only within a folder or from a lower layer', () => {
+    const upward: string[] = [];
+    for (const file of sources(lib)) {
+      const from = unitOf(file);
+      for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+        const target = resolve(dirname(file), spec);
+        if (!target.startsWith(lib + sep)) continue;
+        const to = unitOf(target);
+        if (to === from) continue;
+        if (!(layerOf.get(to)! < layerOf.get(from)!)) upward.push(`${relative(repoRoot, file)} -> ${relative(repoRoot, target)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
