@@ -105,12 +105,7 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
     tokenizer: added === undefined ? path : { path, addedTokens: added },
     format: (converted && values['format'] === undefined ? converted.format : required(values, 'format', command)) as PrmConnectOptions['format'],
   };
-  const name = stringOption(values, 'name');
-  if (name !== undefined) common.name = name;
-  const ctx = intOption(values, 'max-context', 1);
-  if (ctx !== undefined) common.maxContext = ctx;
-  const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
-  if (overflow !== undefined) common.overflow = overflow;
+  Object.assign(common, sharedFlags(values));
 
   const url = stringOption(values, 'vllm');
   if (url !== undefined) {
@@ -128,7 +123,24 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
     return { kind: 'vllm', options: { ...common, vllm: { url, ...(model ? { model } : {}), ...(apiKey ? { apiKey } : {}) } } };
   }
   if (values['vllm-api-key'] !== undefined) throw new UsageError('--vllm-api-key needs --vllm URL');
-  const o: PrmLoadOptions = { ...common, model: required(values, 'model', command) };
+  return { kind: 'onnx', options: { ...common, model: required(values, 'model', command), ...localFlags(values) } };
+}
+
+/** --name, --max-context and --overflow, read alike by every kind of model. */
+function sharedFlags(values: Values): Pick<OrmLoadOptions, 'name' | 'maxContext' | 'overflow'> {
+  const o: Pick<OrmLoadOptions, 'name' | 'maxContext' | 'overflow'> = {};
+  const name = stringOption(values, 'name');
+  if (name !== undefined) o.name = name;
+  const ctx = intOption(values, 'max-context', 1);
+  if (ctx !== undefined) o.maxContext = ctx;
+  const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
+  if (overflow !== undefined) o.overflow = overflow;
+  return o;
+}
+
+/** The flags of a local ONNX model (ONNX_ONLY), read alike for Prm.load and Orm.load. */
+function localFlags(values: Values): Pick<OrmLoadOptions, 'head' | 'headName' | 'workers' | 'chunking' | 'snapshot'> {
+  const o: Pick<OrmLoadOptions, 'head' | 'headName' | 'workers' | 'chunking' | 'snapshot'> = {};
   const head = stringOption(values, 'head');
   if (head !== undefined) o.head = head;
   const headName = stringOption(values, 'head-name');
@@ -140,7 +152,7 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
   const padded = intOption(values, 'max-padded-tokens', 1);
   if (padded !== undefined) o.chunking = { maxPaddedTokens: padded };
   if (values['no-snapshot'] === true) o.snapshot = false;
-  return { kind: 'onnx', options: o };
+  return o;
 }
 
 /** Orm.load's options from the model flags. */
@@ -150,23 +162,7 @@ function ormOptions(values: Values, command: string, folder: string | undefined)
   const o: OrmLoadOptions = { model: required(values, 'model', command), tokenizer: added === undefined ? path : { path, addedTokens: added } };
   const format = stringOption(values, 'format');
   if (format !== undefined) o.format = format as OrmFormatName;
-  const name = stringOption(values, 'name');
-  if (name !== undefined) o.name = name;
-  const ctx = intOption(values, 'max-context', 1);
-  if (ctx !== undefined) o.maxContext = ctx;
-  const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
-  if (overflow !== undefined) o.overflow = overflow;
-  const head = stringOption(values, 'head');
-  if (head !== undefined) o.head = head;
-  const headName = stringOption(values, 'head-name');
-  if (headName !== undefined && head !== undefined) throw new UsageError('--head and --head-name both name a head; pass one');
-  if (headName !== undefined) o.headName = headName;
-  const count = intOption(values, 'workers', 1);
-  const threads = intOption(values, 'threads', 1);
-  if (count !== undefined || threads !== undefined) o.workers = { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) };
-  const padded = intOption(values, 'max-padded-tokens', 1);
-  if (padded !== undefined) o.chunking = { maxPaddedTokens: padded };
-  return o;
+  return { ...o, ...sharedFlags(values), ...localFlags(values) };
 }
 
 /**

@@ -61,6 +61,7 @@ data (--data FILE, one record a line, or a ProcessBench directory):
       --overflow MODE      longer chains: error (default) or truncate (train on the steps that fit)
       --workers N          worker threads (onnxruntime sessions), default 1
       --threads N          onnxruntime threads per worker
+      --no-snapshot        map the model's weight files instead of a private snapshot of them
       --json               print the result as one JSON object
       --progress / --no-progress   progress on stderr (default: when it is a terminal)
 `;
@@ -96,6 +97,7 @@ const OPTIONS = {
   overflow: { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
+  'no-snapshot': { type: 'boolean' },
   json: { type: 'boolean' },
   ...PROGRESS_OPTIONS,
 } as const;
@@ -195,6 +197,7 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
       force: values['force'] === true, activate: values['no-activate'] !== true,
       ...(maxContext !== undefined ? { maxContext } : {}), ...(overflow ? { overflow } : {}),
       ...(count !== undefined || threads !== undefined ? { workers: { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) } } : {}),
+      ...(values['no-snapshot'] === true ? { snapshot: false } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (p) => {
         if (p.phase === 'gather') {

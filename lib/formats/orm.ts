@@ -5,7 +5,7 @@
 // differences between solutions mean anything) or the logit of P(solution correct) (a
 // sigmoid head trained with binary cross-entropy on outcomes).
 import { invalidRange, invalidType } from '../is.js';
-import type { PrmTokenizer } from '../tokenize/tokenizer.js';
+import type { ChatMessage, PrmTokenizer } from '../tokenize/tokenizer.js';
 import { QWEN_PRM_SYSTEM } from './qwen-math-prm.js';
 import { TRL_SEPARATOR } from './trl.js';
 
@@ -30,41 +30,29 @@ export interface OrmFormat {
 const BLANK_LINE = '\n\n';
 
 /**
- * Qwen2.5-Math-RM-72B: the chat template with the Qwen math system prompt, the solution as
- * the assistant turn, no generation prompt; the score MLP's raw output at the last token.
+ * A chat family read as its model card does: [system?, user problem, assistant solution]
+ * through the tokenizer's own chat template, no generation prompt, steps joined by a blank
+ * line; the head's raw output at the last token.
  */
-export const qwenMathRm: OrmFormat = {
-  name: 'qwen2.5-math-rm',
-  value: 'reward',
-  joiner: 'a blank line ("\\n\\n")',
-  solution: (steps) => steps.join(BLANK_LINE),
-  encode(problem, solution, tok) {
-    const text = tok.applyChatTemplate([
-      { role: 'system', content: QWEN_PRM_SYSTEM },
-      { role: 'user', content: problem },
-      { role: 'assistant', content: solution },
-    ]);
-    return tok.encode(text, false);
-  },
-};
+function chatOrm(name: OrmFormatName, system?: string): OrmFormat {
+  return {
+    name,
+    value: 'reward',
+    joiner: 'a blank line ("\\n\\n")',
+    solution: (steps) => steps.join(BLANK_LINE),
+    encode(problem, solution, tok) {
+      const turns: ChatMessage[] = [{ role: 'user', content: problem }, { role: 'assistant', content: solution }];
+      if (system !== undefined) turns.unshift({ role: 'system', content: system });
+      return tok.encode(tok.applyChatTemplate(turns), false);
+    },
+  };
+}
 
-/**
- * Skywork-Reward-Llama-3.1-8B: the Llama 3.1 chat template over [user problem, assistant
- * solution]; `logits[0][0]` of the one-label sequence classifier at the last token, raw.
- */
-export const skyworkReward: OrmFormat = {
-  name: 'skywork-reward',
-  value: 'reward',
-  joiner: 'a blank line ("\\n\\n")',
-  solution: (steps) => steps.join(BLANK_LINE),
-  encode(problem, solution, tok) {
-    const text = tok.applyChatTemplate([
-      { role: 'user', content: problem },
-      { role: 'assistant', content: solution },
-    ]);
-    return tok.encode(text, false);
-  },
-};
+/** Qwen2.5-Math-RM-72B: the Qwen math system prompt, then the problem and the solution; the score MLP's output. */
+export const qwenMathRm: OrmFormat = chatOrm('qwen2.5-math-rm', QWEN_PRM_SYSTEM);
+
+/** Skywork-Reward-Llama-3.1-8B: the Llama 3.1 template; `logits[0][0]` of the one-label sequence classifier. */
+export const skyworkReward: OrmFormat = chatOrm('skywork-reward');
 
 // one cache per tokenizer: a tokenizer's ids for a text never change
 const newlineIds = new WeakMap<PrmTokenizer, number[]>();

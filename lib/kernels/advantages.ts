@@ -7,12 +7,12 @@
 // five small arrays itself, the js backend (which yields to the event loop between slices)
 // copies them here, so a caller may rewrite or transfer them as soon as the Promise exists.
 import { knownKeys, nonNegativeInt, number, object, oneOf } from '../is.js';
-import { fromCaller, native } from './native.js';
-import type { NativeAdvantageArgs, NativeBinding } from './binding.js';
+import { fromCaller } from './native.js';
+import type { NativeAdvantageArgs } from './binding.js';
 import { referenceAdvantageGroups, responseStarts } from './advantages-reference.js';
 import type { AdvantageArrays, AdvantageOptions, ResolvedAdvantageOptions } from './advantages-types.js';
 import { checkFixedLength, checkOffsets } from './validate.js';
-import { warnIfJsBackend } from './backend.js';
+import { cpuBinding } from './backend.js';
 import { MAX_THREADS } from './env.js';
 
 export type * from './advantages-types.js';
@@ -111,13 +111,7 @@ export function checkAdvantageArrays(a: AdvantageArrays): number {
 /** `spans`: the call yields to the event loop before it is done (the Promise form). */
 function prepare(inputs: AdvantageArrays, options: AdvantageOptions | undefined, spans: boolean) {
   const o = checkAdvantageOptions(options);
-  let binding: NativeBinding | undefined;
-  if (o.backend !== 'js') {
-    const n = native();
-    if (o.backend === 'cpu' && !n.binding) throw new Error(`prmkit: backend 'cpu' is unavailable: ${n.reason}`);
-    binding = n.binding;
-    if (!binding) warnIfJsBackend();
-  }
+  const binding = cpuBinding(o.backend);
   const read = readArrays(inputs);
   // the native call copies (and checks) the arrays itself; the js one checks what it reads
   const arrays = spans && !binding ? copyArrays(read) : read;

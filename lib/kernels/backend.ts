@@ -86,6 +86,19 @@ export function pickBackend(choice: BackendChoice, gatheredBytes: number): { nam
   return { name: 'cpu', binding: n.binding };
 }
 
+/**
+ * The addon for a kernel that runs on the cpu alone (GRPO advantages, the BCE loss, the LM
+ * head): undefined means the js reference. 'cpu' without the addon is an error; 'auto'
+ * falls back to js and says so once.
+ */
+export function cpuBinding(choice: 'auto' | 'cpu' | 'js'): NativeBinding | undefined {
+  if (choice === 'js') return undefined;
+  const n = native();
+  if (choice === 'cpu' && !n.binding) throw new Error(`prmkit: backend 'cpu' is unavailable: ${n.reason}`);
+  if (!n.binding) warnIfJsBackend();
+  return n.binding;
+}
+
 /** What the kernels run on, for banners, health checks, metrics labels and bench headers. */
 export interface KernelBackendInfo {
   /** What `auto` uses for large batches: 'cuda' only when opted in with PRMKIT_AUTO_CUDA=1. */

@@ -5,13 +5,13 @@
 // every property is read once, the labels are copied, and the rows, params and `out` are
 // held by the native Promise form until it settles (copied by the js one, which yields).
 import * as is from '../is.js';
-import { warnIfJsBackend } from './backend.js';
+import { cpuBinding } from './backend.js';
 import { BceAccumulator, paramCount } from './bce-reference.js';
 import type { ResolvedBce } from './bce-reference.js';
 import type { BceArgs, BceOptions, BceResult, TrainHead } from './bce-types.js';
 import { MAX_THREADS } from './env.js';
-import { fromCaller, native } from './native.js';
-import type { NativeBceArgs, NativeBinding } from './native.js';
+import { fromCaller } from './native.js';
+import type { NativeBceArgs } from './native.js';
 import { checkFixedLength } from './validate.js';
 
 export type * from './bce-types.js';
@@ -98,13 +98,7 @@ function prepare(args: BceArgs, options: BceOptions | undefined) {
   const P = c.params.length;
   if (o.out && !o.gradient) throw new RangeError('options.out is given but options.gradient is false');
   if (o.out && o.out.length !== P) throw new RangeError(`options.out must have length ${P} (the head's parameters), got ${o.out.length}`);
-  let binding: NativeBinding | undefined;
-  if (o.backend !== 'js') {
-    const n = native();
-    if (o.backend === 'cpu' && !n.binding) throw new Error(`prmkit: backend 'cpu' is unavailable: ${n.reason}`);
-    binding = n.binding;
-    if (!binding) warnIfJsBackend();
-  }
+  const binding = cpuBinding(o.backend);
   const gradient = o.gradient ? (o.out ?? new Float32Array(P)) : undefined;
   const nativeArgs: NativeBceArgs = {
     rows: c.rows,

@@ -5,7 +5,7 @@
 // no [rows x vocabulary] logits are ever held; the js reference does the same one row at a
 // time. Arguments are checked here before any work; the native glue checks them again.
 import * as is from '../is.js';
-import { warnIfJsBackend } from './backend.js';
+import { cpuBinding } from './backend.js';
 import { fromCaller, native } from './native.js';
 import type { NativeBinding, NativeLmHeadArgs } from './binding.js';
 import { MAX_THREADS } from './env.js';
@@ -106,13 +106,7 @@ function check(args: TokenLogProbsArgs, options: TokenLogProbsOptions | undefine
     if (o.out.length !== rows.length) throw new RangeError(`options.out must have length rows.length = ${rows.length}, got ${o.out.length}`);
     out = o.out;
   }
-  let binding: NativeBinding | undefined;
-  if (backend !== 'js') {
-    const n = native();
-    if (backend === 'cpu' && !n.binding) throw new Error(`prmkit: backend 'cpu' is unavailable: ${n.reason}`);
-    binding = n.binding;
-    if (!binding) warnIfJsBackend();
-  }
+  const binding = cpuBinding(backend);
   return { hidden, rows, targets, head, out, threads, binding };
 }
 

@@ -5,7 +5,7 @@ import { checkChunking } from '../batch/index.js';
 import type { ChunkingOptions } from '../batch/index.js';
 import type { HeadSource } from '../backbones/onnx/head.js';
 import type { OrmFormatSpec } from '../formats/orm.js';
-import { invalidType, isObject, keysOf, knownKeys, nonNegativeInt, object, oneOf, signal, string } from '../is.js';
+import { boolean, invalidType, isObject, keysOf, knownKeys, nonNegativeInt, object, oneOf, signal, string } from '../is.js';
 import { workerOptions } from '../prm/options.js';
 import type { TokenizerOptions, WorkerOptions } from '../prm/options.js';
 import type { Overflow } from '../formats/encode.js';
@@ -33,10 +33,12 @@ export interface OrmLoadOptions {
   workers?: number | WorkerOptions;
   /** How backbone calls are cut and padded. */
   chunking?: ChunkingOptions;
+  /** Open a private snapshot of the model's weight files (default true), as `Prm.load` does: a file truncated in place cannot crash the process. */
+  snapshot?: boolean;
 }
 
 export const ORM_LOAD_KEYS = keysOf<OrmLoadOptions>()({
-  model: true, tokenizer: true, format: true, maxContext: true, overflow: true, name: true, head: true, headName: true, output: true, workers: true, chunking: true,
+  model: true, tokenizer: true, format: true, maxContext: true, overflow: true, name: true, head: true, headName: true, output: true, workers: true, chunking: true, snapshot: true,
 });
 
 export function checkOrmLoadOptions(o: unknown): asserts o is OrmLoadOptions {
@@ -56,6 +58,7 @@ export function checkOrmLoadOptions(o: unknown): asserts o is OrmLoadOptions {
   if (l.output !== undefined) oneOf(l.output, 'options.output', ['logits', 'last_hidden_state'] as const);
   workerOptions(l.workers);
   checkChunking(l.chunking, 'options.chunking');
+  if (l.snapshot !== undefined) boolean(l.snapshot, 'options.snapshot');
 }
 
 export interface OrmCallOptions {

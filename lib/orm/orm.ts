@@ -104,7 +104,7 @@ export class Orm implements ChainRanker {
     // the backbone reads one raw value at a position: a one-output head, no activation applied
     const source = await OnnxSource.open({
       model, format: { name: format.name, head: { activation: 'sigmoid', positive: 0, outputs: 1 } }, tokenizer, head: checkHeadSource(options.head),
-      output: options.output, workers: workerOptions(options.workers), chunking: options.chunking, ...(trained ? { trained: trained.applied } : {}),
+      output: options.output, workers: workerOptions(options.workers), chunking: options.chunking, snapshot: options.snapshot, ...(trained ? { trained: trained.applied } : {}),
     });
     if (source.headOutputs !== 1) {
       await source.close();

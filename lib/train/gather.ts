@@ -11,6 +11,7 @@ import type { ChunkingOptions } from '../batch/index.js';
 import { OnnxBackbone } from '../backbones/onnx/backbone.js';
 import type { WorkerOptions } from '../backbones/onnx/backbone.js';
 import { limited } from '../backbones/onnx/limited.js';
+import { onSnapshot } from '../backbones/onnx/snapshot.js';
 import { isInputError } from '../errors.js';
 import type { OrmFormat } from '../formats/orm.js';
 import type { PrmFormat } from '../formats/types.js';
@@ -133,6 +134,8 @@ export interface GatherOptions {
   width: number;
   workers?: WorkerOptions;
   chunking?: ChunkingOptions;
+  /** Open a private snapshot of the weight files (default true), as scoring does: a file truncated under the gather cannot crash it. */
+  snapshot?: boolean;
   /** Chains per recorded block (default 64). */
   blockChains?: number;
   signal?: AbortSignal;
@@ -167,7 +170,7 @@ export async function gatherTrainRows(set: EncodedTrainSet, o: GatherOptions): P
   let backbone: OnnxBackbone | undefined;
   try {
     if (resumedChains === C) return { ...report, seconds: (performance.now() - t0) / 1000 };
-    backbone = await OnnxBackbone.load(o.model.onnx, o.workers);
+    backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, o.workers));
     if (!backbone.info.outputNames.includes('last_hidden_state'))
       throw new RangeError(`${o.model.path} has no last_hidden_state output (it has ${backbone.info.outputNames.join(', ')}); convert the checkpoint again with --hidden-states (hiddenStates: true)`);
     const output = 'last_hidden_state';

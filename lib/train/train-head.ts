@@ -68,6 +68,8 @@ export interface TrainHeadOptions {
   overflow?: Overflow;
   workers?: number | WorkerOptions;
   chunking?: ChunkingOptions;
+  /** Open a private snapshot of the model's weight files for the gather (default true; see `Prm.load`). */
+  snapshot?: boolean;
   /** Chains per recorded block of the gather (default 64). */
   blockChains?: number;
   /** Rows are held in memory up to this many bytes (default 1 GiB), read from the cache file beyond. */
@@ -94,7 +96,7 @@ export interface TrainHeadResult {
 
 const KEYS = is.keysOf<TrainHeadOptions>()({
   model: true, data: true, name: true, head: true, format: true, cache: true, force: true, activate: true, maxContext: true, overflow: true,
-  workers: true, chunking: true, blockChains: true, memoryBytes: true, fit: true, onProgress: true, signal: true,
+  workers: true, chunking: true, snapshot: true, blockChains: true, memoryBytes: true, fit: true, onProgress: true, signal: true,
 });
 
 function headSpec(h: TrainHeadOptions['head'], H: number): TrainHead {
@@ -141,6 +143,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const overflow = checkOverflow(o.overflow, 'options.overflow');
   const workers = workerOptions(o.workers);
   if (o.chunking !== undefined) checkChunking(o.chunking, 'options.chunking');
+  const snapshot = o.snapshot === undefined ? true : is.boolean(o.snapshot, 'options.snapshot');
   const blockChains = o.blockChains === undefined ? 64 : is.positiveInt(o.blockChains, 'options.blockChains');
   const memoryBytes = o.memoryBytes === undefined ? 2 ** 30 : is.nonNegativeInt(o.memoryBytes, 'options.memoryBytes');
   const data = is.object(o.data, 'options.data', '{ kind, items }') as unknown as TrainData;
@@ -155,7 +158,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const cache = o.cache === false ? mkdtempSync(join(tmpdir(), 'prmkit-rows-')) : o.cache === undefined ? join(dir, 'train-cache', key.slice(0, 16)) : resolve(is.string(o.cache, 'options.cache', { nonEmpty: true }));
   try {
     const gather = await gatherTrainRows(set, {
-      model, tokenizer, cache, key, width: H, workers, ...(o.chunking ? { chunking: o.chunking } : {}), blockChains, signal,
+      model, tokenizer, cache, key, width: H, workers, ...(o.chunking ? { chunking: o.chunking } : {}), snapshot, blockChains, signal,
       onProgress: onProgress && ((p) => onProgress({ phase: 'gather', ...p })),
     });
     const rows = await openRowCache(cache, { memoryBytes });

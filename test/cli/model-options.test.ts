@@ -20,6 +20,17 @@ describe('model flags', () => {
     expect(spec(['-m', 'm.onnx', '-t', 'tok.json', '-f', 'skywork'])).toEqual({ kind: 'onnx', options: { model: 'm.onnx', tokenizer: 'tok.json', format: 'skywork' } });
   });
 
+  it('read the same local-model flags for an ORM', () => {
+    const s = modelSpec(parse(['-m', 'm.onnx', '-t', 'tok.json', '-f', 'plain-orm', '--name', 'o', '--overflow', 'truncate', '--workers', '2', '--max-padded-tokens', '4096', '--no-snapshot', '--head-name', 'mine'], MODEL_OPTIONS).values, 'score', { orm: true });
+    expect(s).toEqual({
+      kind: 'orm',
+      options: {
+        model: 'm.onnx', tokenizer: 'tok.json', format: 'plain-orm', name: 'o', overflow: 'truncate', headName: 'mine',
+        workers: { count: 2 }, chunking: { maxPaddedTokens: 4096 }, snapshot: false,
+      },
+    });
+  });
+
   it('refuse local-model flags with --vllm and the old budget flag', () => {
     for (const flag of [['--no-snapshot'], ['--max-padded-tokens', '9'], ['--threads', '1']])
       expect(() => spec(['--vllm', 'http://127.0.0.1:1', '-t', 't', '-f', 'f', ...flag])).toThrow(/applies to a local ONNX model, not to --vllm/);

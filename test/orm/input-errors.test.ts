@@ -82,6 +82,7 @@ describe('bad options', () => {
   it('a wrong kind is a TypeError, a bad value a RangeError', async () => {
     await expect(Orm.load({ model: folder, workers: '2' } as never)).rejects.toThrow(TypeError);
     await expect(Orm.load({ model: folder, overflow: 'cut' } as never)).rejects.toThrow(RangeError);
+    await expect(Orm.load({ model: folder, snapshot: 'no' } as never)).rejects.toThrow(/options\.snapshot must be true or false, got "no" \(string\)/);
     await expect(Orm.load({ model: folder, format: 'skywork' } as never)).rejects.toThrow(/options\.format must be an ORM format, one of qwen2\.5-math-rm, skywork-reward, plain-orm/);
     await expect(Orm.load({ model: 3 } as never)).rejects.toThrow(TypeError);
     await expect(orm.rerank('p', ['a'], { topN: -1 })).rejects.toThrow(RangeError);
