@@ -24,8 +24,12 @@ export interface OnnxInfo {
   outputNames: string[];
   /** The model has past_key_values (incremental scoring through `prm.session` works). */
   kvCache: boolean;
-  /** The KV cache's shape and element type, when there is one. */
-  kv?: { layers: number; kvHeads: number; headDim: number; type: 'float32' | 'float16' };
+  /**
+   * The KV cache's shape, element type and attention, when there is one: 'gqa'
+   * (GroupQueryAttention with past keys/values, one row per call) or 'plain' (rows of several
+   * prefixes in one call).
+   */
+  kv?: { layers: number; kvHeads: number; headDim: number; type: 'float32' | 'float16'; attention: 'gqa' | 'plain' };
 }
 
 /** A remote vLLM PRM (`POST /pooling`, task token_classify). */

@@ -31,8 +31,9 @@ largest tensors, not the model.
       --int8-form F      integer (integer GEMMs: per-channel int8 weights, activations
                          quantized per token as they come), blockwise (MatMulNBits), or auto
                          (default: integer on CPUs with VNNI/AMX or ARM dot products)
-      --kv-cache         past_key_values inputs / present outputs, for prm.session() and
-                         beam search (plain attention operators)
+      --kv-cache         past_key_values inputs / present outputs, for prm.session(), beam
+                         search and shared prefixes (GroupQueryAttention with past
+                         keys/values where it runs, else plain attention operators)
       --format NAME      a PRM format: ${or(FORMAT_NAMES)}; or an
                          outcome reward model's: ${or(ORM_FORMAT_NAMES)}
                          (default: from the architecture and the head's tensors)
@@ -40,7 +41,8 @@ largest tensors, not the model.
                          escapes \n and \t are read as newline and tab)
       --correct-class K  the trl format's class meaning "step correct" (default 1)
       --attention A      gqa (onnxruntime's fused GroupQueryAttention; the default where it
-                         runs for the model's shape) or plain (any shape, --kv-cache)
+                         runs for the model's shape) or plain (any shape; with --kv-cache,
+                         rows of different prefixes in one call)
       --attention-chunks N  GroupQueryAttention in N causal chunks per call (default 8; 1:
                          one call, for GPU batches: a chunked graph takes one row per call)
       --block N          block size of block-wise int8/int4 weights (default 16 for int8, 32 for int4)
@@ -137,7 +139,6 @@ export async function runConvert(argv: string[], io: CliIo): Promise<number> {
   if (beta !== undefined && !(Number.isFinite(beta) && beta > 0)) throw new UsageError(`--beta must be a positive number, got ${JSON.stringify(betaText)}`);
   if (reference === undefined && (referenceDtype || logProbs || beta !== undefined))
     throw new UsageError('--reference-dtype, --beta and --log-probs convert an implicit PRM: pass --reference REF_DIR too');
-  if (kvCache && attention === 'gqa') throw new UsageError('--attention gqa cannot be combined with --kv-cache');
   // the converter is imported only now, so --help and usage errors stay instant
   const { convert } = await import('../convert/index.js');
   const tty = io.stderr.isTTY === true;

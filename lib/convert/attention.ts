@@ -3,10 +3,13 @@
 // heads, and declares the outputs it writes. Two kinds:
 // - GroupQueryAttention: onnxruntime's fused operator, rotary positions inside; reads
 //   right-padded rows with positions 0..n-1 (what plain scoring sends).
-// - plain: primitive operators; any mask and positions, past keys/values (KV-cache sessions).
-// A GroupQueryAttention with past keys/values is a third object behind the same interface.
+// - plain: primitive operators; any mask and positions, past keys/values for rows of any
+//   prefix lengths in one call (KV-cache graphs whose shape GroupQueryAttention refuses).
+// - GroupQueryAttention with past keys/values (attention-kv.ts): KV-cache graphs where the
+//   operator runs; one row per call, positions from the mask's length.
 import type { AttentionKind } from '../model/manifest.js';
 import { ChunkedGroupQueryAttention } from './attention-chunked.js';
+import { KvGroupQueryAttention } from './attention-kv.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
@@ -41,11 +44,10 @@ export interface Attention {
  * Why GroupQueryAttention cannot run for this model (undefined: it can). onnxruntime's
  * operator checks these at session load or first run, so a graph that breaks one never loads:
  * head size a multiple of 8, and of 16 with rotary positions inside (its rotary kernel works
- * on halves of 8 lanes); kv heads dividing the heads; past keys/values only with one row per
- * multi-token call, which batched KV sessions do not meet (not written here yet).
+ * on halves of 8 lanes); kv heads dividing the heads. With past keys/values it takes one
+ * row per multi-token call, which prmkit's KV cache then does.
  */
-export function gqaBlocker(spec: DecoderSpec, kvCache: boolean): string | undefined {
-  if (kvCache) return 'KV-cache graphs use plain attention (GroupQueryAttention with past keys/values takes one row per multi-token call)';
+export function gqaBlocker(spec: DecoderSpec): string | undefined {
   if (spec.headDim % 16 !== 0)
     return `onnxruntime's GroupQueryAttention with rotary positions needs a head size that is a multiple of 16; this model's is ${spec.headDim}`;
   if (spec.heads % spec.kvHeads !== 0) return `GroupQueryAttention needs num_key_value_heads (${spec.kvHeads}) to divide num_attention_heads (${spec.heads})`;
@@ -54,19 +56,21 @@ export function gqaBlocker(spec: DecoderSpec, kvCache: boolean): string | undefi
 
 /** The attention a conversion writes: GroupQueryAttention where it runs, plain otherwise; a forced choice that cannot run is refused. */
 export function chooseAttention(spec: DecoderSpec, kvCache: boolean, requested?: AttentionKind): { kind: AttentionKind; why: string } {
-  const blocker = gqaBlocker(spec, kvCache);
+  const blocker = gqaBlocker(spec);
   if (requested === 'gqa' && blocker) throw new RangeError(`attention 'gqa' cannot run for this model: ${blocker}; use attention 'plain' (--attention plain)`);
   if (requested) return { kind: requested, why: 'requested' };
-  return blocker ? { kind: 'plain', why: blocker } : { kind: 'gqa', why: 'GroupQueryAttention runs for this shape (right-padded rows)' };
+  if (blocker) return { kind: 'plain', why: blocker };
+  return { kind: 'gqa', why: kvCache ? 'GroupQueryAttention with past keys/values runs for this shape (one row per call)' : 'GroupQueryAttention runs for this shape (right-padded rows)' };
 }
 
 /**
  * `kvType`: element type of past/present keys and values at the graph's edge (undefined: no KV
- * cache); `chunks` > 1: GroupQueryAttention in that many causal chunks (one row per call).
+ * cache); `chunks` > 1: GroupQueryAttention in that many causal chunks (one row per call),
+ * with or without past keys/values.
  */
 export function createAttention(kind: AttentionKind, g: OnnxWriter, spec: DecoderSpec, kvType?: 'float32' | 'float16', chunks = 1): Attention {
   if (kind === 'gqa') {
-    if (kvType) throw new RangeError("attention 'gqa' cannot be combined with kvCache: KV-cache sessions need the plain attention graph");
+    if (kvType) return new KvGroupQueryAttention(g, spec, kvType, chunks);
     return chunks > 1 ? new ChunkedGroupQueryAttention(g, spec, chunks) : new GroupQueryAttention(g, spec);
   }
   return new PlainAttention(g, spec, kvType);

@@ -16,6 +16,7 @@ import type { Int8Form } from './linear.js';
 import { checkPair, DEFAULT_BETA, HEAD_FILE, implicitModelOf, LOG_PROB_PATHS, planLm, writeHeadFile } from './implicit.js';
 import { planConversion, writeModel } from './plan.js';
 import type { ConversionPlan } from './plan.js';
+import type { DecoderSpec } from './config.js';
 import { copyTokenizer } from './tokenizer-files.js';
 
 /** Weight types a conversion writes. */
@@ -117,6 +118,14 @@ const KEYS = is.keysOf<ConvertOptions>()({
   reference: true, referenceDtype: true, beta: true, logProbs: true,
 });
 
+/** The manifest's description of a KV cache: its shape, and how the graph attends to the past. */
+function kvManifest(spec: DecoderSpec, attention: AttentionKind): NonNullable<Manifest['kvCache']> {
+  const layout = attention === 'gqa'
+    ? 'past_key_values.N.key|value [1, kv_heads, past, head_dim] in (left-aligned; attention_mask sums to used past + new tokens; no position_ids), present.N.key|value out'
+    : 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out';
+  return { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout, attention };
+}
+
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   is.knownKeys(is.object(options, 'convert options'), KEYS, 'convert options');
   const input = resolve(is.string(options.input, 'input', { nonEmpty: true }));
@@ -202,7 +211,7 @@ function manifestOf(
     dtype,
     contextLength: o.contextLength,
     head: { kind: head.kind, outputs: head.kind === 'none' ? 0 : o.outputs, ...(labels ? { labels } : {}) },
-    kvCache: kvCache ? { layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, type: 'float32', layout: 'past_key_values.N.key|value [batch, kv_heads, past, head_dim] in, present.N.key|value out' } : null,
+    kvCache: kvCache ? kvManifest(spec, plan.graph.attention) : null,
     decoder: { family: spec.family, hidden: spec.hidden, layers: spec.layers, heads: spec.heads, kvHeads: spec.kvHeads, headDim: spec.headDim, intermediate: spec.intermediate, vocab: spec.vocab },
     ...(dtype === 'int8' || dtype === 'int4' ? { quantization: quantizationOf(plan.graph) } : {}),
     fusedNorms,

@@ -109,7 +109,7 @@ export function planConversion(input: string, o: PlanOptions): ConversionPlan {
   const graph = (attention: { kind: AttentionKind }): DecoderOptions => ({
     dtype: o.dtype, int8Form: o.int8Form ?? 'blockwise', ...(o.quantPlan ? { quantPlan: o.quantPlan } : {}),
     block: o.block, accuracyLevel: o.accuracyLevel, attention: attention.kind, kvCache: o.kvCache, fusedNorms: o.fusedNorms,
-    attentionChunks: attention.kind === 'gqa' && !o.kvCache ? (o.attentionChunks ?? 1) : 1,
+    attentionChunks: attention.kind === 'gqa' ? (o.attentionChunks ?? 1) : 1,
   });
   if (o.backbone) {
     const attention = chooseAttention(spec, o.kvCache, o.attention);

@@ -61,10 +61,11 @@ function head(v: unknown, at: string, vocab: number): { kind: string; outputs: n
 
 function kvCache(v: unknown, at: string, dec: { layers: number; kvHeads: number; headDim: number }): void {
   if (v === null) return;
-  const k = is.object(v, `${at} kvCache`, 'null or an object { layers, kvHeads, headDim, type, layout }');
+  const k = is.object(v, `${at} kvCache`, 'null or an object { layers, kvHeads, headDim, type, layout, attention }');
   for (const key of ['layers', 'kvHeads', 'headDim'] as const) is.integer(k[key], `${at} kvCache.${key}`, dec[key], dec[key]);
   is.oneOf(k.type, `${at} kvCache.type`, ['float32'] as const);
   is.string(k.layout, `${at} kvCache.layout`);
+  if (k.attention !== undefined) is.oneOf(k.attention, `${at} kvCache.attention`, ['gqa', 'plain'] as const);
 }
 
 function quantization(v: unknown, at: string): void {

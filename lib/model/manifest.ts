@@ -112,8 +112,12 @@ export interface Manifest {
     /** LM label texts and their token ids, in column order. */
     labels?: Array<{ text: string; id: number }>;
   };
-  /** null without a KV cache. */
-  kvCache: null | { layers: number; kvHeads: number; headDim: number; type: 'float32'; layout: string };
+  /**
+   * null without a KV cache. `attention` (absent in folders converted before it was
+   * recorded: 'plain'): 'gqa' is GroupQueryAttention with past keys/values, one row per call,
+   * positions from the mask's length; 'plain' takes rows of any prefix lengths and position_ids.
+   */
+  kvCache: null | { layers: number; kvHeads: number; headDim: number; type: 'float32'; layout: string; attention?: 'gqa' | 'plain' };
   decoder: { family: string; hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; intermediate: number; vocab: number };
   /**
    * How the weights were quantized (int8/int4): integer GEMMs (per-channel int8 weights,

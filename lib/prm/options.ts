@@ -91,7 +91,7 @@ export const LOAD_KEYS = keysOf<PrmLoadOptions>()({ ...COMMON, model: true, head
 const IMPLICIT_KEYS = keysOf<ImplicitLoadOptions>()({ concurrency: true, beta: true, rewards: true });
 export const CONNECT_KEYS = keysOf<PrmConnectOptions>()({ ...COMMON, vllm: true });
 const TOKENIZER_KEYS = keysOf<TokenizerOptions>()({ path: true, addedTokens: true });
-const WORKER_KEYS = keysOf<WorkerOptions>()({ count: true, threads: true, executionProvider: true });
+const WORKER_KEYS = keysOf<WorkerOptions>()({ count: true, threads: true, executionProvider: true, kvMemory: true });
 
 /** Options that moved into a group: named with their new place instead of "not an option". */
 const MOVED: Record<string, string> = {
@@ -119,7 +119,7 @@ function checkTokenizer(v: unknown, required: boolean): void {
   if (v.addedTokens !== undefined && !Array.isArray(v.addedTokens)) throw invalidType('options.tokenizer.addedTokens', 'an array of { id, content }', v.addedTokens);
 }
 
-/** The workers option as `{ count, threads, executionProvider }`, checked. */
+/** The workers option as `{ count, threads, executionProvider, kvMemory }`, checked. */
 export function workerOptions(v: unknown): WorkerOptions {
   if (v === undefined) return {};
   if (!isObject(v)) return { count: integer(v, 'options.workers', 1, 64) };
@@ -128,6 +128,7 @@ export function workerOptions(v: unknown): WorkerOptions {
   if (w.count !== undefined) integer(w.count, 'options.workers.count', 1, 64);
   if (w.threads !== undefined) integer(w.threads, 'options.workers.threads', 1, 256);
   if (w.executionProvider !== undefined) oneOf(w.executionProvider, 'options.workers.executionProvider', PROVIDER_CHOICES);
+  if (w.kvMemory !== undefined) integer(w.kvMemory, 'options.workers.kvMemory', 0, Number.MAX_SAFE_INTEGER);
   return w as WorkerOptions;
 }
 

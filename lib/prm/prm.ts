@@ -340,7 +340,6 @@ export class Prm implements StepScorer, ChainRanker {
       maxContext: this.maxContext,
       defaultAggregate: this.defaultAggregate,
       cache,
-      finalizer: new FinalizationRegistry((h) => cache.release([h])),
     };
     return PrmSession.open(this.sessionModel, item, options);
   }

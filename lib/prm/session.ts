@@ -24,8 +24,6 @@ export interface SessionModel {
   readonly maxContext?: number;
   readonly defaultAggregate: Aggregation;
   readonly cache: CachedForward;
-  /** Frees a dropped session's keys/values. */
-  readonly finalizer: FinalizationRegistry<KvHandle>;
 }
 
 export interface SessionScore extends PrmScore {
@@ -90,12 +88,22 @@ export class PrmSession {
     /** The chain this session holds. */
     readonly item: ChainItem,
     private readonly ids: Int32Array,
-    /** The backbone's keys/values of `ids` (none for the empty root). */
-    private readonly kv: KvHandle | undefined,
+    /**
+     * The backbone's keys/values of `ids` (none for the empty root, or once released). The
+     * backbone frees them when the handle is collected with the session, or on `release()`.
+     */
+    private kv: KvHandle | undefined,
     /** log P(correct) of boundaries inside the cached tokens, by token position. */
     private readonly known: Map<number, number>,
-  ) {
-    if (kv) model.finalizer.register(this, kv);
+  ) {}
+
+  /**
+   * Frees the session's keys/values now rather than when it is garbage collected. The session
+   * still scores continuations, running its own tokens again.
+   */
+  release(): void {
+    if (this.kv) this.model.cache.release([this.kv]);
+    this.kv = undefined;
   }
 
   /** Cached tokens. */
@@ -118,6 +126,7 @@ export class PrmSession {
 
   /** Cached tokens usable for `ids` (and boundaries whose scores are known). */
   private prefixFor(ids: Int32Array, positions: readonly number[]): number {
+    if (!this.kv) return 0;
     // keep at least one new token to run, and never rely on a boundary the cache did not score
     let reuse = Math.min(lcp(this.ids, ids), ids.length - 1);
     for (const p of positions) if (p < reuse && !this.known.has(p)) reuse = p;

@@ -76,8 +76,11 @@ describe('attention that runs', () => {
     const gqa = await convertTo(hd16);
     expect(gqa.manifest.attention).toBe('gqa');
     const kv = await convertTo(hd16, { kvCache: true });
-    expect(kv.manifest.attention).toBe('plain');
-    expect(kv.attentionReason).toMatch(/KV-cache/);
+    expect(kv.manifest.attention).toBe('gqa');
+    expect(kv.manifest.kvCache?.attention).toBe('gqa');
+    expect(kv.attentionReason).toMatch(/with past keys\/values runs for this shape/);
+    const kvPlain = await convertTo(hd8, { kvCache: true });
+    expect(kvPlain.manifest.kvCache?.attention).toBe('plain');
     const plain = await convertTo(hd8);
     expect(plain.manifest.attention).toBe('plain');
     expect(plain.attentionReason).toMatch(/head size that is a multiple of 16; this model's is 8/);
@@ -93,7 +96,7 @@ describe('attention that runs', () => {
     await expect(convert({ input: hd8, output: out, attention: 'gqa' })).rejects.toThrow(
       /attention 'gqa' cannot run for this model: onnxruntime's GroupQueryAttention with rotary positions needs a head size that is a multiple of 16; this model's is 8/,
     );
-    await expect(convert({ input: hd8, output: out, attention: 'gqa', kvCache: true })).rejects.toThrow(/attention 'gqa' cannot run for this model: KV-cache/);
+    await expect(convert({ input: hd8, output: out, attention: 'gqa', kvCache: true })).rejects.toThrow(/attention 'gqa' cannot run for this model: .*multiple of 16/);
     await expect(convert({ input: hd8, output: out, attention: 'flash' as never })).rejects.toThrow(/attention must be one of 'gqa', 'plain'/);
   });
 });

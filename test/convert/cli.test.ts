@@ -58,8 +58,9 @@ describeWhen(hasCheckpoints, 'prmkit convert', NO_CHECKPOINTS, () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--dtype must be one of 'float32', 'float16', 'int8', 'int4'/);
     expect((await prmkit(['convert', shepherd])).code).toBe(2);
-    const both = await prmkit(['convert', shepherd, join(dir, 'y'), '--kv-cache', '--attention', 'gqa']);
-    expect(both.code).toBe(2);
+    const attention = await prmkit(['convert', shepherd, join(dir, 'y'), '--kv-cache', '--attention', 'flash']);
+    expect(attention.code).toBe(2);
+    expect(attention.stderr).toMatch(/--attention/);
     const help = await prmkit(['convert', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('prmkit convert HF_DIR OUT_DIR');

@@ -22,16 +22,23 @@ for (const [output, format] of CASES) {
   describe(`invariants, tiny model with ${output} output, ${format} format`, () => {
     let prm: Prm;
     let left: Prm;
+    /** The same weights as a GroupQueryAttention graph with past keys/values (one row per call). */
+    let gqa: Prm;
     beforeAll(async () => {
-      const m = await tiny({ output, kvCache: true, layers: 2, hidden: 32, seed: 7, format });
+      // plain attention: rows of any padding and prefix lengths in one call
+      const m = await tiny({ output, kvCache: true, layers: 2, hidden: 32, seed: 7, format, attention: 'plain' });
       prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, workers: { threads: 1 } });
       left = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format, workers: { threads: 1 }, chunking: { padding: 'left', maxBatch: 3 } });
+      const g = await tiny({ output, kvCache: true, layers: 2, hidden: 32, seed: 7, format });
+      gqa = await Prm.load({ model: g.model, tokenizer: g.tokenizer, head: g.head, format, workers: { threads: 1 } });
     });
     afterAll(async () => {
       await prm?.close();
       await left?.close();
+      await gqa?.close();
       cleanup();
     });
+    const plainPrm = () => prm;
 
     it('scores are probabilities that depend on the text', async () => {
       const [a, b] = await prm.score([
@@ -72,7 +79,8 @@ for (const [output, format] of CASES) {
       expect(ranked2.map((r) => perm[r.index])).toEqual(ranked.map((r) => r.index));
     });
 
-    it('4. KV cache: new steps on a cached prefix = the whole chain', async () => {
+    it.for(['plain', 'gqa'])('4. KV cache (%s attention): new steps on a cached prefix = the whole chain', async (kind) => {
+      const prm = kind === 'gqa' ? gqa : plainPrm();
       const problem = 'A farmer has 12 cows and buys 3 more.';
       const prefix = ['He starts with 12 cows.', 'He buys 3 more.'];
       const conts = [['12 + 3 = 15', 'The answer is 15.'], ['12 - 3 = 9'], ['12 * 3 = 36', 'so 36', 'done']];
@@ -95,7 +103,8 @@ for (const [output, format] of CASES) {
       close(viaExtend.stepProbs, whole[0].stepProbs);
     });
 
-    it('4b. many sessions with different prefix lengths in one call (left-aligned past) = whole chains', async () => {
+    it.for(['plain', 'gqa'])('4b. many sessions with different prefix lengths in one call (%s attention) = whole chains', async (kind) => {
+      const prm = kind === 'gqa' ? gqa : plainPrm();
       const problem = 'Compute 7 * 8.';
       const a = await prm.session({ problem, steps: [] });
       const b = await prm.session({ problem, steps: ['7 * 8 means seven eights.'] });

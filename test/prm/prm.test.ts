@@ -275,9 +275,9 @@ describe('Prm', () => {
 
 describe('createTinyModel', () => {
   it('writes an ONNX decoder with Hugging Face I/O names, deterministically from the seed', async () => {
-    const a = await tiny({ seed: 4, kvCache: true, layers: 3, hidden: 32 });
-    const b = await tiny({ seed: 4, kvCache: true, layers: 3, hidden: 32 });
-    const c = await tiny({ seed: 5, kvCache: true, layers: 3, hidden: 32 });
+    const a = await tiny({ seed: 4, kvCache: true, layers: 3, hidden: 32, attention: 'plain' });
+    const b = await tiny({ seed: 4, kvCache: true, layers: 3, hidden: 32, attention: 'plain' });
+    const c = await tiny({ seed: 5, kvCache: true, layers: 3, hidden: 32, attention: 'plain' });
     expect(readFileSync(a.model).equals(readFileSync(b.model))).toBe(true);
     expect(readFileSync(a.model).equals(readFileSync(c.model))).toBe(false);
     const prm = await Prm.load({ model: a.model, tokenizer: a.tokenizer, head: a.head, format: 'math-shepherd', workers: { threads: 1 } });
@@ -285,11 +285,20 @@ describe('createTinyModel', () => {
       const info = onnx(prm);
       expect(info.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...[0, 1, 2].flatMap((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`])]);
       expect(info.outputNames).toEqual(['last_hidden_state', ...[0, 1, 2].flatMap((i) => [`present.${i}.key`, `present.${i}.value`])]);
-      expect(info.kv).toEqual({ layers: 3, kvHeads: 2, headDim: 16, type: 'float32' });
+      expect(info.kv).toEqual({ layers: 3, kvHeads: 2, headDim: 16, type: 'float32', attention: 'plain' });
       expect(info.provider).toBe('cpu');
       expect(info.providerNote).toMatch(/cpu|cuda/);
     } finally {
       await prm.close();
+    }
+    // GroupQueryAttention with past keys/values reads positions from the mask's length: no position_ids
+    const g = await tiny({ seed: 4, kvCache: true, layers: 3, hidden: 32 });
+    const gp = await Prm.load({ model: g.model, tokenizer: g.tokenizer, head: g.head, format: 'math-shepherd', workers: { threads: 1 } });
+    try {
+      expect(onnx(gp).inputNames).toEqual(['input_ids', 'attention_mask', ...[0, 1, 2].flatMap((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`])]);
+      expect(onnx(gp).kv?.attention).toBe('gqa');
+    } finally {
+      await gp.close();
     }
     await expect(tiny({ hidden: 30, heads: 4 })).rejects.toThrow(/divisible/);
     await expect(tiny({ output: 'both' as 'hidden' })).rejects.toThrow(/output must be/);

@@ -21,7 +21,8 @@ describe('search over a Prm with a prefix cache', () => {
   let full: SearchResult;
 
   beforeAll(async () => {
-    const m = await createTinyModel({ dir, kvCache: true, layers: 2, hidden: 32, seed: 3 });
+    // plain attention: a round's rows of several prefixes go in one backbone call
+    const m = await createTinyModel({ dir, kvCache: true, layers: 2, hidden: 32, seed: 3, attention: 'plain' });
     prm = await Prm.load({ model: m.model, tokenizer: m.tokenizer, head: m.head, format: 'math-shepherd', workers: { threads: 1 } });
     full = await beamSearch(problems[0].problem, { ...beam, scorer: prm, incremental: false });
   });

@@ -7,12 +7,12 @@ import * as is from '../../is.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { DoneMessage, ForwardRequest, ForwardResult, FromWorker, ReadyMessage, RunMessage, ToWorker, WorkerInit } from './protocol.js';
+import type { DoneMessage, ForwardRequest, ForwardResult, FreeMessage, FromWorker, ReadyMessage, RunMessage, ToWorker, WorkerInit } from './protocol.js';
 import { ortEntry, probeProviders, PROVIDER_CHOICES } from './providers.js';
 import { workerExecArgv } from './worker-argv.js';
 import type { ProviderChoice, ProviderName } from './providers.js';
 
-export type { ForwardRequest, ForwardResult, KvArray } from './protocol.js';
+export type { ForwardRequest, ForwardResult, KvArray, KvRequest, PastSlice } from './protocol.js';
 
 /** The worker's file: the same .mjs beside this module in lib/ and in dist/. */
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -25,6 +25,11 @@ export interface WorkerOptions {
   threads?: number;
   /** 'auto' (default: cuda when onnxruntime-node's CUDA provider is installed), 'cpu' or 'cuda'. */
   executionProvider?: ProviderChoice;
+  /**
+   * Bytes of keys/values each worker keeps for sessions and shared prefixes (default 1 GiB);
+   * past it the least recently used are evicted (and recomputed if used again).
+   */
+  kvMemory?: number;
 }
 
 export interface BackboneInfo {
@@ -106,8 +111,8 @@ function infoFrom(m: ReadyMessage): BackboneInfo {
   return info;
 }
 
-function resultOf(m: DoneMessage): ForwardResult {
-  return { data: m.data, dtype: m.dtype, dims: m.dims, present: m.present };
+function resultOf(m: DoneMessage, worker: number): ForwardResult {
+  return { data: m.data, dtype: m.dtype, dims: m.dims, worker, ...(m.keptSlots !== undefined ? { keptSlots: m.keptSlots } : {}) };
 }
 
 function checkForward(r: ForwardRequest, info: BackboneInfo): string | undefined {
@@ -116,12 +121,13 @@ function checkForward(r: ForwardRequest, info: BackboneInfo): string | undefined
   if (!(r.ids instanceof Int32Array) || r.ids.length !== r.B * r.T) return `ids must be an Int32Array of B x T = ${r.B * r.T}`;
   if (!(r.positions instanceof Int32Array) || r.positions.length !== r.B * r.T) return `positions must be an Int32Array of B x T = ${r.B * r.T}`;
   if (!(r.mask instanceof Int32Array) || r.mask.length !== r.B * (r.P + r.T)) return `mask must be an Int32Array of B x (P + T) = ${r.B * (r.P + r.T)}`;
-  if (r.P > 0 || r.past) {
+  const kv = r.kv;
+  if (r.P > 0 || kv) {
     if (info.layers === 0 || info.kvHeads === undefined || info.headDim === undefined) return 'the model has no past_key_values inputs';
-    const n = r.B * info.kvHeads * r.P * info.headDim;
-    if (!Array.isArray(r.past) || r.past.length !== 2 * info.layers) return `past must hold ${2 * info.layers} tensors (key, value per layer)`;
-    const Kv = info.kvType === 'float16' ? Uint16Array : Float32Array;
-    for (const t of r.past) if (!(t instanceof Kv) || t.length !== n) return `each past tensor must be a ${Kv.name} of B x heads x P x headDim = ${n}`;
+    if (r.P > 0 && !kv?.past) return 'P > 0 needs kv.past';
+    const past = kv?.past;
+    if (past && 'pack' in past && (!Array.isArray(past.pack) || past.pack.length !== r.B)) return `kv.past.pack must hold B = ${r.B} rows`;
+    if (kv?.keep !== undefined && !Number.isInteger(kv.keep)) return 'kv.keep must be an integer block id';
   }
   return undefined;
 }
@@ -189,7 +195,7 @@ export class OnnxBackbone {
       if (m.type === 'ready' || m.id === undefined) return;
       const p = slot.take(m.id);
       if (!p) return;
-      if (m.type === 'done') p.resolve(resultOf(m));
+      if (m.type === 'done') p.resolve(resultOf(m, this.slots.indexOf(slot)));
       else p.reject(new Error(`onnx backbone: ${m.message}`));
     });
     slot.worker.on('error', (e) => slot.failAll(e instanceof Error ? e : new Error(String(e))));
@@ -202,24 +208,40 @@ export class OnnxBackbone {
     return this.slots.length;
   }
 
-  /** Runs one forward pass on the least busy worker. Inputs' buffers are transferred (do not reuse them). */
-  forward(req: ForwardRequest): Promise<ForwardResult> {
+  /**
+   * Runs one forward pass on worker `worker` (the one holding the blocks its past reads), or
+   * else on the least busy one. Inputs' buffers are transferred (do not reuse them).
+   */
+  forward(req: ForwardRequest, worker?: number): Promise<ForwardResult> {
     if (this.closed) return Promise.reject(closedError());
     if (!this.info.outputNames.includes(req.output))
       return Promise.reject(new RangeError(`the model has no output '${req.output}' (it has ${this.info.outputNames.join(', ')})`));
     const bad = checkForward(req, this.info);
     if (bad) return Promise.reject(new RangeError(`onnx backbone: ${bad}`));
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (worker !== undefined && !(Number.isInteger(worker) && worker >= 0 && worker < this.slots.length))
+      return Promise.reject(new RangeError(`onnx backbone: worker must be an integer in [0, ${this.slots.length}), got ${String(worker)}`));
+    const slot = worker !== undefined ? this.slots[worker] : this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     return new Promise<ForwardResult>((resolve, reject) => {
       slot.add(id, { resolve, reject });
       // each buffer once (views may share one); shared memory cannot be transferred
-      const transfer = [...new Set([req.ids, req.mask, req.positions, ...(req.past ?? [])].map((a) => a.buffer))].filter(
+      const transfer = [...new Set([req.ids, req.mask, req.positions].map((a) => a.buffer))].filter(
         (b): b is ArrayBuffer => b instanceof ArrayBuffer,
       );
       const msg: RunMessage = { type: 'run', id, ...req, kvHeads: this.info.kvHeads ?? 0, headDim: this.info.headDim ?? 0 };
       slot.worker.postMessage(msg, transfer);
     });
+  }
+
+  /** Worker `worker` drops these kept blocks (messages to a worker are handled in order, so runs sent before still read them). */
+  free(worker: number, blocks: readonly number[]): void {
+    if (this.closed || blocks.length === 0) return;
+    const msg: FreeMessage = { type: 'free', blocks: [...blocks] };
+    try {
+      this.slots[worker]?.worker.postMessage(msg);
+    } catch {
+      /* the thread has ended: its blocks went with it */
+    }
   }
 
   /**

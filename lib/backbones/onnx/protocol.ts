@@ -17,6 +17,25 @@ export interface WorkerInit {
   providerNote: string;
 }
 
+/** Where a row's cached keys/values are in a worker: slots [start, start + length) of row `row` of block `block`. */
+export interface PastSlice {
+  block: number;
+  row: number;
+  start: number;
+  length: number;
+}
+
+/**
+ * The keys/values a forward pass reads and keeps, all inside the worker that runs it.
+ * `past`: a block's tensors fed as they are (their slots are P), or per row a slice copied
+ * right-aligned into P fresh slots (null: a row with no past). `keep`: the id under which the
+ * worker stores the pass's present keys/values (a new block).
+ */
+export interface KvRequest {
+  past?: { block: number } | { pack: Array<PastSlice | null> };
+  keep?: number;
+}
+
 /** One padded forward pass. `ids`, `mask`, `positions` are row-major; `mask` covers the
  * cached prefix P and the T new tokens. */
 export interface ForwardRequest {
@@ -27,12 +46,10 @@ export interface ForwardRequest {
   ids: Int32Array;
   mask: Int32Array;
   positions: Int32Array;
-  /** Per layer key then value, each [B, kvHeads, P, headDim]. */
-  past?: KvArray[];
   /** Which output to fetch ('logits' or 'last_hidden_state'). */
   output: string;
-  /** Also return the `present.*` tensors. */
-  present?: boolean;
+  /** Past keys/values from blocks the worker keeps, and whether to keep this pass's. */
+  kv?: KvRequest;
 }
 
 export interface RunMessage extends ForwardRequest {
@@ -40,6 +57,12 @@ export interface RunMessage extends ForwardRequest {
   id: number;
   kvHeads: number;
   headDim: number;
+}
+
+/** Drop the keys/values of these blocks (their handles were released or evicted). */
+export interface FreeMessage {
+  type: 'free';
+  blocks: number[];
 }
 
 /**
@@ -50,7 +73,7 @@ export interface CloseMessage {
   type: 'close';
 }
 
-export type ToWorker = RunMessage | CloseMessage;
+export type ToWorker = RunMessage | FreeMessage | CloseMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -66,17 +89,15 @@ export interface ReadyMessage {
   threadId: number;
 }
 
-export interface PresentTensor {
-  data: KvArray;
-  dims: number[];
-}
-
 export interface ForwardResult {
   /** float32, or float16 bits (`dtype`). */
   data: Float32Array | Uint16Array;
   dtype: 'float32' | 'float16';
   dims: [number, number, number];
-  present?: PresentTensor[];
+  /** With `kv.keep`: the slots of the block the worker stored (present's third dimension). */
+  keptSlots?: number;
+  /** The worker that ran the pass (index into the backbone's workers): where a kept block lives. */
+  worker?: number;
 }
 
 export interface DoneMessage extends ForwardResult {

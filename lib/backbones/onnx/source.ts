@@ -19,6 +19,7 @@ import { classProbs } from './classify.js';
 import { resolveHead } from './head.js';
 import type { HeadSource } from './head.js';
 import { OnnxKvCache } from './kv-cache.js';
+import type { KvShape } from './kv-cache.js';
 import { resolveVocabHead, vocabLogProbs } from './vocab-head.js';
 import type { VocabHead } from './vocab-head.js';
 import { limited } from './limited.js';
@@ -63,6 +64,14 @@ export function padIdOf(tokenizer: PrmTokenizer): number {
   return (text !== undefined ? tokenizer.tokenToId(text) : undefined) ?? 0;
 }
 
+/**
+ * How a KV graph attends: without position_ids it is GroupQueryAttention with past keys/values
+ * (positions follow from the mask's length, as onnxruntime's operator reads them).
+ */
+export function kvAttention(inputNames: readonly string[]): 'gqa' | 'plain' {
+  return inputNames.includes('position_ids') ? 'plain' : 'gqa';
+}
+
 export class OnnxSource implements StepSource {
   readonly info: OnnxInfo;
   readonly cache?: OnnxKvCache;
@@ -80,14 +89,17 @@ export class OnnxSource implements StepSource {
     private readonly first?: MlpFirstLayer,
     /** A head read over the whole vocabulary (P("Y")): `head` is then unused. */
     private readonly vocab?: VocabHead,
+    /** Bytes of keys/values each worker keeps for the cached forward. */
+    kvMemory?: number,
   ) {
     const b = backbone.info;
-    const kv = b.layers > 0 && b.kvHeads !== undefined && b.headDim !== undefined ? { layers: b.layers, kvHeads: b.kvHeads, headDim: b.headDim, type: b.kvType } : undefined;
+    const kv: KvShape | undefined = b.layers > 0 && b.kvHeads !== undefined && b.headDim !== undefined
+      ? { layers: b.layers, kvHeads: b.kvHeads, headDim: b.headDim, type: b.kvType, attention: kvAttention(b.inputNames) } : undefined;
     this.info = Object.freeze({
       kind: 'onnx', provider: b.provider, providerNote: b.providerNote, output, head: vocab ? 'vocabulary' : first ? 'mlp' : head.kind, workers: backbone.workers,
       threadIds: b.threadIds, inputNames: b.inputNames, outputNames: b.outputNames, kvCache: kv !== undefined, ...(kv ? { kv } : {}),
     } as const);
-    if (kv) this.cache = new OnnxKvCache(this, kv);
+    if (kv) this.cache = new OnnxKvCache(this, kv, kvMemory);
   }
 
   /**
@@ -106,6 +118,10 @@ export class OnnxSource implements StepSource {
       throw new RangeError(`chunking.maxBatch: ${o.model.path} was converted with attention in causal chunks, which takes one row per call; drop maxBatch or convert with attentionChunks 1`);
     const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, o.workers));
     try {
+      // GroupQueryAttention with past keys/values runs one row per multi-token call too
+      const gqaKv = backbone.info.layers > 0 && kvAttention(backbone.info.inputNames) === 'gqa';
+      if (gqaKv && (o.chunking?.maxBatch ?? 1) > 1)
+        throw new RangeError(`chunking.maxBatch: ${o.model.path} has GroupQueryAttention with past keys/values, which takes one row per call; drop maxBatch or convert with attention 'plain'`);
       const t = o.trained;
       if (t && !backbone.info.outputNames.includes('last_hidden_state'))
         throw new RangeError(`${o.model.path} has no last_hidden_state output, which a trained head reads; convert the checkpoint again with --hidden-states`);
@@ -123,10 +139,10 @@ export class OnnxSource implements StepSource {
       const chunking = resolveChunking(o.chunking ?? {}, {
         // a converted model on the cpu runs one chain per call: padding is pure waste there and
         // a chain of a few hundred tokens already fills the matrix kernels (bench:convert)
-        maxBatch: oneRow || (m && backbone.info.provider === 'cpu') ? 1 : undefined,
+        maxBatch: oneRow || gqaKv || (m && backbone.info.provider === 'cpu') ? 1 : undefined,
         padId: padIdOf(o.tokenizer),
       });
-      return new OnnxSource(backbone, head, output, width, chunking, t?.first, vocab);
+      return new OnnxSource(backbone, head, output, width, chunking, t?.first, vocab, o.workers?.kvMemory);
     } catch (e) {
       await backbone.close();
       throw e;
@@ -137,12 +153,17 @@ export class OnnxSource implements StepSource {
     return this.backbone.workers;
   }
 
-  /** One counted forward pass (`tokens`: the real ones among B x T). */
-  forward(req: ForwardRequest, tokens: number): Promise<ForwardResult> {
+  /** One counted forward pass (`tokens`: the real ones among B x T), on `worker` when given. */
+  forward(req: ForwardRequest, tokens: number, worker?: number): Promise<ForwardResult> {
     this.counts.tokens += tokens;
     this.counts.paddedTokens += req.B * req.T;
     this.counts.calls++;
-    return this.backbone.forward(req);
+    return this.backbone.forward(req, worker);
+  }
+
+  /** Worker `worker` drops kept keys/values. */
+  free(worker: number, blocks: number[]): void {
+    this.backbone.free(worker, blocks);
   }
 
   stats(): SourceStats {

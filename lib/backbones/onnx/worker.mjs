@@ -5,14 +5,13 @@
 // ones protocol.ts declares, checked by tsc through the JSDoc below.
 import { parentPort, workerData, threadId } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { KvStore } from './kv-store.mjs';
 
 /** @typedef {import('./protocol.js').WorkerInit} WorkerInit */
 /** @typedef {import('./protocol.js').ToWorker} ToWorker */
 /** @typedef {import('./protocol.js').RunMessage} RunMessage */
 /** @typedef {import('./protocol.js').FromWorker} FromWorker */
 /** @typedef {import('./protocol.js').DoneMessage} DoneMessage */
-/** @typedef {import('./protocol.js').PresentTensor} PresentTensor */
-/** @typedef {import('./protocol.js').KvArray} KvArray */
 /** @typedef {import('onnxruntime-node').InferenceSession} Session */
 /** @typedef {import('onnxruntime-node').Tensor} OrtTensor */
 
@@ -77,6 +76,8 @@ const inFlight = new Set();
 let run = async (m) => send({ type: 'error', id: m.id, message: 'the session is not open yet' });
 /** @type {() => Promise<void>} */
 let release = async () => {};
+/** @type {KvStore | undefined} */
+let store;
 
 async function shutdown() {
   await Promise.allSettled([...inFlight]);
@@ -88,6 +89,10 @@ async function shutdown() {
 }
 
 port.on('message', (/** @type {ToWorker} */ m) => {
+  if (m.type === 'free') {
+    store?.free(m.blocks);
+    return;
+  }
   if (m.type === 'close') {
     if (closing) return;
     closing = true;
@@ -152,6 +157,7 @@ async function main() {
     }
   }
   const hasPositions = s.inputNames.includes('position_ids');
+  const kv = (store = new KvStore(Tensor, layers, kvType));
   send({ type: 'ready', inputNames: [...s.inputNames], outputNames: [...s.outputNames], provider, providerNote, layers, kvShape, kvType, threadId });
 
   run = async (m) => {
@@ -162,39 +168,27 @@ async function main() {
         attention_mask: new Tensor('int64', toInt64(m.mask), [m.B, m.P + m.T]),
       };
       if (hasPositions) feeds.position_ids = new Tensor('int64', toInt64(m.positions), [m.B, m.T]);
-      for (let l = 0; l < layers; l++) {
-        const dims = [m.B, m.kvHeads, m.P, m.headDim];
-        const empty = () => (kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0));
-        feeds[`past_key_values.${l}.key`] = new Tensor(kvType, m.past ? m.past[2 * l] : empty(), dims);
-        feeds[`past_key_values.${l}.value`] = new Tensor(kvType, m.past ? m.past[2 * l + 1] : empty(), dims);
-      }
+      // before any await: a `free` that arrives later cannot take blocks this run reads
+      if (layers > 0) kv.feed(m, feeds);
+      const keep = m.kv?.keep;
       const fetches = [m.output];
-      if (m.present) for (let l = 0; l < layers; l++) fetches.push(`present.${l}.key`, `present.${l}.value`);
+      if (keep !== undefined) for (let l = 0; l < layers; l++) fetches.push(`present.${l}.key`, `present.${l}.value`);
       const out = await s.run(feeds, fetches);
       const main = out[m.output];
       if (main.type !== 'float32' && main.type !== 'float16') throw new Error(`output ${m.output} has type ${main.type}, expected float32 or float16`);
       const data = ownBuffer(rawData(main));
       const dims = main.dims.map(Number);
       if (dims.length !== 3) throw new Error(`output ${m.output} has ${dims.length} dimensions, expected [batch, sequence, width]`);
-      /** @type {PresentTensor[] | undefined} */
-      let present;
-      if (m.present) {
-        present = [];
-        for (let l = 0; l < layers; l++)
-          for (const kind of ['key', 'value']) {
-            const t = out[`present.${l}.${kind}`];
-            present.push({ data: ownBuffer(rawData(t)), dims: t.dims.map(Number) });
-          }
-      }
       /** @type {DoneMessage} */
-      const done = { type: 'done', id: m.id, data, dtype: main.type, dims: [dims[0], dims[1], dims[2]], present };
+      const done = { type: 'done', id: m.id, data, dtype: main.type, dims: [dims[0], dims[1], dims[2]] };
+      // the keys/values stay here; only their slots cross
+      if (keep !== undefined) done.keptSlots = kv.keep(keep, out);
       try {
-        send(done, [bufferOf(data), ...(present ?? []).map((p) => bufferOf(p.data))]);
+        send(done, [bufferOf(data)]);
       } catch {
-        // buffers owned by the runtime cannot be detached: send copies
+        // buffers owned by the runtime cannot be detached: send a copy
         done.data = data.slice();
-        if (present) for (const p of present) p.data = p.data.slice();
-        send(done, [bufferOf(done.data), ...(present ?? []).map((p) => bufferOf(p.data))]);
+        send(done, [bufferOf(done.data)]);
       }
     } catch (e) {
       send({ type: 'error', id: m.id, message: messageOf(e) });
