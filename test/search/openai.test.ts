@@ -104,10 +104,22 @@ describe('OpenAICompletionsGenerator', () => {
   });
 
   it('cancels a pending request on abort', async () => {
-    server.script(() => {});
+    // aborts once the server holds the request (never on a timer: a request still on its way
+    // when the test ends would be counted by the next test's script)
+    let arrived!: () => void;
+    const held = new Promise<void>((r) => (arrived = r));
+    let clientGaveUp!: () => void;
+    const gaveUp = new Promise<void>((r) => (clientGaveUp = r));
+    server.script((_b, req) => {
+      req.socket.once('close', clientGaveUp);
+      arrived();
+    });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(new Error('stop now')), 50);
+    void held.then(() => ac.abort(new Error('stop now')));
     await expect(gen().generate([req()], { signal: ac.signal })).rejects.toThrow('stop now');
+    // the abort really ended the request (it did not just stop waiting for it)
+    await gaveUp;
+    expect(server.seen).toHaveLength(1);
   });
 
   it('sends one request per sample when the server ignores n', async () => {

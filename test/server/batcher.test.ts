@@ -98,13 +98,23 @@ describe('Batcher', () => {
 
   it('waits up to maxWaitMs for company before running a small batch', async () => {
     const r = recorder();
-    const b = new Batcher(r.run, { ...BASE, maxWaitMs: 40 }, new Lane(1));
-    const first = b.submit(['a'], [1]);
-    await tick(5);
-    expect(r.calls).toHaveLength(0);
-    const second = b.submit(['b'], [1]);
-    await Promise.all([first, second]);
-    expect(r.calls.map((c) => c.inputs)).toEqual([['a', 'b']]);
+    // a fake clock: on a loaded machine a real 5 ms pause can outlast the 40 ms wait
+    vi.useFakeTimers();
+    try {
+      const b = new Batcher(r.run, { ...BASE, maxWaitMs: 40 }, new Lane(1));
+      const first = b.submit(['a'], [1]);
+      await vi.advanceTimersByTimeAsync(30);
+      expect(r.calls).toHaveLength(0);
+      const second = b.submit(['b'], [1]);
+      // the oldest chain's wait ends at 40 ms, not 40 ms after the newest arrival
+      await vi.advanceTimersByTimeAsync(9);
+      expect(r.calls).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(r.calls.map((c) => c.inputs)).toEqual([['a', 'b']]);
+      await expect(Promise.all([first, second])).resolves.toEqual([['A'], ['B']]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses work beyond the queue bounds with QueueFullError and a Retry-After', async () => {
@@ -181,22 +191,29 @@ describe('Batcher', () => {
   it('aborts a running batch once every request in it is gone, but not before', async () => {
     const r = recorder();
     r.hold();
-    const b = new Batcher(r.run, { ...BASE, maxWaitMs: 5 }, new Lane(1));
-    const a1 = new AbortController();
-    const a2 = new AbortController();
-    const p1 = b.submit(['a'], [1], a1.signal).catch((e: unknown) => e);
-    const p2 = b.submit(['b'], [1], a2.signal).catch((e: unknown) => e);
-    await tick(20);
-    expect(r.calls).toHaveLength(1);
-    const signal = r.calls[0]!.signal;
-    a1.abort(new Error('one'));
-    expect(signal.aborted).toBe(false);
-    a2.abort(new Error('two'));
-    expect(signal.aborted).toBe(true);
-    expect(((await p1) as Error).message).toBe('one');
-    expect(((await p2) as Error).message).toBe('two');
-    r.release();
-    await b.drain();
+    // the batch's wait on a fake clock: a real timer may fire before the batcher's own clock
+    // says 5 ms have passed, and then re-arm past any real pause the test could take
+    vi.useFakeTimers();
+    try {
+      const b = new Batcher(r.run, { ...BASE, maxWaitMs: 5 }, new Lane(1));
+      const a1 = new AbortController();
+      const a2 = new AbortController();
+      const p1 = b.submit(['a'], [1], a1.signal).catch((e: unknown) => e);
+      const p2 = b.submit(['b'], [1], a2.signal).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(5);
+      expect(r.calls).toHaveLength(1);
+      const signal = r.calls[0]!.signal;
+      a1.abort(new Error('one'));
+      expect(signal.aborted).toBe(false);
+      a2.abort(new Error('two'));
+      expect(signal.aborted).toBe(true);
+      expect(((await p1) as Error).message).toBe('one');
+      expect(((await p2) as Error).message).toBe('two');
+      r.release();
+      await b.drain();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('fails the request of a failed batch and keeps serving afterwards', async () => {
