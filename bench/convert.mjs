@@ -7,7 +7,8 @@
 //   3. score >= 32 ProcessBench chains (~25k tokens) with each, and time the model card's
 //      recipe (one chain per forward) and PyTorch batched 8 (../shared/tools/torch_prm_speed.py).
 //      Both sides tokenize before their clock starts: the figures are the model's;
-//   4. the same chains with the cores as intra-op threads of one worker or as one worker each;
+//   4. the default load (workers chosen by prmkit) against the cores as intra-op threads of one
+//      worker (and, on 4+ cores, as single-threaded workers or workers of 2 threads);
 //   5. onnxruntime's profile of one chain through float32 and int8 (where the time goes).
 // Rounds alternate prmkit and PyTorch so load from other processes hits both alike; each way
 // keeps its best round. Fidelity columns: max |Δp| per step against PyTorch, and how often
@@ -99,14 +100,14 @@ function scoreWith(dir, chainsFile, load = {}) {
   return child(`import { readFileSync } from 'node:fs';
     import { Prm } from ${JSON.stringify(dist('prm/index.js'))};
     const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
-    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { count: 1, threads: ${THREADS} }, ...${JSON.stringify(load)} });
+    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, ...${JSON.stringify(load)} });
     await prm.score(chains.slice(0, 2));
     // tokenized before the clock starts, as the PyTorch script does
     const enc = prm.encode(chains);
     const t0 = performance.now();
     const res = await prm.scoreEncoded(enc);
     const s = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ s, tokens: res.reduce((a, r) => a + r.tokens, 0), stepProbs: res.map((r) => r.stepProbs), scores: res.map((r) => r.score), peakRss: ${rss} }));
+    console.log(JSON.stringify({ s, tokens: res.reduce((a, r) => a + r.tokens, 0), stepProbs: res.map((r) => r.stepProbs), scores: res.map((r) => r.score), workers: prm.backend.workers, peakRss: ${rss} }));
     await prm.close();`);
 }
 
@@ -139,11 +140,13 @@ const counts = [];
 const chains = JSON.parse(readFileSync(chainsFile, 'utf8'));
 
 // ---- rounds ----------------------------------------------------------------------------------
+// the default load (a converted folder on the cpu: 2 single-threaded workers where they fit,
+// see defaultWorkerCount), then the cores as one worker's intra-op threads, and on 4+ cores
+// as workers of 2 threads
 const ways = [
-  ...Object.keys(CONVERSIONS).map((name) => ({ name: `prmkit ${name}`, dir: conversions[name].out })),
-  // the cores as one worker's intra-op threads (above) or as single-threaded workers, each
-  // with its own session, scoring different chains at once
-  ...(THREADS > 1 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, ${THREADS} workers x 1 thread`, dir: conversions[name].out, load: { workers: { count: THREADS, threads: 1 } } })) : []),
+  ...Object.keys(CONVERSIONS).map((name) => ({ name: `prmkit ${name}`, dir: conversions[name].out, load: {} })),
+  ...(THREADS > 1 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, 1 worker x ${THREADS} threads`, dir: conversions[name].out, load: { workers: { count: 1, threads: THREADS } } })) : []),
+  ...(THREADS >= 4 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, ${THREADS} workers x 1 thread`, dir: conversions[name].out, load: { workers: { count: THREADS, threads: 1 } } })) : []),
   ...(THREADS >= 4 ? ['float32', 'int8'].map((name) => ({ name: `prmkit ${name}, ${THREADS / 2} workers x 2 threads`, dir: conversions[name].out, load: { workers: { count: THREADS / 2, threads: 2 } } })) : []),
 ];
 const best = {};
@@ -232,7 +235,7 @@ for (const w of ways) {
   const tps = r.tokens / r.s;
   rows.push({
     way: w.name, tokensPerS: tps, vsRecipe: recipe ? tps / recipe : undefined, maxDp: torchRef ? maxDiff(r.stepProbs, torchRef) : undefined,
-    bestOf4: agreement(r.scores, f32Scores), scoringPeakRss: r.peakRss,
+    bestOf4: agreement(r.scores, f32Scores), scoringPeakRss: r.peakRss, workers: r.workers,
   });
 }
 const fmt = (v, d = 2) => (v === undefined ? 'skipped' : typeof v === 'number' ? v.toFixed(d) : v);
@@ -244,9 +247,9 @@ const topOps = (p) => Object.entries(p).slice(0, 7).map(([k, v]) => `${k} ${(100
 const report = [
   `${chains.length} ProcessBench chains, ${tokens} tokens, ${THREADS} threads; best of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
   '',
-  '| way | tokens/s | × recipe | max |Δp| vs PyTorch | best-of-4 = float32 | scoring peak RSS |',
-  '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.way} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${r.bestOf4 === undefined ? '-' : pct(r.bestOf4)} | ${mib(r.scoringPeakRss)} |`),
+  '| way | workers | tokens/s | × recipe | max |Δp| vs PyTorch | best-of-4 = float32 | scoring peak RSS |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.way} | ${r.workers ?? '-'} | ${r.tokensPerS.toFixed(0)} | ${fmt(r.vsRecipe)} | ${r.maxDp === undefined ? (torch ? '-' : 'skipped') : r.maxDp.toExponential(1)} | ${r.bestOf4 === undefined ? '-' : pct(r.bestOf4)} | ${mib(r.scoringPeakRss)} |`),
   '',
   '| conversion | seconds | checkpoint | written | largest tensor | peak RSS | int8 form |',
   '|---|---|---|---|---|---|---|',
@@ -261,7 +264,7 @@ const file = writeResult(
   'convert',
   {
     chains: chains.length, tokens, threads: THREADS, rounds: ROUNDS, loadAverage: os.loadavg(), torch: torch ?? 'skipped: no PyTorch environment',
-    rows: rows.map(({ way, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss }) => ({ way, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss })),
+    rows: rows.map(({ way, workers, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss }) => ({ way, workers, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss })),
     conversions: Object.fromEntries(Object.entries(conversions).map(([k, { out, ...c }]) => [k, c])), profiles, profiledTokens: medianTokens,
   },
   { quick, report },

@@ -5,7 +5,7 @@
 // a worker with work in flight does.
 import * as is from '../../is.js';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DoneMessage, ForwardRequest, ForwardResult, FreeMessage, FromWorker, ReadyMessage, RunMessage, ToWorker, WorkerInit } from './protocol.js';
 import { ortEntry, probeProviders, PROVIDER_CHOICES } from './providers.js';
@@ -19,7 +19,10 @@ const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
 /** The worker threads that run the model. */
 export interface WorkerOptions {
-  /** Worker threads, each with its own onnxruntime session (default 1). */
+  /**
+   * Worker threads, each with its own onnxruntime session (default 1; a converted folder on
+   * the cpu: `defaultWorkerCount`).
+   */
   count?: number;
   /** onnxruntime intra-op threads per worker (default: cores / workers, at least 1). */
   threads?: number;
@@ -30,6 +33,21 @@ export interface WorkerOptions {
    * past it the least recently used are evicted (and recomputed if used again).
    */
   kvMemory?: number;
+}
+
+/**
+ * Workers for a converted model on the cpu when the caller names none. Measured on 2 cores
+ * (bench:convert, the perf model, one chain per call): 2 single-threaded workers scoring two
+ * chains at once beat 1 worker with 2 intra-op threads by 1.3x in float32 and 2x in int8 on
+ * a loaded machine (an op waits for the slower of its threads at every step; int8's ops are
+ * shorter, so it waits more often). Each worker holds its own session, about twice the weight
+ * files (prepacked copies, arena), so 2 only while that fits in half the memory (a 7B int8
+ * model on 24 GB keeps 1). On more cores the rest stay intra-op threads (cores / 2 each):
+ * the gain above is unmeasured there, and one chain's latency wants the threads.
+ */
+export function defaultWorkerCount(modelBytes: number, cores = availableParallelism(), memory = totalmem()): number {
+  if (cores < 2) return 1;
+  return 2 * 2 * modelBytes <= memory / 2 ? 2 : 1;
 }
 
 export interface BackboneInfo {

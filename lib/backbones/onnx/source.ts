@@ -1,6 +1,8 @@
 // The local scoring path: an ONNX decoder opened on worker threads, with its head resolved,
 // as a StepSource. Encoded chains → padded, memory-bounded chunks → backbone → the fused
 // native kernel (gather boundary rows → head → log-score) per chunk.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { padChunk, planChunks, resolveChunking } from '../../batch/index.js';
 import type { ChunkingOptions } from '../../batch/index.js';
 import type { PrmFormat } from '../../formats/types.js';
@@ -13,7 +15,7 @@ import { liveRows } from '../step-source.js';
 import type { HeadValues, OnnxInfo, SourceStats, StepSource } from '../step-source.js';
 import { firstLayer } from './applied-head.js';
 import type { AppliedHead, MlpFirstLayer } from './applied-head.js';
-import { OnnxBackbone } from './backbone.js';
+import { defaultWorkerCount, OnnxBackbone } from './backbone.js';
 import type { ForwardRequest, ForwardResult, WorkerOptions } from './backbone.js';
 import { classProbs } from './classify.js';
 import { resolveHead } from './head.js';
@@ -24,6 +26,7 @@ import { resolveVocabHead, vocabLogProbs } from './vocab-head.js';
 import type { VocabHead } from './vocab-head.js';
 import { limited } from './limited.js';
 import { onSnapshot } from './snapshot.js';
+import { probeProviders } from './providers.js';
 
 export type Output = 'logits' | 'last_hidden_state';
 
@@ -72,6 +75,14 @@ export function kvAttention(inputNames: readonly string[]): 'gqa' | 'plain' {
   return inputNames.includes('position_ids') ? 'plain' : 'gqa';
 }
 
+/** The caller's worker options, with a converted folder's default count on the cpu. */
+function workersFor(o: OnnxSourceOptions): WorkerOptions | undefined {
+  const m = o.model.manifest;
+  if (!m || o.workers?.count !== undefined || probeProviders(o.workers?.executionProvider ?? 'auto').providers[0] !== 'cpu') return o.workers;
+  const files = [m.model, m.data].map((f) => join(o.model.path, f)).filter((f) => existsSync(f));
+  return { ...o.workers, count: defaultWorkerCount(files.reduce((a, f) => a + statSync(f).size, 0)) };
+}
+
 export class OnnxSource implements StepSource {
   readonly info: OnnxInfo;
   readonly cache?: OnnxKvCache;
@@ -116,7 +127,7 @@ export class OnnxSource implements StepSource {
     const oneRow = (m?.attentionChunks ?? 1) > 1;
     if (oneRow && (o.chunking?.maxBatch ?? 1) > 1)
       throw new RangeError(`chunking.maxBatch: ${o.model.path} was converted with attention in causal chunks, which takes one row per call; drop maxBatch or convert with attentionChunks 1`);
-    const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, o.workers));
+    const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, workersFor(o)));
     try {
       // GroupQueryAttention with past keys/values runs one row per multi-token call too
       const gqaKv = backbone.info.layers > 0 && kvAttention(backbone.info.inputNames) === 'gqa';
