@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../../lib/convert/index.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 import { createTinyCheckpoint } from '../../lib/testing/index.js';
 import { describeWhen, hasDist } from '../helpers/index.js';
 import { mainJs } from '../cli/helpers.js';

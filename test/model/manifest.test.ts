@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../../lib/convert/index.js';
 import { readManifest } from '../../lib/model/manifest.js';
 import { Prm } from '../../lib/prm/index.js';
-import { mulberry32 } from '../../lib/search/random.js';
+import { mulberry32 } from '../../lib/random.js';
 import { createTinyCheckpoint } from '../../lib/testing/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'prmkit-manifest-'));
