@@ -1,10 +1,13 @@
 // A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) with what PRM formats
 // need from it: plain encoding, token lookups, special-token texts and the tokenizer's own
-// chat template rendered with @huggingface/jinja (never a re-typed copy of it).
+// chat template rendered with @huggingface/jinja (never a re-typed copy of it), under a step
+// and size budget: a checkpoint's template is a program that runs once per chain encoded.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+import { compileTemplate, renderBounded, TemplateError } from './bounded-template.mjs';
+import type { TemplateBudget } from './bounded-template.mjs';
 import { boolean, invalidType, knownKeys, nestsAtMost, nonNegativeInt, object, string } from '../is.js';
 
 export interface ChatMessage {
@@ -24,6 +27,8 @@ export interface TokenizerSource {
   json: Record<string, unknown>;
   /** tokenizer_config.json contents (chat_template, bos_token, model_max_length, ...) */
   config?: Record<string, unknown>;
+  /** Where `config` was read from, for messages about it (its chat template above all). */
+  configPath?: string;
 }
 
 export interface LoadTokenizerOptions {
@@ -85,7 +90,7 @@ export function readTokenizerSource(path: string): TokenizerSource {
   } catch (e) {
     if (e instanceof TypeError && !/does not exist|ENOENT/.test(e.message)) throw e;
   }
-  return { json, config };
+  return config ? { json, config, configPath } : { json };
 }
 
 /**
@@ -107,10 +112,25 @@ function longestTokenChars(json: Record<string, unknown>, added: readonly RawAdd
   return longest;
 }
 
+/**
+ * The in-process budget of a chat-template render of `messages`. The families' own templates
+ * take 25-30 steps a message (a chain of 400 messages: 12 000 steps) and write the messages'
+ * text and some scaffolding; 50 000 steps, and texts up to four times the messages' text
+ * plus 64 KiB, leave them a wide margin while keeping a hostile template's cost (each step's
+ * work is bounded by the text limit) to a moment, once. No clock: a chain renders or fails
+ * the same way on a loaded machine.
+ */
+export function chatTemplateBudget(messages: readonly ChatMessage[]): TemplateBudget {
+  let chars = 0;
+  for (const m of messages) chars += String(m.content).length;
+  return { maxSteps: 50_000, maxChars: 65_536 + 4 * chars, maxItems: 65_536, timeoutMs: Infinity };
+}
+
 export class PrmTokenizer {
   readonly config: Readonly<Record<string, unknown>>;
   private readonly tok: Tokenizer;
   private readonly specialTexts: string[];
+  private readonly configPath: string;
   private templateCache?: Template;
   /** Longest sequence the tokenizer's model was trained for (tokenizer_config `model_max_length`), if sane. */
   readonly modelMaxLength?: number;
@@ -149,6 +169,7 @@ export class PrmTokenizer {
     json.added_tokens = added;
     this.tok = new Tokenizer(json, config);
     this.config = config;
+    this.configPath = source.configPath ?? 'tokenizer_config.json';
     this.specialTexts = added.filter((t) => t.special).map((t) => t.content).filter((c) => c.length > 0);
     const mml = config.model_max_length;
     if (typeof mml === 'number' && Number.isInteger(mml) && mml > 0 && mml < 1e8) this.modelMaxLength = mml;
@@ -203,16 +224,28 @@ export class PrmTokenizer {
     return undefined;
   }
 
-  /** The tokenizer's own chat template, rendered (text, not ids). */
+  /**
+   * The tokenizer's own chat template, rendered (text, not ids) under `chatTemplateBudget(messages)`.
+   * A template that does not parse, raises, or goes past the budget throws an Error naming
+   * tokenizer_config.json (a RangeError past the budget).
+   */
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     const src = this.chatTemplateSource();
-    if (src === undefined) throw new TypeError('this tokenizer has no chat_template in tokenizer_config.json; the format needs one');
-    this.templateCache ??= new Template(src);
-    return this.templateCache.render({
+    if (src === undefined) throw new TypeError(`this tokenizer has no chat_template in ${this.configPath}; the format needs one`);
+    const context = {
       messages,
       add_generation_prompt: options.addGenerationPrompt ?? false,
       bos_token: this.bosToken ?? '',
       eos_token: this.eosToken ?? '',
-    });
+    };
+    try {
+      this.templateCache ??= compileTemplate(src);
+      return renderBounded(this.templateCache, context, chatTemplateBudget(messages)).text;
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      const what = `${this.configPath}: chat_template`;
+      if (e.kind === 'steps' || e.kind === 'size' || e.kind === 'time') throw new RangeError(`${what} is over its render budget: ${e.message}`);
+      throw new Error(`${what}: ${e.message}`);
+    }
   }
 }
