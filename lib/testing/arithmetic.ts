@@ -2,7 +2,8 @@
 // strategies and scorers where the truth of every step is known: seeded problems, exact
 // step checking, a generator that slips at a chosen rate, and scorers of known quality.
 export { createArithmeticProblems, solveArithmetic, formatStep } from '../search/task/problems.js';
-export type { ArithmeticProblem, ArithmeticProblemOptions, ArithmeticOp, ArithmeticOperation } from '../search/task/problems.js';
+export type { ArithmeticProblem, ArithmeticProblemOptions, ArithmeticOp, ArithmeticOperation, IntRange } from '../search/task/problems.js';
+export { demoTaskOptions } from '../search/task/demo.js';
 export { verifySteps, finalAnswerCorrect } from '../search/task/verify.js';
 export { ArithmeticGenerator } from '../search/task/generator.js';
 export type { ArithmeticGeneratorOptions, SlipProfile } from '../search/task/generator.js';
