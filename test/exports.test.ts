@@ -179,6 +179,8 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
       'OutcomeScorer',
       'createArithmeticProblems',
       'createOracleScorer',
+      'demoPolicyOptions',
+      'demoTaskOptions',
       'finalAnswerCorrect',
       'formatStep',
       'solveArithmetic',

@@ -3,7 +3,7 @@
 // step checking, a generator that slips at a chosen rate, and scorers of known quality.
 export { createArithmeticProblems, solveArithmetic, formatStep } from '../search/task/problems.js';
 export type { ArithmeticProblem, ArithmeticProblemOptions, ArithmeticOp, ArithmeticOperation, IntRange } from '../search/task/problems.js';
-export { demoTaskOptions } from '../search/task/demo.js';
+export { demoTaskOptions, demoPolicyOptions } from '../search/task/demo.js';
 export { verifySteps, finalAnswerCorrect } from '../search/task/verify.js';
 export { ArithmeticGenerator } from '../search/task/generator.js';
 export type { ArithmeticGeneratorOptions, SlipProfile } from '../search/task/generator.js';

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole arithmetic demo-model experiment, seeded end to end:
 #   bash scripts/dev/arithmetic/run.sh OUT_DIR
-# Needs the package built (npm install) and the Python venv (bash ../shared/tools/torch-venv.sh,
-# or PYTHON=/path/to/python). Every stage resumes: rerun the command after an interruption.
+# Needs the package built (npm install) and a Python with torch and transformers 5 (PYTHON=/path/to/python;
+# default python3). Every stage resumes: rerun the command after an interruption.
 set -euo pipefail
 out=${1:?usage: run.sh OUT_DIR}
-py=${PYTHON:-/tmp/torch-venv/bin/python}
+py=${PYTHON:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 data=$out/data
 train() { nice -n 19 "$py" "$here/train.py" "$@" --data "$data" --resume; }
@@ -21,14 +21,19 @@ node "$here/check-tokenizer.mjs" "$data/tokenizer" "$data/tokenizer-check.json"
 # 3. language model on correct solutions (0.84M parameters: hidden 128, 4 layers, 4 heads of 32)
 train lm --out "$out/lm" --steps 4000 --warmup 200 --lr 2e-3 --seed 0 --save-every 250
 
-# 4. backbone: 2 more layers that learn to notice the LM's surprises (backbone.py), 1500 + 1500 steps
-train backbone --init "$out/lm" --out "$out/backbone1" --add-layers 2 --steps 1500 --warmup 100 --lr 1e-3 --seed 0 --eval-every 250 --save-every 250
-train backbone --init "$out/backbone1" --teacher "$out/lm" --add-layers 0 --out "$out/backbone" --steps 1500 --warmup 50 --lr 5e-4 --seed 1 --eval-every 250 --save-every 250
+# 4. backbone: 2 more layers that learn to notice the LM's surprises (backbone.py), 1500 steps
+train backbone --init "$out/lm" --out "$out/backbone" --add-layers 2 --steps 1500 --warmup 100 --lr 1e-3 --seed 0 --eval-every 250 --save-every 250 --log-every 25
 
-# 5. PRM (hard Monte-Carlo step labels, BCE at each step's separator) and ORM (outcome, last token)
-train prm --init "$out/backbone" --out "$out/prm" --target hard --steps 1000 --warmup 50 --lr 3e-4 --seed 0 --eval-every 100 --save-every 100
-train orm --init "$out/backbone" --out "$out/orm" --steps 1000 --warmup 50 --lr 3e-4 --seed 0 --eval-every 100 --save-every 100
+# 5. PRM (hard Monte-Carlo step labels, BCE at each step's separator) and ORM (outcome, last
+#    token), each fully fine-tuned from the backbone for 600 steps of 64 chains
+train prm --init "$out/backbone" --out "$out/prm" --target hard --steps 600 --warmup 50 --lr 3e-4 --seed 0 --eval-every 100 --save-every 100 --log-every 25
+train orm --init "$out/backbone" --out "$out/orm" --steps 600 --warmup 50 --lr 3e-4 --seed 0 --eval-every 100 --save-every 100 --log-every 25
 
-# 6. AUROCs on all 8000 held-out chains, and the plain transformers forward pass as a reference
+# 6. AUROCs on all 8000 held-out chains, and the plain transformers forward pass on 20 of them
+#    (the committed references of test/demo/data)
 "$py" "$here/train.py" eval --data "$data" --eval-limit 100000 --prm "$out/prm" --orm "$out/orm" | tee "$out/eval.json"
-"$py" "$here/reference.py" --prm "$out/prm" --orm "$out/orm" --chains "$data/eval.jsonl" --count 40 --out "$out/reference.json"
+"$py" "$here/reference.py" --prm "$out/prm" --chains "$data/eval.jsonl" --count 20 --out "$out/prm-reference.json"
+"$py" "$here/reference.py" --orm "$out/orm" --chains "$data/eval.jsonl" --count 20 --out "$out/orm-reference.json"
+
+# 7. the demo folders (models/demo in the repository)
+node "$here/../../../dist/cli/main.js" convert "$out/prm" "$out/demo/prm" --format trl --separator '\n' --dtype float16 --force
