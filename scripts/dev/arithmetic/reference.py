@@ -3,7 +3,7 @@ code of train.py's), one chain per call, for checking a converted model against 
 
   reference.py --prm RUN/prm --orm RUN/orm --chains DATA/eval.jsonl --count 40 --out reference.json
 
-Writes {chains: [{id, problem, steps}], prm: [{id, stepProbs}], orm: [{id, reward, prob}]}: the
+Writes {chains: [{id, problem, steps}], prm: [{id, stepProbs, tokens}], orm: [{id, reward, prob, tokens}]}: the
 PRM's softmax class 1 at each step's separator token, the ORM's raw logit at the last token
 and its sigmoid.
 
@@ -58,7 +58,7 @@ def main():
         for r in rows:
             ids, _ = chain_ids(tok, r["problem"], r["steps"])
             z = orm(input_ids=torch.tensor([ids])).logits[0, 0].item()
-            out["orm"].append({"id": r["id"], "reward": z, "prob": float(torch.sigmoid(torch.tensor(z)))})
+            out["orm"].append({"id": r["id"], "reward": z, "prob": float(torch.sigmoid(torch.tensor(z))), "tokens": len(ids)})
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")

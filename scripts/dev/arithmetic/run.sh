@@ -37,3 +37,4 @@ train orm --init "$out/backbone" --out "$out/orm" --steps 600 --warmup 50 --lr 3
 
 # 7. the demo folders (models/demo in the repository)
 node "$here/../../../dist/cli/main.js" convert "$out/prm" "$out/demo/prm" --format trl --separator '\n' --dtype float16 --force
+node "$here/../../../dist/cli/main.js" convert "$out/orm" "$out/demo/orm" --format plain-orm --dtype float16 --force
