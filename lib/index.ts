@@ -24,6 +24,7 @@ export type {
   PrmEncoding,
   PrmLoadOptions,
   PrmScore,
+  PrmStepLogs,
   PrmScoreOptions,
   PrmStats,
   RankedCandidate,

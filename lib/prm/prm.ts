@@ -9,7 +9,7 @@ import { trainedHeadOf } from '../backbones/onnx/applied-head.js';
 import { VllmSource } from '../backbones/vllm/source.js';
 import { checkItemShape } from '../formats/errors.js';
 import { isInputError, PrmInputTypeError, reroot } from '../errors.js';
-import { aggregation, invalidType, show } from '../is.js';
+import { aggregation, invalidType, knownKeys, object, show, signal as abortSignal } from '../is.js';
 import type { InputError } from '../errors.js';
 import { resolveFormat } from '../formats/index.js';
 import type { FormatSpec, PrmFormat } from '../formats/types.js';
@@ -21,8 +21,8 @@ import { manifestFormat, manifestKind, modelFiles } from '../model/manifest.js';
 import { headFormatSpec } from '../model/heads.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
-import { buildScores, checkRerankCall, checkScoreCall } from './results.js';
-import type { PrmScore, RerankOptions, ScoreCall, ScoreCallOptions } from './results.js';
+import { buildScores, buildStepLogs, checkRerankCall, checkScoreCall } from './results.js';
+import type { PrmScore, PrmStepLogs, RerankOptions, ScoreCall, ScoreCallOptions } from './results.js';
 import { buildRewardScores, checkRewardCall, rewardAggregation } from './rewards.js';
 import type { RewardCall, RewardDefaults } from './rewards.js';
 import { implicitOptions } from './options.js';
@@ -38,7 +38,7 @@ import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../reward
 
 export type { ChunkingOptions, ImplicitLoadOptions, PrmConnectOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
 export type { RewardAggregation, RewardKind } from './rewards.js';
-export type { PrmScore, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
+export type { PrmScore, PrmStepLogs, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
 export type { HeadSource } from '../backbones/onnx/head.js';
 export type { BackendInfo as PrmBackendInfo, SourceStats as PrmStats } from '../backbones/step-source.js';
 export type { ClassifyOptions, EncodedRow, PrmEncodeOptions, PrmEncoding } from './encoding.js';
@@ -243,6 +243,27 @@ export class Prm implements StepScorer, ChainRanker {
     const o = this.checkCall(options);
     const enc: PrmEncoding = { ...encoded, ids: encoded.ids ?? encoded.inputIds.map(() => undefined) };
     return this.scoreFitted(fitContext(enc, this.maxContext, this.overflow), o);
+  }
+
+  /**
+   * `scoreEncoded` without the reduction: each chain's step log-probabilities (an implicit
+   * PRM: its unscaled per-step log-ratios) as the backbone gave them, with no probabilities,
+   * default aggregate or first error computed. For a caller that reduces per request itself
+   * (the service, whose requests in one batch ask for different aggregates and thresholds).
+   */
+  async stepLogsEncoded(encoded: PrmEncoding | EncodedBatch, options?: { signal?: AbortSignal }): Promise<PrmStepLogs[]> {
+    this.live();
+    checkEncoding(encoded, this.format);
+    if (options !== undefined) knownKeys(object(options, 'options'), ['signal'], 'options');
+    const signal = abortSignal(options?.signal, 'options.signal');
+    const enc = fitContext({ ...encoded, ids: encoded.ids ?? encoded.inputIds.map(() => undefined) }, this.maxContext, this.overflow);
+    const tokens = enc.inputIds.map((r) => r.length);
+    if (this.implicit) {
+      const ratios = await this.source.stepLogRatios!(enc.inputIds, enc.boundaries, enc.starts!, signal);
+      return buildStepLogs(ratios, 'logRatios', enc.boundaries.offsets, tokens, enc.truncated, enc.ids);
+    }
+    const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, signal);
+    return buildStepLogs(lp, 'logProbs', enc.boundaries.offsets, tokens, enc.truncated, enc.ids);
   }
 
   /** A scoring call's options: probabilities' or, for an implicit PRM, rewards'. */

@@ -81,6 +81,42 @@ export function checkRerankCall(o: RerankOptions, dflt: Aggregation, candidates:
   return { ...call, topN: o.topN === undefined ? candidates : nonNegativeInt(o.topN, 'topN') };
 }
 
+/**
+ * A chain's per-step numbers as the backbone gave them, before any reduction: what a caller
+ * that aggregates per request itself (the service) takes from `Prm.stepLogsEncoded`.
+ */
+export interface PrmStepLogs {
+  /** log P(step correct) for each scored step (empty for an implicit PRM). */
+  stepLogProbs: number[];
+  /**
+   * An implicit PRM's per-step sums of log policy(y_i) - log reference(y_i) over each step's
+   * response tokens, unscaled: its 'step' rewards at beta 1 (lib/prm/rewards.ts).
+   */
+  stepLogRatios?: number[];
+  tokens: number;
+  truncated: boolean;
+  id?: string;
+}
+
+/** Each chain's slice of the backbone's CSR values: log-probabilities, or an implicit PRM's log-ratios. */
+export function buildStepLogs(
+  values: Float32Array | Float64Array,
+  kind: 'logProbs' | 'logRatios',
+  offsets: Int32Array,
+  tokens: readonly number[],
+  truncated: readonly boolean[],
+  ids: ReadonlyArray<string | undefined>,
+): PrmStepLogs[] {
+  const out: PrmStepLogs[] = [];
+  for (let i = 0; i < offsets.length - 1; i++) {
+    const v = Array.from(values.subarray(offsets[i], offsets[i + 1]));
+    const r: PrmStepLogs = kind === 'logProbs' ? { stepLogProbs: v, tokens: tokens[i], truncated: truncated[i] } : { stepLogProbs: [], stepLogRatios: v, tokens: tokens[i], truncated: truncated[i] };
+    if (ids[i] !== undefined) r.id = ids[i];
+    out.push(r);
+  }
+  return out;
+}
+
 export function buildScores(
   lp: Float32Array,
   offsets: Int32Array,

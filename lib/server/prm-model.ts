@@ -67,13 +67,10 @@ export function prmServerModel(prm: Prm): ServerModel {
           if (!(c instanceof PrmChain) || c.prm !== prm) throw new TypeError(`chains[${i}] was not encoded by this model's encode`);
           return c;
         });
-        if (prm.implicit) {
-          // beta 1, per step: the unscaled per-step log-ratios each request rescales
-          const scored = await prm.scoreEncoded(pickRows(rows, prm.format), { ...options, beta: 1, rewards: 'step' });
-          return scored.map((s) => ({ stepLogProbs: [], stepLogRatios: s.stepRewards!, tokens: s.tokens, truncated: s.truncated }));
-        }
-        const scored = await prm.scoreEncoded(pickRows(rows, prm.format), options);
-        return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, tokens: s.tokens, truncated: s.truncated }));
+        // the backbone's numbers only: each request reduces them with its own aggregate,
+        // threshold (and an implicit PRM's beta) after the batch (summarize.ts)
+        const scored = await prm.stepLogsEncoded(pickRows(rows, prm.format), options?.signal ? { signal: options.signal } : {});
+        return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, ...(s.stepLogRatios ? { stepLogRatios: s.stepLogRatios } : {}), tokens: s.tokens, truncated: s.truncated }));
       },
     },
     tokenizer: serverTokenizer(tok),
