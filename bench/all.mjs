@@ -5,7 +5,7 @@
 // (and the run exits non-zero after the others have finished).
 //   --quick        every benchmark's smoke run; results and the rewritten README go to a
 //                  temporary folder, never over the committed ones
-//   --only a,b     just these (kernels, e2e, search, eval, server, vllm, templates, train-head, implicit,
+//   --only a,b     just these (kernels, e2e, search, orm-vs-prm, eval, server, vllm, templates, train-head, implicit,
 //                  convert; 7b runs only when named here: 15 GB of checkpoint and ~16 GB of memory)
 //   --no-build     do not recompile the TypeScript first
 //   --allow-js     run even when the native addon is not loaded (figures of the js fallback)
@@ -51,6 +51,8 @@ const BENCHES = [
   { name: 'kernels', args: ['--expose-gc', 'bench/kernels.mjs'], minutes: 45, fromStdout: kernelTables, fence: true },
   { name: 'e2e', args: ['bench/e2e.mjs'], minutes: 45, fence: false },
   { name: 'search', args: ['bench/search.mjs'], minutes: 45, fence: true },
+  // the demo PRM and ORM of models/demo on held-out problems: about 10 minutes on a quiet machine
+  { name: 'orm-vs-prm', args: ['bench/orm-vs-prm.mjs'], minutes: 60, fence: true },
   { name: 'eval', args: ['bench/eval.mjs'], minutes: 45, fence: true },
   { name: 'server', args: ['bench/server.mjs'], minutes: 45, fence: true },
   { name: 'vllm', args: ['bench/vllm.mjs'], minutes: 30, fence: true },
