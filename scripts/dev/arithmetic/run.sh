@@ -38,3 +38,15 @@ train orm --init "$out/backbone" --out "$out/orm" --steps 600 --warmup 50 --lr 3
 # 7. the demo folders (models/demo in the repository)
 node "$here/../../../dist/cli/main.js" convert "$out/prm" "$out/demo/prm" --format trl --separator '\n' --dtype float16 --force
 node "$here/../../../dist/cli/main.js" convert "$out/orm" "$out/demo/orm" --format plain-orm --dtype float16 --force
+
+# 8. heads on the frozen backbone, with prmkit train (no Python): the backbone converted without
+#    a head, then an MLP and a linear head each for the PRM (hard MC labels) and the ORM (outcome)
+#    on the first 20k training chains; the folder's active head is the PRM's MLP
+prmkit() { node "$here/../../../dist/cli/main.js" "$@"; }
+prmkit convert "$out/backbone" "$out/demo/backbone" --backbone --format trl --dtype float16 --force
+node "$here/head-data.mjs" "$data" 20000
+heads() { prmkit train -m "$out/demo/backbone" --batch-size 1024 --patience 5 --force "$@"; }
+heads --cache "$out/heads-cache-orm" --data "$data/heads-orm.jsonl" --kind orm --name orm --head mlp --lr 0.003 --epochs 60 --no-activate
+heads --cache "$out/heads-cache-orm" --data "$data/heads-orm.jsonl" --kind orm --name orm-linear --head linear --lr 0.01 --epochs 40 --no-activate
+heads --cache "$out/heads-cache-prm" --data "$data/heads-prm.jsonl" --name prm-linear --head linear --lr 0.01 --epochs 40 --no-activate
+heads --cache "$out/heads-cache-prm" --data "$data/heads-prm.jsonl" --name prm --head mlp --lr 0.003 --epochs 40
