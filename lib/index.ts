@@ -20,6 +20,7 @@ export type {
   ImplicitLoadOptions,
   PrmBackendInfo,
   PrmConnectOptions,
+  PrmDemoOptions,
   PrmEncodeOptions,
   PrmEncoding,
   PrmLoadOptions,
@@ -38,7 +39,7 @@ export type {
 
 // outcome reward models: one score per solution (no step scores), ranked beside PRMs
 export { Orm } from './orm/index.js';
-export type { OrmCallOptions, OrmEncoding, OrmItem, OrmLoadOptions, OrmRerankOptions, OrmScore, RankedSolution } from './orm/index.js';
+export type { OrmCallOptions, OrmDemoOptions, OrmEncoding, OrmItem, OrmLoadOptions, OrmRerankOptions, OrmScore, RankedSolution } from './orm/index.js';
 export { ORM_FORMATS, ORM_FORMAT_NAMES, resolveOrmFormat } from './formats/orm.js';
 export type { OrmFormat, OrmFormatName, OrmFormatSpec, OrmValue } from './formats/orm.js';
 

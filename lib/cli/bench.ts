@@ -10,12 +10,13 @@ import { intOption, parse, stringOption } from './args.js';
 import { parseChainLine } from './input.js';
 import { CliError, UsageError, fileError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openModel } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, noteDemo, openModel } from './model-options.js';
 
 export const BENCH_HELP = `prmkit bench: scoring throughput of a PRM
 
 usage:
   prmkit bench -m MODEL -t TOKENIZER -f FORMAT [--input chains.jsonl | --chains N --steps S] [options]
+  prmkit bench [...]   no model named: the built-in arithmetic demo PRM
 
       --input PATH          JSONL chains {"problem", "steps"} (default: generated chains)
       --chains N            generated chains (default 256)
@@ -98,7 +99,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, BENCH_HELP);
     return 0;
   }
-  const spec = modelSpec(values, 'bench');
+  const spec = modelSpec(values, 'bench', { demo: true });
   const input = stringOption(values, 'input');
   const nChains = intOption(values, 'chains', 1, 256)!;
   const nSteps = intOption(values, 'steps', 1, 6)!;
@@ -109,6 +110,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
   const jsonPath = stringOption(values, 'json');
 
   const chains = input ? await readChains(input) : syntheticChains(nChains, nSteps);
+  await noteDemo(spec, io);
   const prm = await openModel(spec, io.signal);
   const rows: BenchRow[] = [];
   try {

@@ -1,14 +1,18 @@
 // The model flags every model-using command takes (score, serve, bench, eval processbench),
 // and opening the model they name: a local ONNX PRM, a remote vLLM server as the backbone,
-// or (for the commands that rank whole solutions: score, serve) a local ONNX ORM.
+// or (for the commands that rank whole solutions: score, serve) a local ONNX ORM. score,
+// serve and bench given no model at all open the arithmetic demo PRM the package ships.
 import { isOrmFormatName, ORM_FORMAT_NAMES } from '../formats/orm.js';
 import type { OrmFormatName } from '../formats/orm.js';
 import { manifestFormat, readManifest } from '../model/manifest.js';
 import { headFormatSpec, selectedKind, selectHead } from '../model/heads.js';
+import { DEMO_NAMES, DEMO_NOTE, requireDemoModel } from '../model/demo.js';
+import type { DemoKind } from '../model/demo.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { OptionSpec, Values } from './args.js';
 import { asUsage, intOption, oneOfOption, required, stringOption } from './args.js';
-import { Interrupted, UsageError } from './io.js';
+import { CliError, Interrupted, UsageError, write } from './io.js';
+import type { CliIo } from './io.js';
 import * as is from '../is.js';
 import type { Prm, PrmConnectOptions, PrmLoadOptions, TokenizerOptions } from '../prm/index.js';
 import type { Orm, OrmLoadOptions } from '../orm/index.js';
@@ -54,8 +58,14 @@ export const MODEL_HELP = `model:
       --added-token ID=TEXT add or rename a token (e.g. 151651=<extra_0> for the Qwen PRM)
 `;
 
-/** What opens the model: the options of Prm.load, Prm.connect or Orm.load. */
-export type ModelSpec = { kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions } | { kind: 'orm'; options: OrmLoadOptions };
+/**
+ * What opens the model: the options of Prm.load, Prm.connect or Orm.load; `demo` when no flag
+ * named a model and the command falls back to the demo the package ships.
+ */
+export type ModelSpec = ({ kind: 'onnx'; options: PrmLoadOptions } | { kind: 'vllm'; options: PrmConnectOptions } | { kind: 'orm'; options: OrmLoadOptions }) & { demo?: DemoKind };
+
+/** Flags that name or change which model is read: with none of them, the demo is used. */
+const MODEL_NAMING = ['model', 'tokenizer', 'format', 'head', 'head-name', 'vllm', 'vllm-api-key', 'added-token'] as const;
 
 const ONNX_ONLY = ['head', 'head-name', 'threads', 'workers', 'max-padded-tokens', 'no-snapshot'] as const;
 
@@ -88,7 +98,8 @@ function convertedFolder(model: string | undefined, headName: string | undefined
  * Checks the model flags (no file is opened yet). An ORM (a converted ORM folder, or an ORM
  * format named with -f) is taken only where `options.orm` says the command ranks whole solutions.
  */
-export function modelSpec(values: Values, command: string, options: { orm?: boolean } = {}): ModelSpec {
+export function modelSpec(values: Values, command: string, options: { orm?: boolean; demo?: boolean } = {}): ModelSpec {
+  if (options.demo && MODEL_NAMING.every((k) => values[k] === undefined)) return demoSpec(values);
   // a folder written by `prmkit convert` names its own tokenizer and format
   const selected = stringOption(values, 'head') === undefined ? stringOption(values, 'head-name') : 'converted';
   const converted = values['vllm'] === undefined ? convertedFolder(stringOption(values, 'model'), selected) : undefined;
@@ -124,6 +135,22 @@ export function modelSpec(values: Values, command: string, options: { orm?: bool
   }
   if (values['vllm-api-key'] !== undefined) throw new UsageError('--vllm-api-key needs --vllm URL');
   return { kind: 'onnx', options: { ...common, model: required(values, 'model', command), ...localFlags(values) } };
+}
+
+/** The demo PRM, with the flags that do not name a model (--name, --workers, --max-context, ...). */
+function demoSpec(values: Values): ModelSpec {
+  let model: string;
+  try {
+    model = requireDemoModel('prm');
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return { kind: 'onnx', demo: 'prm', options: { model, name: DEMO_NAMES.prm, ...sharedFlags(values), ...localFlags(values) } };
+}
+
+/** Says, in one stderr line, that the command runs on the demo (nothing when a model was named). */
+export async function noteDemo(spec: ModelSpec, io: CliIo): Promise<void> {
+  if (spec.demo) await write(io.stderr, `${DEMO_NOTE}\n`);
 }
 
 /** --name, --max-context and --overflow, read alike by every kind of model. */

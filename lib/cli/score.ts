@@ -12,7 +12,7 @@ import { CliError, fileError, UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
 import { IdRegistry, InputLineError, lineError, parseChainLine } from './input.js';
 import type { InputChain } from './input.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openRanker } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, noteDemo, openRanker } from './model-options.js';
 import { closeOutput, inspectOutput, openOutput } from './output.js';
 import { Progress } from './progress.js';
 
@@ -20,6 +20,7 @@ export const SCORE_HELP = `prmkit score: score reasoning chains from JSONL
 
 usage:
   prmkit score -m MODEL -t TOKENIZER -f FORMAT [-i in.jsonl] [-o out.jsonl] [options]
+  prmkit score [-i in.jsonl] ...   no model named: the built-in arithmetic demo PRM
 
 Each input line is {"id"?, "problem": "...", "steps": ["...", ...]} (other fields are
 ignored, so ProcessBench rows work as they are). Each output line is
@@ -96,7 +97,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SCORE_HELP);
     return 0;
   }
-  const spec = modelSpec(values, 'score', { orm: true });
+  const spec = modelSpec(values, 'score', { orm: true, demo: true });
   const orm = spec.kind === 'orm';
   for (const flag of ['aggregate', 'error-threshold'])
     if (orm && values[flag] !== undefined) throw new UsageError(`--${flag} applies to a PRM's step scores; an outcome reward model gives one score per solution`);
@@ -131,6 +132,7 @@ export async function runScore(argv: string[], io: CliIo): Promise<number> {
   const total = showProgress && input !== '-' && statSync(input).isFile() ? await countLines(input, io.signal) : undefined;
   const progress = new Progress(io.stderr, { enabled: showProgress, ...(total !== undefined ? { total: Math.max(0, total - done.size) } : {}) });
 
+  await noteDemo(spec, io);
   const model = await openRanker(spec, io.signal);
   let sink: Writable | undefined;
   let scored = 0;

@@ -7,11 +7,12 @@ import { aggregateOption, intOption, parse, stringOption } from './args.js';
 import type { Values } from './args.js';
 import { UsageError, write } from './io.js';
 import type { CliIo } from './io.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelSpec, openRanker } from './model-options.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelSpec, noteDemo, openRanker } from './model-options.js';
 
 export const SERVE_HELP = `prmkit serve: HTTP scoring service
 
 usage:
+  prmkit serve [--host H] [--port P]   no model named: the built-in arithmetic demo PRM
   prmkit serve -m MODEL -t TOKENIZER -f FORMAT [--host H] [--port P] [options]
   prmkit serve --vllm URL -t TOKENIZER -f FORMAT [...]   a vLLM server as the backbone
   prmkit serve -m ORM_DIR [...]   an outcome reward model: one score per solution on /v1/rerank,
@@ -105,7 +106,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     await write(io.stdout, SERVE_HELP);
     return 0;
   }
-  const spec = modelSpec(values, 'serve', { orm: true });
+  const spec = modelSpec(values, 'serve', { orm: true, demo: true });
   if (spec.kind === 'orm' && values['aggregate'] !== undefined)
     throw new UsageError('--aggregate applies to a PRM\'s step scores; an outcome reward model gives one score per solution');
   const host = stringOption(values, 'host') ?? '127.0.0.1';
@@ -136,6 +137,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const timeout = intOption(values, 'timeout-ms', 1);
 
   const { createServer, ormServerModel, prmServerModel } = await import('../server/index.js');
+  await noteDemo(spec, io);
   const prm = await openRanker(spec, io.signal);
   const options: ServerOptions = {
     model: prm.kind === 'orm' ? ormServerModel(prm) : prmServerModel(prm),

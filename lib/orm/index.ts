@@ -2,4 +2,4 @@
 export { Orm } from './orm.js';
 export type { OrmScore, RankedSolution } from './orm.js';
 export type { OrmEncoding, OrmItem } from './encode.js';
-export type { OrmCallOptions, OrmLoadOptions, OrmRerankOptions } from './options.js';
+export type { OrmCallOptions, OrmDemoOptions, OrmLoadOptions, OrmRerankOptions } from './options.js';

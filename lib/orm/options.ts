@@ -37,6 +37,9 @@ export interface OrmLoadOptions {
   snapshot?: boolean;
 }
 
+/** Orm.demo's options: Orm.load's, less those that name or read the model (the demo brings its own). */
+export type OrmDemoOptions = Omit<OrmLoadOptions, 'model' | 'tokenizer' | 'format' | 'head' | 'headName' | 'output'>;
+
 export const ORM_LOAD_KEYS = keysOf<OrmLoadOptions>()({
   model: true, tokenizer: true, format: true, maxContext: true, overflow: true, name: true, head: true, headName: true, output: true, workers: true, chunking: true, snapshot: true,
 });

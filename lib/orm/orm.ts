@@ -12,10 +12,11 @@ import type { InputError } from '../errors.js';
 import { resolveOrmFormat } from '../formats/orm.js';
 import type { OrmFormat, OrmFormatSpec } from '../formats/orm.js';
 import type { ChainItem, ChainRanker, RankedChain } from '../interfaces.js';
-import { invalidType, show } from '../is.js';
+import { invalidType, object, show } from '../is.js';
 import { rankGroups } from '../kernels/index.js';
 import { warnIfJsBackend } from '../kernels/backend.js';
 import { manifestKind, modelFiles } from '../model/manifest.js';
+import { DEMO_NAMES, requireDemoModel } from '../model/demo.js';
 import { tokenizerOptions, workerOptions } from '../prm/options.js';
 import { checkMaxContext, checkOverflow } from '../formats/encode.js';
 import type { Overflow } from '../formats/encode.js';
@@ -23,7 +24,7 @@ import { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { checkOrmItem, encodeOrmItem, encodeOrmItems, overOrmContext } from './encode.js';
 import type { OrmEncoding, OrmItem } from './encode.js';
 import { checkOrmCall, checkOrmLoadOptions, checkOrmRerank } from './options.js';
-import type { OrmCallOptions, OrmLoadOptions, OrmRerankOptions } from './options.js';
+import type { OrmCallOptions, OrmDemoOptions, OrmLoadOptions, OrmRerankOptions } from './options.js';
 
 /** Items tokenized per event-loop turn in `score`. */
 const ENCODE_SLICE = 32;
@@ -72,6 +73,19 @@ export class Orm implements ChainRanker {
     this.tokenizer = tokenizer;
     this.maxContext = maxContext;
     this.overflow = overflow;
+  }
+
+  /**
+   * The arithmetic demo ORM that ships in the package, beside `Prm.demo()`'s PRM (the same
+   * trunk and tokenizer, trained on the same task's chains to judge the final answer): one
+   * score per whole solution, to rank beside the PRM. It knows arithmetic chains and nothing
+   * else. Takes Orm.load's options except those naming the model.
+   */
+  static async demo(options: OrmDemoOptions = {}): Promise<Orm> {
+    const o = object(options, 'options');
+    for (const k of ['model', 'tokenizer', 'format', 'head', 'headName', 'output'])
+      if (o[k] !== undefined) throw new TypeError(`options.${k} is not an option of Orm.demo (the demo names its own model); use Orm.load for another model`);
+    return Orm.load({ name: DEMO_NAMES.orm, ...options, model: requireDemoModel('orm') });
   }
 
   /**

@@ -72,6 +72,9 @@ export interface PrmLoadOptions extends Omit<CommonOptions, 'tokenizer' | 'forma
   snapshot?: boolean;
 }
 
+/** Prm.demo's options: Prm.load's, less those that name or read the model (the demo brings its own). */
+export type PrmDemoOptions = Omit<PrmLoadOptions, 'model' | 'tokenizer' | 'format' | 'head' | 'headName' | 'output' | 'implicit'>;
+
 /** How an implicit PRM's two models run and what its rewards default to. */
 export interface ImplicitLoadOptions {
   /** Run the policy and the reference at the same time: 'auto' (default: when free memory holds both calls), 'parallel', 'sequential'. */

@@ -19,8 +19,9 @@ import { warnIfJsBackend } from '../kernels/backend.js';
 import type { Aggregation } from '../kernels/types.js';
 import { manifestFormat, manifestKind, modelFiles } from '../model/manifest.js';
 import { headFormatSpec } from '../model/heads.js';
+import { DEMO_NAMES, requireDemoModel } from '../model/demo.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
-import type { PrmConnectOptions, PrmLoadOptions } from './options.js';
+import type { PrmConnectOptions, PrmDemoOptions, PrmLoadOptions } from './options.js';
 import { buildScores, buildStepLogs, checkRerankCall, checkScoreCall } from './results.js';
 import type { PrmScore, PrmStepLogs, RerankOptions, ScoreCall, ScoreCallOptions } from './results.js';
 import { buildRewardScores, checkRewardCall, rewardAggregation } from './rewards.js';
@@ -36,7 +37,7 @@ import { PrmTokenizer } from '../tokenize/tokenizer.js';
 import { denseRewards } from '../rewards/dense.js';
 import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../rewards/dense.js';
 
-export type { ChunkingOptions, ImplicitLoadOptions, PrmConnectOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
+export type { ChunkingOptions, ImplicitLoadOptions, PrmConnectOptions, PrmDemoOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
 export type { RewardAggregation, RewardKind } from './rewards.js';
 export type { PrmScore, PrmStepLogs, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
 export type { HeadSource } from '../backbones/onnx/head.js';
@@ -144,6 +145,19 @@ export class Prm implements StepScorer, ChainRanker {
       workers: workerOptions(options.workers), chunking: options.chunking, snapshot: options.snapshot, ...(trained ? { trained: trained.applied } : {}),
     });
     return new Prm(options.name ?? `${c.format.name}:${basename(options.model)}${trained ? `:${trained.name}` : ''}`, c, source);
+  }
+
+  /**
+   * The arithmetic demo PRM that ships in the package (a 1.2M-parameter PRM trained on the
+   * problems of prmkit/testing/arithmetic, trl format, steps separated by newlines): something
+   * real to score before a large PRM is converted. It knows arithmetic chains like
+   * "12 * 3 = 36" and nothing else. Takes Prm.load's options except those naming the model.
+   */
+  static async demo(options: PrmDemoOptions = {}): Promise<Prm> {
+    const o = object(options, 'options');
+    for (const k of ['model', 'tokenizer', 'format', 'head', 'headName', 'output', 'implicit'])
+      if (o[k] !== undefined) throw new TypeError(`options.${k} is not an option of Prm.demo (the demo names its own model); use Prm.load for another model`);
+    return Prm.load({ name: DEMO_NAMES.prm, ...options, model: requireDemoModel('prm') });
   }
 
   /** Two causal LMs of a folder converted with --reference, read by ImplicitSource. */

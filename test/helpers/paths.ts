@@ -19,6 +19,8 @@ export const hasProcessBench = existsSync(join(processBenchDir, 'gsm8k.json'));
 /** ProcessBench and the tokenizers the real-data suites read. */
 export const hasShared = hasProcessBench && existsSync(join(mistralDir, 'tokenizer.json'));
 export const hasDist = existsSync(join(distDir, 'index.js'));
+/** The demo PRM the package ships (models/demo/prm, a converted folder). */
+export const hasDemoPrm = existsSync(join(repoRoot, 'models', 'demo', 'prm', 'prmkit.json'));
 /** Whether `command` runs on this machine (cmake for the C++ suites). */
 export function hasCommand(command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -28,3 +30,4 @@ export const NO_SHARED = `the shared data directory ${sharedData} (ProcessBench,
 export const NO_PROCESSBENCH = `ProcessBench is not at ${processBenchDir}; set PRMKIT_SHARED_DATA to the shared data directory`;
 export const NO_DIST = `the compiled ${distDir} is absent (npm install or npm run build:ts builds it)`;
 export const NO_CMAKE = 'cmake is not on PATH';
+export const NO_DEMO_PRM = `the demo PRM is not in this checkout (${join(repoRoot, 'models', 'demo', 'prm')})`;

@@ -1,9 +1,11 @@
 // The scoring page at GET / in a real browser (headless Chromium): `prmkit serve` runs as a
-// child process on the tiny PRM with an API key, the page is driven as a user would, and what
-// it shows is checked against the service's own JSON answers for the same input. The tiny
-// model is random, so the "wrong third step" input is picked (problem and threshold) such that
-// the service itself puts the first error at step 3; the page must then show exactly that.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// child process with no model named (so on the arithmetic demo PRM the package ships) and an
+// API key, the page is driven as a user would, and what it shows is checked against the
+// service's own JSON answers for the same input and against the task's verifier. The demo
+// PRM is a trained model with fixed weights: the input with a wrong third step is the first
+// problem of a fixed seed on which its verdict agrees with the verifier at the page's
+// default threshold, so the same problem is picked on every run.
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -11,18 +13,18 @@ import type { Page } from 'playwright-core';
 import { createServer } from '../../lib/server/index.js';
 import type { ModelChainScore, PrmServer } from '../../lib/server/index.js';
 import type { ChainItem } from '../../lib/interfaces.js';
-import { createTinyModel } from '../../lib/testing/index.js';
-import { createArithmeticProblems, formatStep, solveArithmetic, verifySteps } from '../../lib/testing/arithmetic.js';
+import { createArithmeticProblems, demoTaskOptions, formatStep, solveArithmetic, verifySteps } from '../../lib/testing/arithmetic.js';
+import { DEMO_NAMES, DEMO_NOTE } from '../../lib/model/demo.js';
 import type { ArithmeticProblem } from '../../lib/testing/arithmetic.js';
-import { describeWhen, NO_DIST } from '../helpers/index.js';
+import { describeWhen, hasDemoPrm, NO_DEMO_PRM, NO_DIST } from '../helpers/index.js';
 import { hasBrowser, launchChromium, NO_BROWSER } from '../helpers/browser.js';
 import type { Browser } from '../helpers/browser.js';
 import { mainJs, spawnPrmkit, when } from '../cli/helpers.js';
 import { FakeModel, fakeTokens, probOf } from './fake-model.js';
 
 const KEY = 'page-test-key';
-const ready = hasBrowser && existsSync(mainJs);
-const reason = hasBrowser ? NO_DIST : NO_BROWSER;
+const ready = hasBrowser && existsSync(mainJs) && hasDemoPrm;
+const reason = !hasBrowser ? NO_BROWSER : !hasDemoPrm ? NO_DEMO_PRM : NO_DIST;
 
 let browser: Browser;
 let shots: string;
@@ -36,14 +38,14 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** The correct solution with a slip at step k (0-based): its result is off by 10, later steps carry on from it. */
+/** The correct solution with a slip at step k (0-based): its result is off by 7 (a slip the size the demo PRM was trained on), later steps carry on from it. */
 function slipAt(p: ArithmeticProblem, k: number): string[] {
   const steps = solveArithmetic(p);
   if (p.operations.slice(k + 1).some((o) => o.op === '/')) return steps; // a later division would not stay exact
   let v = k === 0 ? p.start : p.values[k - 1]!;
   for (let i = k; i < p.operations.length; i++) {
     const o = p.operations[i]!;
-    const c = (o.op === '+' ? v + o.operand : o.op === '-' ? v - o.operand : o.op === '*' ? v * o.operand : v / o.operand) + (i === k ? 10 : 0);
+    const c = (o.op === '+' ? v + o.operand : o.op === '-' ? v - o.operand : o.op === '*' ? v * o.operand : v / o.operand) + (i === k ? 7 : 0);
     steps[i] = formatStep(v, o.op, o.operand, c, i === p.operations.length - 1);
     v = c;
   }
@@ -106,8 +108,7 @@ const shownResults = (page: Page): Promise<Shown[]> =>
     }),
   );
 
-describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () => {
-  let dir: string;
+describeWhen(ready, 'the scoring page in Chromium, on prmkit serve with the demo PRM', reason, () => {
   let url: string;
   let stop: () => Promise<unknown>;
   let page: Page;
@@ -125,9 +126,8 @@ describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () 
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'prmkit-ui-'));
-    const tiny = await createTinyModel({ dir, seed: 7, layers: 2, hidden: 64 });
-    const p = spawnPrmkit(['serve', '-m', tiny.model, '-t', tiny.tokenizer, '--head', tiny.head!, '-f', 'math-shepherd', '--port', '0', '--name', 'tiny-page', '--api-key', KEY]);
+    // no model flags: the demo PRM
+    const p = spawnPrmkit(['serve', '--port', '0', '--api-key', KEY]);
     stop = async () => {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
       return p.exited;
@@ -137,12 +137,12 @@ describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () 
       p.exited.then((r) => Promise.reject(new Error(`prmkit serve ended: ${r.stderr}`))),
     ]);
     url = /scoring page at (\S+)\//.exec(p.stderr())![1]!;
+    expect(p.stderr().split('\n')[0]).toBe(DEMO_NOTE);
     ({ page, errors, urls } = await openPage(1100, 900));
   });
   afterAll(async () => {
     await page?.close();
     await stop?.();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('asks for the API key, then shows the model, its kind, format and backends', async () => {
@@ -154,30 +154,31 @@ describeWhen(ready, 'the scoring page in Chromium, on prmkit serve', reason, () 
     await page.waitForSelector('#model-info');
     const info = await call('/v1/prm/info');
     const shown = Object.fromEntries(await page.$$eval('#model-info > div', (ds) => ds.map((d) => [d.querySelector('dt')!.textContent, d.querySelector('dd')!.textContent])));
-    expect(shown).toEqual({ model: 'tiny-page', kind: 'PRM: a score per step', format: 'math-shepherd', backbone: 'onnx/cpu', kernels: info.kernels });
+    expect(shown).toEqual({ model: DEMO_NAMES.prm, kind: 'PRM: a score per step', format: 'trl', backbone: 'onnx/cpu', kernels: info.kernels });
     expect(await page.isHidden('#key-form')).toBe(true);
     expect(await page.$$eval('#aggregate option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(info.aggregations);
     expect(await page.inputValue('#threshold')).toBe(String(info.errorThreshold));
   });
 
   it('marks step 3 of a chain with a wrong third step as its first error, and ranks the candidates as the service does', async () => {
-    // wrong third steps of several problems, scored by the service: the first whose third
-    // step scores clearly below both earlier ones (by 5 % or more) gets a threshold between
-    // them, their geometric mean (the probabilities' scale depends on the random weights)
-    const problems = createArithmeticProblems(48, { seed: 3 }).filter((p) => !p.operations.slice(3).some((o) => o.op === '/'));
-    const wrong = problems.map((p) => slipAt(p, 2));
-    wrong.forEach((s, i) => expect(verifySteps(problems[i]!, s).indexOf(false)).toBe(2));
-    const probe = await call('/v1/prm/score', { items: wrong.map((steps, i) => ({ problem: problems[i]!.problem, steps })) });
-    const at = probe.results.findIndex((r: { stepProbs: number[] }) => Math.min(r.stepProbs[0]!, r.stepProbs[1]!) > 1.05 * r.stepProbs[2]!);
-    expect(at, `no problem among ${problems.length} whose wrong third step the tiny model scores lowest`).toBeGreaterThanOrEqual(0);
-    const sp: number[] = probe.results[at].stepProbs;
-    const threshold = Math.sqrt(sp[2]! * Math.min(sp[0]!, sp[1]!));
+    // the demo task's problems with a slip at step 3 (later steps carry on from it); the
+    // first on which the demo PRM, at the default threshold, marks step 3 of the wrong chain,
+    // no step of the correct one and step 2 of a chain that slips there (the verifier's truth)
+    const problems = createArithmeticProblems(32, { ...demoTaskOptions, seed: 3 }).filter((p) => !p.operations.slice(2).some((o) => o.op === '/'));
+    const sets = problems.map((p) => [slipAt(p, 2), solveArithmetic(p), slipAt(p, 1)]);
+    sets.forEach((c, i) => expect(c.map((s) => verifySteps(problems[i]!, s).indexOf(false))).toEqual([2, -1, 1]));
+    const info = await call('/v1/prm/info');
+    const threshold: number = info.errorThreshold;
+    const probe = await call('/v1/prm/score', { items: sets.flatMap((c, i) => c.map((steps) => ({ problem: problems[i]!.problem, steps }))) });
+    const verdicts: number[] = probe.results.map((r: { firstError: number }) => r.firstError);
+    const at = sets.findIndex((_, i) => verdicts.slice(3 * i, 3 * i + 3).join() === '2,-1,1');
+    expect(at, `no problem among ${problems.length} on which the demo PRM finds the slips the verifier finds`).toBeGreaterThanOrEqual(0);
     const p = problems[at]!;
-    const candidates = [wrong[at]!, solveArithmetic(p), slipAt(p, 1)];
+    const candidates = sets[at]!;
 
     await setCandidates(page, p.problem, candidates.map((s) => s.join('\n')));
     await page.selectOption('#aggregate', 'prod');
-    await page.fill('#threshold', String(threshold));
+    expect(Number(await page.inputValue('#threshold'))).toBe(threshold);
     await scored(page);
     const shown = await shownResults(page);
 
@@ -284,6 +285,72 @@ describeWhen(hasBrowser, 'the scoring page in Chromium, for an ORM', NO_BROWSER,
       expect(shown).toEqual(ranked.map((r) => ({ index: r.index, value: shown3(r.relevance_score), steps: 0 })));
       expect(errors).toEqual([]);
       await page.screenshot({ path: join(shots, 'page-orm.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+/** An implicit PRM stand-in: per-step log-likelihood ratios, which the service turns into rewards. */
+class FakeImplicit extends FakeModel {
+  readonly rewards = { beta: 0.5, rewards: 'step' as const };
+  override async score(items: ChainItem[]): Promise<ModelChainScore[]> {
+    return items.map((it) => ({
+      stepLogProbs: [],
+      stepLogRatios: it.steps.map((s, i) => {
+        const p = probOf(`${it.problem}|${i}|${s}`);
+        return Math.log(p / (1 - p)) - 1; // shifted so that some steps get a negative reward
+      }),
+      tokens: fakeTokens(it),
+      truncated: false,
+    }));
+  }
+}
+
+describeWhen(hasBrowser, 'the scoring page in Chromium, for an implicit PRM', NO_BROWSER, () => {
+  let server: PrmServer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer({ model: new FakeImplicit() });
+    ({ url } = await server.listen({ port: 0 }));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("shows each step's reward (not a probability), the first reward below the threshold, in the service's order", async () => {
+    const { page, errors } = await openPage(900, 1000);
+    try {
+      await page.goto(url + '/');
+      await page.waitForSelector('#model-info');
+      expect(await page.$eval('#model-info', (e) => e.textContent)).toContain('implicit PRM: a reward per step');
+      expect(await page.$eval('#threshold-text', (e) => e.textContent)).toBe('First error: reward below');
+      expect(await page.inputValue('#threshold')).toBe('0');
+      const info = await (await fetch(`${url}/v1/prm/info`)).json();
+      expect(await page.$$eval('#aggregate option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(info.aggregations);
+      const problem = 'Start with 4, add 3, then double. What is the result?';
+      const texts = ['4 + 3 = 7\n7 * 2 = 14', '4 + 3 = 8\n8 * 2 = 16', '4 + 3 = 7\n7 * 2 = 15', '4 + 3 = 7\n7 * 2 = 14. The answer is 14.'];
+      await setCandidates(page, problem, texts);
+      await scored(page);
+      const steps = texts.map((t) => t.split('\n'));
+      const how = await page.inputValue('#aggregate');
+      const res = await fetch(`${url}/v1/prm/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items: steps.map((s) => ({ problem, steps: s })), aggregate: how, rewardThreshold: 0 }) });
+      const service = (await res.json()).results as Array<{ stepRewards: number[]; firstError: number; aggregates: Record<string, number> }>;
+      expect(service.some((r) => r.stepRewards.some((q) => q < 0))).toBe(true);
+      const shown = await shownResults(page);
+      for (const c of shown) {
+        const r = service[c.index]!;
+        expect(c.steps.map((s) => s.value)).toEqual(r.stepRewards.map(shown3));
+        expect(c.firstError).toBe(r.firstError);
+        expect(c.steps.filter((s) => s.badge).length).toBe(r.firstError >= 0 ? 1 : 0);
+        for (const [a, v] of Object.entries(r.aggregates)) expect(c.aggregates[a]).toBe(shown3(v));
+      }
+      const ranked = await fetch(`${url}/v1/prm/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ problem, candidates: steps, aggregate: how, rewardThreshold: 0 }) });
+      expect(shown.map((c) => c.index)).toEqual(((await ranked.json()).results as Array<{ index: number }>).map((r) => r.index));
+      expect(await page.$eval('#results-note', (e) => e.textContent)).toContain('reward');
+      expect(errors).toEqual([]);
+      await page.screenshot({ path: join(shots, 'page-implicit.png'), fullPage: true });
     } finally {
       await page.close();
     }

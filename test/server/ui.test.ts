@@ -11,8 +11,9 @@ import { DEFAULT_LIMITS, createServer } from '../../lib/server/index.js';
 import type { PrmServer, ServerOptions } from '../../lib/server/index.js';
 import { assetsDir } from '../../lib/server/ui/index.js';
 import { createTinyModel } from '../../lib/testing/index.js';
-import { createArithmeticProblems, verifySteps } from '../../lib/testing/arithmetic.js';
-import { distDir, hasDist, itWhen, NO_DIST, repoRoot } from '../helpers/index.js';
+import { createArithmeticProblems, demoTaskOptions, verifySteps } from '../../lib/testing/arithmetic.js';
+import { Prm } from '../../lib/prm/index.js';
+import { distDir, hasDemoPrm, hasDist, itWhen, NO_DEMO_PRM, NO_DIST, repoRoot } from '../helpers/index.js';
 import { io, when } from '../cli/helpers.js';
 import { FakeModel } from './fake-model.js';
 import { get } from './http.js';
@@ -183,14 +184,28 @@ describe("the page's examples", () => {
     source: { seed: number; steps: number; index: number; firstWrong: number[] };
   }>;
 
-  it('are problems of the arithmetic task whose wrong steps are where they say (by its verifier)', () => {
+  it("are problems of the demo models' arithmetic task whose wrong steps are where they say (by its verifier)", () => {
     expect(examples.length).toBeGreaterThanOrEqual(3);
     expect(examples.some((e) => e.source.firstWrong.includes(2))).toBe(true);
+    expect(examples.some((e) => e.source.firstWrong.includes(-1))).toBe(true);
     for (const e of examples) {
-      const p = createArithmeticProblems(e.source.index + 1, { seed: e.source.seed, steps: e.source.steps })[e.source.index]!;
+      expect(e.source.steps).toBe(demoTaskOptions.steps);
+      const p = createArithmeticProblems(e.source.index + 1, { ...demoTaskOptions, seed: e.source.seed })[e.source.index]!;
       expect(p.problem, e.title).toBe(e.problem);
       const firstWrong = e.candidates.map((c) => verifySteps(p, c.split('\n')).indexOf(false));
       expect(firstWrong, e.title).toEqual(e.source.firstWrong);
+    }
+  });
+
+  itWhen(hasDemoPrm, 'are marked by the demo PRM where the verifier puts their first errors, at the default threshold', NO_DEMO_PRM, async () => {
+    const prm = await Prm.demo();
+    try {
+      for (const e of examples) {
+        const scored = await prm.score(e.candidates.map((c) => ({ problem: e.problem, steps: c.split('\n') })), { errorThreshold: 0.5 });
+        expect(scored.map((r) => r.firstError), e.title).toEqual(e.source.firstWrong);
+      }
+    } finally {
+      await prm.close();
     }
   });
 });

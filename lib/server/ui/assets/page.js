@@ -1,8 +1,9 @@
 // The scoring page. Plain DOM code, no framework and no build step; it talks to the service
 // only through its public JSON routes: GET /v1/prm/info (is the model a PRM or an ORM, its
 // format, backend, aggregations, threshold), POST /v1/prm/score for a PRM (every step's
-// probability, every aggregate, the first error) and POST /v1/rerank for an ORM (one score
-// per whole solution, ranked by the service). Text from the user or the service is only
+// probability, every aggregate, the first error; an implicit PRM's step rewards instead of
+// probabilities) and POST /v1/rerank for an ORM (one score per whole solution, ranked by the
+// service). Text from the user or the service is only
 // ever set as textContent.
 
 const KEY_STORE = 'prmkit-api-key';
@@ -70,7 +71,7 @@ function showModel(info) {
   line.textContent = '';
   const parts = [
     ['model', info.model],
-    ['kind', info.kind === 'orm' ? 'ORM: one score per solution' : 'PRM: a score per step'],
+    ['kind', info.kind === 'orm' ? 'ORM: one score per solution' : info.rewards ? 'implicit PRM: a reward per step' : 'PRM: a score per step'],
     ['format', info.format ?? 'not given'],
     ['backbone', info.backend ?? 'not given'],
     ['kernels', info.kernels],
@@ -82,7 +83,15 @@ function showModel(info) {
   const select = /** @type {HTMLSelectElement} */ ($('aggregate'));
   select.textContent = '';
   for (const a of info.aggregations) select.append(el('option', { value: a, text: a, selected: a === info.defaultAggregate }));
-  /** @type {HTMLInputElement} */ ($('threshold')).value = String(info.errorThreshold);
+  // an implicit PRM's steps carry rewards (log-likelihood ratios), not probabilities: its
+  // threshold is a reward (the service's default 0), any number
+  const threshold = /** @type {HTMLInputElement} */ ($('threshold'));
+  if (info.rewards) {
+    threshold.removeAttribute('min');
+    threshold.removeAttribute('max');
+    threshold.value = '0';
+    $('threshold-text').textContent = 'First error: reward below';
+  } else threshold.value = String(info.errorThreshold);
 }
 
 async function loadInfo() {
@@ -174,9 +183,11 @@ async function score(event) {
   const empty = steps.findIndex((s) => s.length === 0);
   if (empty >= 0) return invalid(candidateBoxes()[empty], `Candidate ${empty + 1} has no steps.`);
   const orm = state.info.kind === 'orm';
+  const implicit = !orm && state.info.rewards !== undefined;
   const typed = /** @type {HTMLInputElement} */ ($('threshold')).value.trim();
-  const threshold = typed === '' ? state.info.errorThreshold : Number(typed);
-  if (!orm && !(threshold > 0 && threshold < 1)) return invalid($('threshold'), 'The first-error threshold must be a number between 0 and 1.');
+  const threshold = typed === '' ? (implicit ? 0 : state.info.errorThreshold) : Number(typed);
+  if (implicit && !Number.isFinite(threshold)) return invalid($('threshold'), 'The first-error threshold must be a number (a reward).');
+  if (!orm && !implicit && !(threshold > 0 && threshold < 1)) return invalid($('threshold'), 'The first-error threshold must be a number between 0 and 1.');
   const button = /** @type {HTMLButtonElement} */ ($('score'));
   button.disabled = true;
   say(`Scoring ${texts.length} candidate${texts.length === 1 ? '' : 's'}…`);
@@ -185,9 +196,10 @@ async function score(event) {
       const answer = await api('/v1/rerank', { query: problem, documents: texts.map((t) => t.trim()), return_documents: false });
       state.last = { kind: 'orm', texts, answer };
     } else {
-      const body = { items: steps.map((s) => ({ problem, steps: s })), aggregate: /** @type {HTMLSelectElement} */ ($('aggregate')).value, errorThreshold: threshold };
+      const body = { items: steps.map((s) => ({ problem, steps: s })), aggregate: /** @type {HTMLSelectElement} */ ($('aggregate')).value };
+      body[implicit ? 'rewardThreshold' : 'errorThreshold'] = threshold;
       const answer = await api('/v1/prm/score', body);
-      state.last = { kind: 'prm', steps, threshold, answer };
+      state.last = { kind: 'prm', implicit, steps, threshold, answer };
     }
   } catch (err) {
     if (err instanceof KeyNeeded) return askForKey(err.message);
@@ -214,9 +226,14 @@ function invalid(field, message) {
 /** Three decimals, or three significant digits below 0.1 (chain products get small). */
 const fmt = (p) => (typeof p !== 'number' || !Number.isFinite(p) ? 'n/a' : Math.abs(p) >= 0.1 || p === 0 ? p.toFixed(3) : p.toPrecision(3));
 
-/** A bar from red (0) to green (1) with the value beside it; the value is the readable part. */
-function bar(p) {
-  const v = typeof p === 'number' && Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : 0;
+/**
+ * A bar from red (0) to green (1) with the value beside it; the value is the readable part.
+ * A reward (`scale` given: the largest |reward| shown) fills from the middle of the range:
+ * -scale is an empty red bar, 0 half, +scale a full green one.
+ */
+function bar(p, scale) {
+  const q = scale === undefined || typeof p !== 'number' ? p : 0.5 + (0.5 * p) / scale;
+  const v = typeof q === 'number' && Number.isFinite(q) ? Math.min(1, Math.max(0, q)) : 0;
   const fill = el('span', { class: 'fill' });
   fill.style.setProperty('--p', String(v));
   return el('span', { class: 'meter' }, el('span', { class: 'track', 'aria-hidden': 'true' }, fill), el('span', { class: 'value', text: fmt(p), title: String(p) }));
@@ -246,30 +263,35 @@ function render() {
   const how = /** @type {HTMLSelectElement} */ ($('aggregate')).value;
   const chains = last.answer.results;
   const order = rankOrder(chains.map((r) => r.aggregates[how]));
-  $('results-note').textContent = `Ranked by ${how}; a step is an error when its probability is below ${last.threshold}.`;
-  order.forEach((i, r) => list.append(chainResult(chains[i], last.steps[i], r + 1, how)));
+  // an implicit PRM's rewards share one scale, so bars compare across candidates
+  const scale = last.implicit ? Math.max(1e-9, ...chains.flatMap((r) => (r.stepRewards ?? []).map(Math.abs))) : undefined;
+  $('results-note').textContent = last.implicit
+    ? `Ranked by ${how}; an implicit PRM: each step's reward (not a probability), an error when below ${last.threshold}.`
+    : `Ranked by ${how}; a step is an error when its probability is below ${last.threshold}.`;
+  order.forEach((i, r) => list.append(chainResult(chains[i], last.steps[i], r + 1, how, scale)));
 }
 
-function chainResult(res, steps, rank, how) {
+function chainResult(res, steps, rank, how, scale) {
   const fe = res.firstError;
   const aggs = el('dl', { class: 'aggregates' });
   for (const a of state.info.aggregations) {
     aggs.append(el('div', { class: a === how ? 'chosen' : '' }, el('dt', { text: a }), el('dd', { text: fmt(res.aggregates[a]) })));
   }
+  const values = res.stepRewards ?? res.stepProbs;
   const list = el('ol', { class: 'steps' });
   steps.forEach((text, k) => {
-    const p = res.stepProbs[k];
+    const p = values[k];
     const li = el('li', { class: k === fe ? 'step first-error' : k > fe && fe >= 0 ? 'step after-error' : 'step', 'data-step': String(k + 1) },
       el('span', { class: 'step-no', text: `${k + 1}.` }),
       el('span', { class: 'step-text', text }),
-      p === undefined ? el('span', { class: 'value', text: 'not scored (cut to fit the context)' }) : bar(p));
+      p === undefined ? el('span', { class: 'value', text: 'not scored (cut to fit the context)' }) : bar(p, scale));
     if (k === fe) li.prepend(el('strong', { class: 'badge', text: 'first error' }));
     list.append(li);
   });
   const verdict = fe >= 0 ? `first error: step ${fe + 1}` : 'no step below the threshold';
   return el('li', { class: 'result', 'data-index': String(res.index), 'data-rank': String(rank), 'data-first-error': String(fe) },
     el('h3', { text: `Candidate ${res.index + 1}` }),
-    el('p', { class: 'chain-score' }, el('span', { text: `${how} ` }), bar(res.aggregates[how]), el('span', { class: fe >= 0 ? 'verdict bad' : 'verdict', text: verdict })),
+    el('p', { class: 'chain-score' }, el('span', { text: `${how} ` }), bar(res.aggregates[how], scale), el('span', { class: fe >= 0 ? 'verdict bad' : 'verdict', text: verdict })),
     aggs,
     list,
     res.truncated ? el('p', { class: 'muted', text: 'The chain was cut to fit the model\'s context.' }) : null);
