@@ -15,7 +15,7 @@ import type { Manifest, ModelKind, TrainedHeadEntry } from './manifest.js';
 
 export type { HeadFormat, TrainedHeadEntry, TrainedHeadSpec } from './manifest.js';
 import { insideFolder } from './paths.js';
-import { Checkpoint } from './safetensors.js';
+import { Checkpoint, concatRows } from './safetensors.js';
 import { safetensorsBytes } from './safetensors-write.js';
 
 /** The name that selects the head the checkpoint was converted with. */
@@ -92,17 +92,12 @@ export function headFormatSpec(entry: TrainedHeadEntry): FormatSpec | OrmFormatN
 export function readHeadParams(dir: string, entry: TrainedHeadEntry): Float32Array {
   const path = insideFolder(dir, entry.file, `model: ${join(dir, MANIFEST)} head file`);
   const ck = Checkpoint.file(path, 'head: ');
-  const parts = headTensors(entry.head, entry.width).map(({ name, shape }) => {
-    if (!ck.has(name)) throw new RangeError(`head: ${path} has no tensor '${name}'`);
-    return ck.read(name, shape);
-  });
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatRows(
+    headTensors(entry.head, entry.width).map(({ name, shape }) => {
+      if (!ck.has(name)) throw new RangeError(`head: ${path} has no tensor '${name}'`);
+      return ck.read(name, shape);
+    }),
+  );
 }
 
 function writeAtomic(path: string, bytes: Buffer | string): void {

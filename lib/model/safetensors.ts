@@ -114,6 +114,17 @@ function readHeader(file: string, prefix: string): TensorInfo[] {
   return out;
 }
 
+/** Tensors read from a checkpoint, joined along their first axis (fused projections, a head's parameters). */
+export function concatRows(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** The tensors of a checkpoint folder or file, by name; `read` widens one to float32. */
 export class Checkpoint {
   readonly tensors: ReadonlyMap<string, TensorInfo>;

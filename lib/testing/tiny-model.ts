@@ -10,28 +10,17 @@ import type { AttentionKind } from '../model/manifest.js';
 import type { FileSink } from '../convert/folder.js';
 import { planConversion, writeModel } from '../convert/plan.js';
 import { Checkpoint } from '../model/safetensors.js';
-import type { OrmFormatName } from '../formats/orm.js';
-import type { FormatName } from '../formats/types.js';
 import { createTinyCheckpoint } from './tiny-checkpoint.js';
+import type { TinyCheckpointOptions } from './tiny-checkpoint.js';
 import { writeSafetensors } from './safetensors-write.js';
 
-export interface TinyModelOptions {
+/** The checkpoint's options (its family, shape, seed and context), and the graph variant to convert it to. */
+export interface TinyModelOptions extends TinyCheckpointOptions {
   /** Directory to write model.onnx, tokenizer.json, tokenizer_config.json (and head.safetensors). */
   dir: string;
-  layers?: number;
-  hidden?: number;
-  /** Attention heads (hidden must be divisible by it); default hidden / 16, at least 1. */
-  heads?: number;
-  /** Key/value heads (dividing heads); default heads. */
-  kvHeads?: number;
-  seed?: number;
   /** 'hidden': `last_hidden_state` + a head file; 'logits': the head is in the graph. */
   output?: 'hidden' | 'logits';
   kvCache?: boolean;
-  /** Which PRM (or ORM) family's architecture and head to imitate (default 'math-shepherd'). */
-  format?: FormatName | OrmFormatName;
-  /** max_position_embeddings = the model's context (default 4096). */
-  maxPositions?: number;
   /**
    * Element type of the model's output and KV cache (default 'float32'). 'float16' imitates
    * a half-precision export: the math stays float32 inside, casts at the edges.

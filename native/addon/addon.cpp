@@ -26,34 +26,16 @@ std::string run_gather(const GatherCall& c) {
   return gather_rows(c.backend, c.hidden, c.bounds, c.out, c.threads);
 }
 
-Napi::Value ScoreSync(const Napi::CallbackInfo& info) {
-  const ScoreCall call = read_score(info.Env(), arg_object(info));
-  check_backend_ready(info.Env(), call.backend);
-  const std::string err = run_score(call);
-  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
-  return info.Env().Undefined();
+// Both forms refuse a backend this build or machine cannot run before any work.
+ScoreCall read_ready_score(Napi::Env env, Napi::Object o) {
+  ScoreCall call = read_score(env, o);
+  check_backend_ready(env, call.backend);
+  return call;
 }
-
-Napi::Value ScoreAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  ScoreCall call = read_score(info.Env(), args);
-  check_backend_ready(info.Env(), call.backend);
-  return queue<ScoreCall, run_score>(info.Env(), args, std::move(call));
-}
-
-Napi::Value GatherSync(const Napi::CallbackInfo& info) {
-  const GatherCall call = read_gather(info.Env(), arg_object(info));
-  check_backend_ready(info.Env(), call.backend);
-  const std::string err = run_gather(call);
-  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
-  return info.Env().Undefined();
-}
-
-Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  GatherCall call = read_gather(info.Env(), args);
-  check_backend_ready(info.Env(), call.backend);
-  return queue<GatherCall, run_gather>(info.Env(), args, std::move(call));
+GatherCall read_ready_gather(Napi::Env env, Napi::Object o) {
+  GatherCall call = read_gather(env, o);
+  check_backend_ready(env, call.backend);
+  return call;
 }
 
 // The argument object's `threads`, fetched with the others before any array is read.
@@ -144,10 +126,8 @@ static Napi::Object InitPrmkit(Napi::Env env, Napi::Object exports) {
   // or the dispatcher ever reads it.
   if (!prm::env_settings().error.empty()) throw Napi::RangeError::New(env, "prmkit: " + prm::env_settings().error);
   exports.Set("bindingVersion", Napi::Number::New(env, kBindingVersion));
-  exports.Set("scoreSync", Napi::Function::New(env, ScoreSync));
-  exports.Set("score", Napi::Function::New(env, ScoreAsync));
-  exports.Set("gatherRowsSync", Napi::Function::New(env, GatherSync));
-  exports.Set("gatherRows", Napi::Function::New(env, GatherAsync));
+  Entry<ScoreCall, read_ready_score, run_score>::Register(env, exports, "score");
+  Entry<GatherCall, read_ready_gather, run_gather>::Register(env, exports, "gatherRows");
   exports.Set("aggregate", Napi::Function::New(env, Aggregate));
   exports.Set("firstError", Napi::Function::New(env, FirstError));
   exports.Set("rankGroups", Napi::Function::New(env, RankGroups));

@@ -97,17 +97,6 @@ std::string run_advantages(const AdvantageCall& c) {
   return {};
 }
 
-Napi::Value AdvantagesSync(const Napi::CallbackInfo& info) {
-  run_advantages(read_advantages(info.Env(), arg_object(info)));
-  return info.Env().Undefined();
-}
-
-Napi::Value AdvantagesAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  AdvantageCall call = read_advantages(info.Env(), args);
-  return queue<AdvantageCall, run_advantages>(info.Env(), args, std::move(call));
-}
-
 // writeBytes({data, threads})
 Napi::Value WriteBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -122,8 +111,7 @@ Napi::Value WriteBytes(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_advantages(Napi::Env env, Napi::Object exports) {
-  exports.Set("advantagesSync", Napi::Function::New(env, AdvantagesSync));
-  exports.Set("advantages", Napi::Function::New(env, AdvantagesAsync));
+  Entry<AdvantageCall, read_advantages, run_advantages>::Register(env, exports, "advantages");
   exports.Set("writeBytes", Napi::Function::New(env, WriteBytes));
 }
 

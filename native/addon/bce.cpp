@@ -107,23 +107,10 @@ std::string run_bce(const BceCall& c) {
 
 Napi::Value loss_of(Napi::Env env, const BceCall& c) { return Napi::Number::New(env, c.loss); }
 
-Napi::Value BceSync(const Napi::CallbackInfo& info) {
-  const BceCall call = read_bce(info.Env(), arg_object(info));
-  run_bce(call);
-  return loss_of(info.Env(), call);
-}
-
-Napi::Value BceAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  BceCall call = read_bce(info.Env(), args);
-  return queue<BceCall, run_bce, loss_of>(info.Env(), args, std::move(call));
-}
-
 }  // namespace
 
 void register_bce(Napi::Env env, Napi::Object exports) {
-  exports.Set("bceSync", Napi::Function::New(env, BceSync));
-  exports.Set("bce", Napi::Function::New(env, BceAsync));
+  Entry<BceCall, read_bce, run_bce, loss_of>::Register(env, exports, "bce");
 }
 
 }  // namespace prm_addon

@@ -163,6 +163,29 @@ Napi::Promise queue(Napi::Env env, Napi::Object args, Call call) {
   return p;
 }
 
+// An entry point's two forms from one reader and one runner; the reader makes every check
+// before any work. `name + "Sync"` runs on the calling thread and throws the runner's error;
+// `name` returns a Promise, run off the event loop (queue).
+template <class Call, Call (*Read)(Napi::Env, Napi::Object), std::string (*Run)(const Call&),
+          ResultFn<Call> Result = nullptr>
+struct Entry {
+  static Napi::Value Sync(const Napi::CallbackInfo& info) {
+    const Call call = Read(info.Env(), arg_object(info));
+    const std::string err = Run(call);
+    if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+    return resolve_value(info.Env(), call, Result);
+  }
+  static Napi::Value Async(const Napi::CallbackInfo& info) {
+    Napi::Object args = arg_object(info);
+    Call call = Read(info.Env(), args);
+    return queue<Call, Run, Result>(info.Env(), args, std::move(call));
+  }
+  static void Register(Napi::Env env, Napi::Object exports, const std::string& name) {
+    exports.Set(name + "Sync", Napi::Function::New(env, Sync));
+    exports.Set(name, Napi::Function::New(env, Async));
+  }
+};
+
 // Registers the device-resident and cuda-only entry points (device.cpp).
 void register_device(Napi::Env env, Napi::Object exports);
 

@@ -84,19 +84,6 @@ std::string run_resident_score(const ScoreCall& c) {
   return cuda_score_resident(*c.resident, c.bounds, c.head, c.threshold, c.out);
 }
 
-// cudaScoreResidentSync({handle, offsets, positions, head, threshold, stepLogProbs, aggregates, firstError})
-Napi::Value ScoreResidentSync(const Napi::CallbackInfo& info) {
-  const ScoreCall call = read_resident_score(info.Env(), arg_object(info));
-  throw_if(info.Env(), run_resident_score(call));
-  return info.Env().Undefined();
-}
-
-Napi::Value ScoreResidentAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  ScoreCall call = read_resident_score(info.Env(), args);
-  return queue<ScoreCall, run_resident_score>(info.Env(), args, std::move(call));
-}
-
 // cudaGatherResidentSync({handle, offsets, positions, out})
 Napi::Value GatherResidentSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -153,8 +140,8 @@ void register_device(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaUpload", Napi::Function::New(env, Upload));
   exports.Set("cudaRelease", Napi::Function::New(env, Release));
   exports.Set("cudaLiveHandles", Napi::Function::New(env, LiveHandles));
-  exports.Set("cudaScoreResidentSync", Napi::Function::New(env, ScoreResidentSync));
-  exports.Set("cudaScoreResident", Napi::Function::New(env, ScoreResidentAsync));
+  // cudaScoreResident[Sync]({handle, offsets, positions, head, threshold, stepLogProbs, aggregates, firstError})
+  Entry<ScoreCall, read_resident_score, run_resident_score>::Register(env, exports, "cudaScoreResident");
   exports.Set("cudaGatherResidentSync", Napi::Function::New(env, GatherResidentSync));
   exports.Set("cudaFirstError", Napi::Function::New(env, FirstError));
   exports.Set("cudaRankGroups", Napi::Function::New(env, RankGroups));

@@ -80,17 +80,6 @@ std::string run_lm_head(const LmHeadCall& c) {
   return {};
 }
 
-Napi::Value TokenLogProbsSync(const Napi::CallbackInfo& info) {
-  run_lm_head(read_lm_head(info.Env(), arg_object(info)));
-  return info.Env().Undefined();
-}
-
-Napi::Value TokenLogProbsAsync(const Napi::CallbackInfo& info) {
-  Napi::Object args = arg_object(info);
-  LmHeadCall call = read_lm_head(info.Env(), args);
-  return queue<LmHeadCall, run_lm_head>(info.Env(), args, std::move(call));
-}
-
 Napi::Value LmHeadInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("simd", prm::lm_head_kernels().name);
@@ -100,8 +89,7 @@ Napi::Value LmHeadInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_lm_head(Napi::Env env, Napi::Object exports) {
-  exports.Set("tokenLogProbsSync", Napi::Function::New(env, TokenLogProbsSync));
-  exports.Set("tokenLogProbs", Napi::Function::New(env, TokenLogProbsAsync));
+  Entry<LmHeadCall, read_lm_head, run_lm_head>::Register(env, exports, "tokenLogProbs");
   exports.Set("lmHeadInfo", Napi::Function::New(env, LmHeadInfo));
 }
 
