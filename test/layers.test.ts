@@ -1,9 +1,10 @@
 // The layering of lib/ (ARCHITECTURE.md, "Layers"): every import of a file under lib/ stays in
 // its own folder or goes to a folder of a lower layer. The table here is the one in the
 // document; a new top-level folder or file takes its place in both.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importsOf, sources } from './helpers/imports.js';
 import { repoRoot } from './helpers/paths.js';
 
 const LAYERS: readonly (readonly string[])[] = [
@@ -20,26 +21,6 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 
 const lib = join(repoRoot, 'lib');
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
-    return /\.(ts|mjs|js)$/.test(e.name) ? [p] : [];
-  });
-}
-
-/** The relative specifiers a file imports: static imports, re-exports, import() with a literal. */
-function importsOf(text: string): string[] {
-  const out: string[] = [];
-  const patterns = [
-    /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm,
-    /^\s*import\s*['"]([^'"]+)['"]/gm,
-    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  for (const re of patterns) for (const m of text.matchAll(re)) if (m[1]!.startsWith('.')) out.push(m[1]!);
-  return out;
-}
 
 /** The folder (`prm/`) or root file (`is.ts`) a path under lib/ belongs to. */
 function unitOf(path: string): string {

@@ -9,11 +9,11 @@
 // takes one row per call (prmkit's cpu default; the manifest says so and the loader holds to
 // it). Each of the `chunks` chunks needs a token: a call shorter than that is padded at the
 // end (causal: padding after the real tokens never reaches them) and cut back at the output.
-import type { Attention, AttentionInputs } from './attention.js';
+import { gqaAttributes, rotaryTables } from './attention-parts.js';
+import type { Attention, AttentionInputs } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
-import { inverseFrequencies } from './rope.js';
 
 export class ChunkedGroupQueryAttention implements Attention {
   readonly kind = 'gqa';
@@ -48,19 +48,14 @@ export class ChunkedGroupQueryAttention implements Attention {
       this.bounds.push({ start, end, seqlensK, total });
       start = end;
     }
-    const r = '/model/rotary';
-    const pos = g.op(`${r}/Range`, 'Range', [g.scalar('int64', 0), g.op(`${r}/Squeeze`, 'Squeeze', [padded, g.ints([0])]), g.scalar('int64', 1)]);
-    const posF = g.op(`${r}/Unsqueeze`, 'Unsqueeze', [g.op(`${r}/Cast`, 'Cast', [pos], { to: TYPE.float32 }), g.ints([-1])]);
-    const angles = g.op(`${r}/Mul`, 'Mul', [posF, g.floats('/model/rotary.inv_freq', [this.spec.headDim / 2], inverseFrequencies(this.spec.rope, this.spec.headDim))]);
-    this.cos = g.op(`${r}/Cos`, 'Cos', [angles]);
-    this.sin = g.op(`${r}/Sin`, 'Sin', [angles]);
+    ({ cos: this.cos, sin: this.sin } = rotaryTables(g, this.spec, g.op('/model/rotary/Squeeze', 'Squeeze', [padded, g.ints([0])])));
     return run;
   }
 
   layer(l: number, qkv: string): string {
     const { g, spec } = this;
     const a = `/model/layers.${l}/attn`;
-    const attrs = { num_heads: spec.heads, kv_num_heads: spec.kvHeads, do_rotary: 1, scale: { float: 1 / Math.sqrt(spec.headDim) } };
+    const attrs = gqaAttributes(spec);
     const outs: string[] = [];
     let past = ['', ''];
     this.bounds.forEach((b, i) => {

@@ -11,11 +11,11 @@
 // of them real. As in the chunked graph, the new tokens can run in `chunks` causal chunks
 // (each chunk's past is the previous chunk's present), the call padded to at least `chunks`
 // tokens and cut back at the output; padded keys land after the real ones.
-import type { Attention, AttentionInputs } from './attention.js';
+import { gqaAttributes, rotaryTables } from './attention-parts.js';
+import type { Attention, AttentionInputs } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
-import { inverseFrequencies } from './rope.js';
 
 export class KvGroupQueryAttention implements Attention {
   readonly kind = 'gqa';
@@ -71,18 +71,14 @@ export class KvGroupQueryAttention implements Attention {
     const r = '/model/rotary';
     const buffer = g.op(`${r}/past_len/Gather`, 'Gather', [g.op(`${r}/past_len/Shape`, 'Shape', [this.past[0][0]]), g.ints([2])], { axis: 0 });
     const slots = g.op(`${r}/slots/Squeeze`, 'Squeeze', [g.op(`${r}/slots/Add`, 'Add', [buffer, padded]), g.ints([0])]);
-    const pos = g.op(`${r}/Range`, 'Range', [g.scalar('int64', 0), slots, g.scalar('int64', 1)]);
-    const posF = g.op(`${r}/Unsqueeze`, 'Unsqueeze', [g.op(`${r}/Cast`, 'Cast', [pos], { to: TYPE.float32 }), g.ints([-1])]);
-    const angles = g.op(`${r}/Mul`, 'Mul', [posF, g.floats('/model/rotary.inv_freq', [this.spec.headDim / 2], inverseFrequencies(this.spec.rope, this.spec.headDim))]);
-    this.cos = g.op(`${r}/Cos`, 'Cos', [angles]);
-    this.sin = g.op(`${r}/Sin`, 'Sin', [angles]);
+    ({ cos: this.cos, sin: this.sin } = rotaryTables(g, this.spec, slots));
     return run;
   }
 
   layer(l: number, qkv: string): string {
     const { g, spec, chunks } = this;
     const a = `/model/layers.${l}/attn`;
-    const attrs = { num_heads: spec.heads, kv_num_heads: spec.kvHeads, do_rotary: 1, scale: { float: 1 / Math.sqrt(spec.headDim) } };
+    const attrs = gqaAttributes(spec);
     const outs: string[] = [];
     let past: [string, string] = this.past[l];
     this.bounds.forEach((b, i) => {

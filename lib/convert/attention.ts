@@ -1,6 +1,7 @@
 // Attention, chosen once per graph: an object that declares the inputs it reads, builds what
 // its layers share (mask, rotary angles), turns one layer's packed q/k/v into the merged
-// heads, and declares the outputs it writes. Two kinds:
+// heads, and declares the outputs it writes (the contract and what the kinds share:
+// attention-parts.ts). The kinds:
 // - GroupQueryAttention: onnxruntime's fused operator, rotary positions inside; reads
 //   right-padded rows with positions 0..n-1 (what plain scoring sends).
 // - plain: primitive operators; any mask and positions, past keys/values for rows of any
@@ -10,35 +11,14 @@
 import type { AttentionKind } from '../model/manifest.js';
 import { ChunkedGroupQueryAttention } from './attention-chunked.js';
 import { KvGroupQueryAttention } from './attention-kv.js';
+import { gqaAttributes, rotaryTables } from './attention-parts.js';
+import type { Attention, AttentionInputs } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
 import type { OnnxWriter } from './onnx-writer.js';
 import { inverseFrequencies } from './rope.js';
 
 export type { AttentionKind } from '../model/manifest.js';
-
-/** Where the graph keeps what every layer reads. */
-export interface AttentionInputs {
-  ids: string;
-  mask: string;
-}
-
-export interface Attention {
-  readonly kind: AttentionKind;
-  /** Declares the graph inputs this attention reads beyond input_ids and attention_mask. */
-  inputs(): void;
-  /**
-   * Builds what all layers share (masks, rotary angles) from the ids and the mask; may return
-   * the ids the model runs on instead (padded), which `trim` then cuts back.
-   */
-  prepare(io: AttentionInputs): string | void;
-  /** The model's output rows back to the call's own length (where `prepare` padded). */
-  trim?(x: string): string;
-  /** Layer `l`: packed q/k/v [B, T, (heads + 2 kv_heads) × head_dim] → merged heads [B, T, heads × head_dim]. */
-  layer(l: number, qkv: string): string;
-  /** Declares the graph outputs this attention writes (present keys/values). */
-  outputs(): void;
-}
 
 /**
  * Why GroupQueryAttention cannot run for this model (undefined: it can). onnxruntime's
@@ -104,14 +84,7 @@ class GroupQueryAttention implements Attention {
     this.seqlensK = g.op(`${p}/seqlens_k/Cast`, 'Cast', [g.op(`${p}/seqlens_k/Sub`, 'Sub', [lens, g.scalar('int64', 1)])], { to: TYPE.int32 });
     const total = dim1(g, `${p}/total_seq_len`, mask);
     this.totalLen = g.op(`${p}/total_seq_len/Cast`, 'Cast', [total], { to: TYPE.int32 });
-    // cos/sin tables for positions 0..total-1, computed per call: their size follows the
-    // input, never the model's maximum context
-    const r = '/model/rotary';
-    const pos = g.op(`${r}/Range`, 'Range', [g.scalar('int64', 0), total, g.scalar('int64', 1)]);
-    const posF = g.op(`${r}/Unsqueeze`, 'Unsqueeze', [g.op(`${r}/Cast`, 'Cast', [pos], { to: TYPE.float32 }), g.ints([-1])]);
-    const angles = g.op(`${r}/Mul`, 'Mul', [posF, g.floats('/model/rotary.inv_freq', [this.spec.headDim / 2], inverseFrequencies(this.spec.rope, this.spec.headDim))]);
-    this.cos = g.op(`${r}/Cos`, 'Cos', [angles]);
-    this.sin = g.op(`${r}/Sin`, 'Sin', [angles]);
+    ({ cos: this.cos, sin: this.sin } = rotaryTables(g, this.spec, total));
   }
 
   layer(l: number, qkv: string): string {
@@ -119,7 +92,7 @@ class GroupQueryAttention implements Attention {
     return g.op(
       `/model/layers.${l}/attn/GroupQueryAttention`, 'GroupQueryAttention',
       [qkv, '', '', '', '', this.seqlensK, this.totalLen, this.cos, this.sin],
-      { num_heads: spec.heads, kv_num_heads: spec.kvHeads, do_rotary: 1, scale: { float: 1 / Math.sqrt(spec.headDim) } }, undefined, 'com.microsoft',
+      gqaAttributes(spec), undefined, 'com.microsoft',
     );
   }
 

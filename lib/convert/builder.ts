@@ -12,9 +12,10 @@
 // Each residual add is fused with the norm that follows it when fusedNorms is on.
 import { toHalf } from '../kernels/half.js';
 import { createAttention } from './attention.js';
-import type { Attention, AttentionKind } from './attention.js';
+import type { AttentionKind } from './attention.js';
+import type { Attention } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
-import type { HeadPlan } from './heads.js';
+import type { HeadPlan } from './head-plan.js';
 import { concatRows, Linears } from './linear.js';
 import type { LinearOptions, LinearWeights } from './linear.js';
 import { TYPE } from './onnx-writer.js';

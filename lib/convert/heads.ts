@@ -4,23 +4,10 @@
 import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
 import { MAX_HEAD_OUTPUTS } from '../model/bounds.js';
-import type { HeadKind } from '../model/manifest.js';
 import type { Checkpoint } from '../model/safetensors.js';
 import type { DecoderSpec } from './config.js';
+import type { HeadPlan } from './head-plan.js';
 import { detectOrmHead } from './orm-head.js';
-
-
-export interface HeadPlan {
-  kind: HeadKind;
-  /** Tensor names the head reads. */
-  tensors: string[];
-  /** 'orm': an outcome reward model, read at the last token (orm-head.ts); absent: a PRM. */
-  model?: 'orm';
-  /** The format that matches the checkpoint (undefined: the caller must say); an ORM format for an ORM. */
-  format?: FormatName | OrmFormatName;
-  /** Classes out of the head (label rows for an LM). */
-  outputs: number;
-}
 
 /**
  * Each head tensor's shape against the config: [K, hidden] weights with K in [1, 64] (an LM

@@ -8,7 +8,7 @@ import type { OrmFormatName } from '../formats/orm.js';
 import type { FormatName } from '../formats/types.js';
 import type { Checkpoint } from '../model/safetensors.js';
 import type { DecoderSpec } from './config.js';
-import type { HeadPlan } from './heads.js';
+import type { HeadPlan } from './head-plan.js';
 
 const MLP = ['score.0.weight', 'score.0.bias', 'score.2.weight', 'score.2.bias'];
 const LINEAR = ['score.weight', 'score.bias'];

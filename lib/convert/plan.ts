@@ -22,7 +22,7 @@ import { parseConfig } from './config.js';
 import type { DecoderSpec } from './config.js';
 import type { FileSink } from './folder.js';
 import { detectHead } from './heads.js';
-import type { HeadPlan } from './heads.js';
+import type { HeadPlan } from './head-plan.js';
 import type { ModelDtype as ConvertDtype } from '../model/manifest.js';
 import type { Int8Form, QuantPlan } from './linear.js';
 import { OnnxWriter } from './onnx-writer.js';
