@@ -158,7 +158,8 @@ export function writeModel(plan: ConversionPlan, sink: FileSink, graph: DecoderO
   let outputs: number;
   try {
     ({ outputs } = new DecoderBuilder(writer, plan.spec, plan.ck, plan.head, graph).build());
-    writer.finish(`prmkit-${plan.spec.family}`, 17, { 'prmkit.format': plan.head.format, 'prmkit.dtype': graph.dtype, 'prmkit.attention': graph.attention });
+    writer.finish(`prmkit-${plan.spec.family}`, 17, { 'prmkit.format': plan.head.format, 'prmkit.dtype': graph.dtype, 'prmkit.attention': graph.attention,
+      ...((graph.attentionChunks ?? 1) > 1 ? { 'prmkit.attentionChunks': String(graph.attentionChunks) } : {}) });
   } catch (e) {
     writer.abort();
     throw e;

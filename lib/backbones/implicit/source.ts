@@ -81,6 +81,8 @@ export class ImplicitSource implements StepSource {
   static async open(o: ImplicitSourceOptions): Promise<ImplicitSource> {
     const dir = o.model.path;
     const m = o.model.manifest.implicit;
+    if (o.chunking?.padding === 'left' && (m.policy.attention === 'gqa' || m.reference.attention === 'gqa'))
+      throw new RangeError(`chunking.padding: ${dir} was converted with fused attention (GroupQueryAttention), which reads right-padded rows only; drop padding: 'left' or convert with attention 'plain'`);
     const count = o.workers?.count ?? 1;
     // the two models share the cores unless the caller says otherwise
     const workers: WorkerOptions = { ...o.workers, threads: o.workers?.threads ?? Math.max(1, Math.floor(availableParallelism() / (2 * count))) };

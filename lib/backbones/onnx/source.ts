@@ -10,6 +10,8 @@ import { gatherRows, scoreBatch } from '../../kernels/index.js';
 import type { Boundaries, Head, Hidden } from '../../kernels/types.js';
 import { manifestHead } from '../../model/manifest.js';
 import type { ModelFiles } from '../../model/manifest.js';
+import { graphFacts } from '../../model/onnx-metadata.js';
+import type { GraphFacts } from '../../model/onnx-metadata.js';
 import type { PrmTokenizer } from '../../tokenize/tokenizer.js';
 import { liveRows } from '../step-source.js';
 import type { HeadValues, OnnxInfo, SourceStats, StepSource } from '../step-source.js';
@@ -120,11 +122,13 @@ export class OnnxSource implements StepSource {
    */
   static async open(o: OnnxSourceOptions): Promise<OnnxSource> {
     const m = o.model.manifest;
-    if (m?.attention === 'gqa' && o.chunking?.padding === 'left')
-      throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention, which reads right-padded rows; drop padding: 'left' or convert with attention 'plain'`);
+    // a bare .onnx says how it was converted in its metadata, as a folder's manifest does
+    const graph: GraphFacts = m ?? graphFacts(o.model.onnx);
+    if (graph.attention === 'gqa' && o.chunking?.padding === 'left')
+      throw new RangeError(`chunking.padding: ${o.model.path} was converted with fused attention (GroupQueryAttention), which reads right-padded rows only; drop padding: 'left' or convert with attention 'plain'`);
     // a graph whose attention runs in causal chunks takes one row per call (onnxruntime runs
     // its past keys/values for one row only)
-    const oneRow = (m?.attentionChunks ?? 1) > 1;
+    const oneRow = (graph.attentionChunks ?? 1) > 1;
     if (oneRow && (o.chunking?.maxBatch ?? 1) > 1)
       throw new RangeError(`chunking.maxBatch: ${o.model.path} was converted with attention in causal chunks, which takes one row per call; drop maxBatch or convert with attentionChunks 1`);
     const backbone = await onSnapshot(o.model, o.snapshot, (onnx) => OnnxBackbone.load(onnx, workersFor(o)));
