@@ -10,9 +10,10 @@
 import { constants, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ModelFiles } from '../../model/manifest.js';
 import { externalDataFiles } from '../../model/onnx-initializer.js';
+import { insideFolder } from '../../model/paths.js';
 
 export interface Snapshot {
   /** The .onnx file to open. */
@@ -32,9 +33,13 @@ function privateDir(modelDir: string): string {
   }
 }
 
-/** The model's data files (relative to its folder), refusing any that lie outside it. */
+/**
+ * The model's data files (relative to its folder) that exist, each checked to lie inside the
+ * folder: a relative name without `..`, no symlink leading out (a TypeError naming it). Run
+ * before onnxruntime opens the model, snapshot or not, so it never reads outside the folder.
+ */
 function dataFiles(model: ModelFiles): string[] {
-  const dir = resolve(dirname(model.onnx));
+  const dir = dirname(model.onnx);
   let files: string[];
   try {
     // the graph itself says which files hold its weights (a converted graph is small: its weights are outside)
@@ -43,16 +48,11 @@ function dataFiles(model: ModelFiles): string[] {
     // a missing or unreadable model: onnxruntime says what is wrong with it when it opens it
     return [];
   }
-  for (const f of files) {
-    const rel = relative(dir, resolve(dir, f));
-    if (rel.startsWith('..') || rel.startsWith(sep) || rel === '')
-      throw new RangeError(`model: ${model.onnx} keeps weights in ${JSON.stringify(f)}, outside its folder`);
-  }
+  for (const f of files) insideFolder(dir, f, `model: ${model.onnx} external data location`);
   return files.filter((f) => existsSync(join(dir, f)));
 }
 
-export async function snapshotModel(model: ModelFiles): Promise<Snapshot> {
-  const files = dataFiles(model);
+export async function snapshotModel(model: ModelFiles, files = dataFiles(model)): Promise<Snapshot> {
   if (files.length === 0) return { path: model.onnx, release: () => {}, restate: (e) => e };
   const dir = dirname(model.onnx);
   const into = privateDir(dir);
@@ -84,7 +84,8 @@ export async function snapshotModel(model: ModelFiles): Promise<Snapshot> {
  * snapshot's names go once it has run, and its errors name the model's own files.
  */
 export async function onSnapshot<T>(model: ModelFiles, snapshot: boolean | undefined, open: (onnx: string) => Promise<T>): Promise<T> {
-  const snap = snapshot === false ? undefined : await snapshotModel(model);
+  const files = dataFiles(model);
+  const snap = snapshot === false ? undefined : await snapshotModel(model, files);
   try {
     return await open(snap?.path ?? model.onnx);
   } catch (e) {
