@@ -8,29 +8,41 @@
 //      and run the PyTorch bf16 recipe (one chain per forward) on the same chains in the same
 //      run (bench/lib/torch_prm_7b.py: tokens/s, peak RSS).
 // Prints the tables and writes bench/results/7b.json. --layers N makes a shallower model of the
-// same width (quick checks; results go to a temporary folder, as --quick's do: 2 layers, 2
-// chains); --chains K scores K chains (default 4); --skip-torch leaves the PyTorch side out
-// (it needs ~16 GB).
-// The checks before the work: free disk for the checkpoint and outputs, and free memory.
+// same width; --layers A,B measures two depths and extrapolates every figure linearly in the
+// layer count to the real 28 (each is per-layer work plus a fixed part: the embedding, the
+// head), labelled as such. A single depth other than 28 is a quick check (results to a
+// temporary folder, as --quick's: 2 layers, 2 chains). --chains K scores K chains (default 4);
+// --skip-torch leaves the PyTorch side out; --reuse takes a depth's measurement from an earlier
+// run in the cache folder (its stamp is kept); --keep keeps the converted folders (by default
+// each is deleted once scored, so the disk holds the checkpoint and one conversion at a time).
+// The checks before the work: free disk for the checkpoint and a conversion; PyTorch runs only
+// with the checkpoint's size + 2 GB of memory available (MemAvailable), else it is skipped and
+// the report says so.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchHeader, writeResult } from './lib/out.mjs';
+import { benchHeader, stamp, writeResult } from './lib/out.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const shared = join(root, '..', 'shared');
 const argv = process.argv.slice(2);
-const flag = (name, dflt) => {
+const option = (name) => {
   const i = argv.indexOf(`--${name}`);
-  return i < 0 ? dflt : Number(argv[i + 1]);
+  return i < 0 ? undefined : argv[i + 1];
 };
-const LAYERS = flag('layers', argv.includes('--quick') ? 2 : 28);
-const CHAINS = flag('chains', argv.includes('--quick') ? 2 : 4);
+const REAL = 28;
+const DEPTHS = (option('layers') ?? (argv.includes('--quick') ? '2' : String(REAL))).split(',').map(Number);
+const CHAINS = Number(option('chains') ?? (argv.includes('--quick') ? 2 : 4));
 const skipTorch = argv.includes('--skip-torch');
-const quick = LAYERS !== 28 || argv.includes('--quick');
+const extrapolated = DEPTHS.length > 1;
+const quick = argv.includes('--quick') || (!extrapolated && DEPTHS[0] !== REAL);
+if (DEPTHS.some((l) => !Number.isInteger(l) || l < 1 || l > REAL) || new Set(DEPTHS).size !== DEPTHS.length || !(CHAINS >= 1)) {
+  console.error(`bench:7b: --layers takes one depth or distinct depths between 1 and ${REAL} (e.g. 2,4); --chains a positive count`);
+  process.exit(1);
+}
 const venv = process.env.PRMKIT_TORCH_VENV ?? '/tmp/torch-venv';
 const python = join(venv, 'bin', 'python');
 const cache = process.env.PRMKIT_BENCH_7B_CACHE ?? join(os.tmpdir(), 'prmkit-7b');
@@ -42,34 +54,21 @@ if (!existsSync(join(root, 'dist', 'convert', 'index.js'))) {
   process.exit(1);
 }
 benchHeader('7b');
-mkdirSync(cache, { recursive: true });
-const ck = join(cache, LAYERS === 28 ? 'qwen2.5-math-prm-7b' : `qwen2.5-math-prm-7b-${LAYERS}-layers`);
+mkdirSync(join(cache, 'measured'), { recursive: true });
 // bf16 weights per layer and outside the layers (embedding, norm, score head), in bytes
 const perLayer = 2 * (3584 * 3584 * 2 + 2 * 512 * 3584 + 3 * 3584 * 18944);
-const checkpointBytes = 2 * (152064 * 3584 + 3584 * 3584) + LAYERS * perLayer;
+const checkpointBytes = (layers) => 2 * (152064 * 3584 + 3584 * 3584) + layers * perLayer;
+const checkpointDir = (layers) => join(cache, layers === REAL ? 'qwen2.5-math-prm-7b' : `qwen2.5-math-prm-7b-${layers}-layers`);
 const freeDisk = () => {
   const s = statfsSync(cache);
   return s.bavail * s.bsize;
 };
-// the checkpoint, int8 (~1.1 bytes a weight with the float16 embedding) and int4 (~0.6)
-const needDisk = (existsSync(join(ck, 'model.safetensors.index.json')) ? 0 : checkpointBytes) + 1.8 * (checkpointBytes / 2) + 2 * GB;
-if (freeDisk() < needDisk) {
-  console.error(`bench:7b: ${cache} has ${(freeDisk() / GB).toFixed(1)} GB free, the run needs about ${(needDisk / GB).toFixed(1)} GB`);
-  process.exit(1);
-}
-console.log(`memory: ${(os.totalmem() / GB).toFixed(1)} GB, ${(os.freemem() / GB).toFixed(1)} GB free; disk: ${(freeDisk() / GB).toFixed(1)} GB free in ${cache}`);
-if (!existsSync(join(ck, 'model.safetensors.index.json'))) {
-  if (!existsSync(python)) {
-    console.error(`bench:7b: no checkpoint in ${ck} and no Python environment at ${venv} to make one (PRMKIT_TORCH_VENV)`);
-    process.exit(1);
-  }
-  console.log(`making the ${LAYERS}-layer checkpoint in ${ck} (once; ${(checkpointBytes / GB).toFixed(1)} GB) ...`);
-  execFileSync(python, [join(shared, 'tools', 'make_7b_checkpoint.py'), ck, join(root, 'node_modules', '@lenml', 'tokenizer-qwen2_5', 'models'), '--layers', String(LAYERS), '--shard-gb', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
+/** What the kernel says can be allocated without swapping (free + reclaimable cache). */
+const memAvailable = () => Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
+console.log(`memory: ${(os.totalmem() / GB).toFixed(1)} GB, ${(memAvailable() / GB).toFixed(1)} GB available; disk: ${(freeDisk() / GB).toFixed(1)} GB free in ${cache}`);
 
 // ---- chains: the first K ProcessBench gsm8k chains of at most 600 tokens ---------------------
-const pb = join(shared, 'data', 'processbench', 'gsm8k.json');
-const chains = JSON.parse(readFileSync(pb, 'utf8'))
+const chains = JSON.parse(readFileSync(join(shared, 'data', 'processbench', 'gsm8k.json'), 'utf8'))
   .map((c) => ({ id: c.id, problem: c.problem, steps: c.steps }))
   .filter((c) => (c.problem.length + c.steps.join('').length) / 3.5 < 600)
   .slice(0, CHAINS);
@@ -87,73 +86,129 @@ function child(code) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 const rss = 'process.resourceUsage().maxRSS * 1024';
+const convertTo = (ck, out, dtype) => child(`import { convert } from ${JSON.stringify(dist('convert/index.js'))};
+  const r = await convert({ input: ${JSON.stringify(ck)}, output: ${JSON.stringify(out)}, overwrite: true, dtype: '${dtype}' });
+  console.log(JSON.stringify({ seconds: r.seconds, sourceBytes: r.sourceBytes, outputBytes: r.outputBytes, largest: r.largestTensorBytes, form: r.int8?.form, peakRss: ${rss} }));`);
+const scoreWith = (dir) => child(`import { readFileSync } from 'node:fs';
+  import { Prm } from ${JSON.stringify(dist('prm/index.js'))};
+  const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
+  const t0 = performance.now();
+  const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { count: 1, threads: ${THREADS} } });
+  const loadS = (performance.now() - t0) / 1000;
+  await prm.score([{ problem: 'warm up', steps: ['1 + 1 = 2'] }]);
+  const enc = prm.encode(chains);
+  const t = performance.now();
+  const res = await prm.scoreEncoded(enc);
+  const s = (performance.now() - t) / 1000;
+  const tokens = res.reduce((a, r) => a + r.tokens, 0);
+  console.log(JSON.stringify({ tokens, s, tokensPerS: tokens / s, loadS, stepProbs: res.map((r) => r.stepProbs), peakRss: ${rss} }));
+  await prm.close();`);
+const maxDiff = (a, b) => a.reduce((m, row, i) => row.reduce((mm, p, j) => Math.max(mm, Math.abs(p - b[i][j])), m), 0);
 
-const conversions = {};
-for (const dtype of ['int8', 'int4']) {
-  const out = join(cache, `${ck.split('/').pop()}-${dtype}`);
-  console.log(`converting to ${dtype} ...`);
-  conversions[dtype] = {
-    out,
-    ...child(`import { convert } from ${JSON.stringify(dist('convert/index.js'))};
-      const r = await convert({ input: ${JSON.stringify(ck)}, output: ${JSON.stringify(out)}, overwrite: true, dtype: '${dtype}' });
-      console.log(JSON.stringify({ seconds: r.seconds, sourceBytes: r.sourceBytes, outputBytes: r.outputBytes, largest: r.largestTensorBytes, form: r.int8?.form, peakRss: ${rss} }));`),
+/** Checkpoint, conversions, scoring and PyTorch at one depth. */
+function measure(layers) {
+  const ck = checkpointDir(layers);
+  const needDisk = (existsSync(join(ck, 'model.safetensors.index.json')) ? 0 : checkpointBytes(layers)) + 0.6 * checkpointBytes(layers) + 2 * GB;
+  if (freeDisk() < needDisk) throw new Error(`bench:7b: ${cache} has ${(freeDisk() / GB).toFixed(1)} GB free, ${layers} layers need about ${(needDisk / GB).toFixed(1)} GB`);
+  if (!existsSync(join(ck, 'model.safetensors.index.json'))) {
+    if (!existsSync(python)) throw new Error(`bench:7b: no checkpoint in ${ck} and no Python environment at ${venv} to make one (PRMKIT_TORCH_VENV)`);
+    console.log(`making the ${layers}-layer checkpoint in ${ck} (once; ${(checkpointBytes(layers) / GB).toFixed(1)} GB) ...`);
+    execFileSync(python, [join(shared, 'tools', 'make_7b_checkpoint.py'), ck, join(root, 'node_modules', '@lenml', 'tokenizer-qwen2_5', 'models'), '--layers', String(layers), '--shard-gb', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const rows = [];
+  let torch = 'skipped (--skip-torch)';
+  let torchProbs;
+  const needMem = checkpointBytes(layers) + 2 * GB;
+  if (!skipTorch && !existsSync(python)) torch = `skipped: no Python environment at ${venv}`;
+  else if (!skipTorch && memAvailable() < needMem) torch = `skipped: ${(memAvailable() / GB).toFixed(1)} GB available, PyTorch bf16 needs ${(needMem / GB).toFixed(1)} GB`;
+  else if (!skipTorch) {
+    const available = memAvailable();
+    console.log(`${layers} layers: PyTorch bf16 recipe (${(available / GB).toFixed(1)} GB available) ...`);
+    const out = execFileSync(python, [join(here, 'lib', 'torch_prm_7b.py'), ck, chainsFile, String(THREADS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const { stepProbs, ...r } = JSON.parse(out.trim().split('\n').pop());
+    torch = `bf16, one chain per forward; ${(available / GB).toFixed(1)} GB available when it started`;
+    torchProbs = stepProbs;
+    rows.push({ way: 'PyTorch bf16, model card recipe (1 chain / forward)', ...r });
+  }
+  const conversions = {};
+  for (const dtype of ['int8', 'int4']) {
+    const out = `${ck}-${dtype}`;
+    console.log(`${layers} layers: converting to ${dtype} ...`);
+    conversions[dtype] = convertTo(ck, out, dtype);
+    console.log(`${layers} layers: scoring with ${dtype} ...`);
+    const { stepProbs, ...r } = scoreWith(out);
+    const form = conversions[dtype].form;
+    rows.push({ way: `prmkit ${dtype}${form ? ` (${form})` : ''}`, ...r, maxDpVsTorch: torchProbs ? maxDiff(stepProbs, torchProbs) : undefined });
+    if (!argv.includes('--keep')) rmSync(out, { recursive: true, force: true });
+  }
+  return { stamp: stamp(), layers, chains: chains.length, threads: THREADS, loadAverage: os.loadavg(), checkpointBytes: checkpointBytes(layers), conversions, rows, torch };
+}
+
+const depths = DEPTHS.map((layers) => {
+  const file = join(cache, 'measured', `7b-L${layers}-c${CHAINS}.json`);
+  if (argv.includes('--reuse') && existsSync(file)) {
+    console.log(`${layers} layers: the measurement of ${file} (--reuse)`);
+    return JSON.parse(readFileSync(file, 'utf8'));
+  }
+  const m = measure(layers);
+  writeFileSync(file, JSON.stringify(m, null, 2));
+  return m;
+});
+
+// ---- extrapolation: figure = fixed + per layer × layers, through the two deepest depths ------------
+let real;
+if (extrapolated) {
+  const [a, b] = [...depths].sort((x, y) => x.layers - y.layers).slice(-2);
+  const line = (va, vb) => va + ((vb - va) / (b.layers - a.layers)) * (REAL - a.layers);
+  const conv = (d, k, f) => d.conversions[k][f];
+  real = {
+    from: [a.layers, b.layers],
+    conversions: Object.fromEntries(Object.keys(a.conversions).map((k) => [k, { ...a.conversions[k], ...Object.fromEntries(['seconds', 'sourceBytes', 'outputBytes', 'peakRss'].map((f) => [f, line(conv(a, k, f), conv(b, k, f))])), largest: conv(b, k, 'largest') }])),
+    // time per token is what adds up per layer; tokens/s is its inverse
+    rows: a.rows.filter((r) => b.rows.some((q) => q.way === r.way)).map((r) => {
+      const q = b.rows.find((x) => x.way === r.way);
+      const s = line(r.s / r.tokens, q.s / q.tokens) * r.tokens;
+      return { way: r.way, tokens: r.tokens, s, tokensPerS: r.tokens / s, loadS: line(r.loadS, q.loadS), peakRss: line(r.peakRss, q.peakRss) };
+    }),
   };
 }
 
-function scoreWith(dir) {
-  return child(`import { readFileSync } from 'node:fs';
-    import { Prm } from ${JSON.stringify(dist('prm/index.js'))};
-    const chains = JSON.parse(readFileSync(${JSON.stringify(chainsFile)}, 'utf8'));
-    const t0 = performance.now();
-    const prm = await Prm.load({ model: ${JSON.stringify(dir)}, workers: { count: 1, threads: ${THREADS} } });
-    const loadS = (performance.now() - t0) / 1000;
-    await prm.score([{ problem: 'warm up', steps: ['1 + 1 = 2'] }]);
-    const enc = prm.encode(chains);
-    const t = performance.now();
-    const res = await prm.scoreEncoded(enc);
-    const s = (performance.now() - t) / 1000;
-    const tokens = res.reduce((a, r) => a + r.tokens, 0);
-    console.log(JSON.stringify({ tokens, s, tokensPerS: tokens / s, loadS, stepProbs: res.map((r) => r.stepProbs), peakRss: ${rss} }));
-    await prm.close();`);
-}
-
-const rows = [];
-let torch;
-if (!skipTorch && existsSync(python)) {
-  console.log('PyTorch bf16 recipe ...');
-  const out = execFileSync(python, [join(here, 'lib', 'torch_prm_7b.py'), ck, chainsFile, String(THREADS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
-  torch = JSON.parse(out.trim().split('\n').pop());
-  rows.push({ way: 'PyTorch bf16, model card recipe (1 chain / forward)', ...torch });
-}
-for (const dtype of ['int8', 'int4']) {
-  console.log(`scoring with ${dtype} ...`);
-  const r = scoreWith(conversions[dtype].out);
-  rows.push({ way: `prmkit ${dtype}${conversions[dtype].form ? ` (${conversions[dtype].form})` : ''}`, ...r });
-}
-
 // ---- report ----------------------------------------------------------------------------------
-const gb = (b) => `${(b / GB).toFixed(2)} GB`;
-const maxDiff = (a, b) => a.reduce((m, row, i) => row.reduce((mm, p, j) => Math.max(mm, Math.abs(p - b[i][j])), m), 0);
-const report = [
-  `Qwen2.5-Math-PRM-7B configuration, random weights, ${LAYERS} layers (checkpoint ${gb(checkpointBytes)} bf16); ${chains.length} ProcessBench gsm8k chains, ${rows[0]?.tokens ?? '?'} tokens; ${THREADS} threads; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; machine memory ${gb(os.totalmem())}`,
-  '',
-  '| conversion | seconds | checkpoint read | written | largest tensor | peak RSS |',
-  '|---|---|---|---|---|---|',
-  ...Object.entries(conversions).map(([dtype, c]) => `| ${dtype}${c.form ? ` (${c.form})` : ''} | ${c.seconds.toFixed(0)} | ${gb(c.sourceBytes)} | ${gb(c.outputBytes)} | ${gb(c.largest)} | ${gb(c.peakRss)} |`),
-  '',
-  '| scoring | tokens/s | × PyTorch bf16 | max |Δp| vs PyTorch | load s | peak RSS |',
-  '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.way} | ${r.tokensPerS.toFixed(1)} | ${torch ? (r.tokensPerS / torch.tokensPerS).toFixed(2) : 'skipped'} | ${torch && r !== rows[0] ? maxDiff(r.stepProbs, torch.stepProbs).toExponential(1) : '-'} | ${r.loadS.toFixed(0)} | ${gb(r.peakRss)} |`),
-];
+const gb = (x) => `${(x / GB).toFixed(2)} GB`;
+const tables = (d, label) => {
+  const torchRow = d.rows.find((r) => r.way.startsWith('PyTorch'));
+  return [
+    '| conversion | seconds | checkpoint read | written | largest tensor | peak RSS |',
+    '|---|---|---|---|---|---|',
+    ...Object.entries(d.conversions).map(([dtype, c]) => `| ${label}${dtype}${c.form ? ` (${c.form})` : ''} | ${c.seconds.toFixed(0)} | ${gb(c.sourceBytes)} | ${gb(c.outputBytes)} | ${gb(c.largest)} | ${gb(c.peakRss)} |`),
+    '',
+    '| scoring | tokens/s | × PyTorch bf16 | max |Δp| vs PyTorch bf16 | load s | peak RSS |',
+    '|---|---|---|---|---|---|',
+    ...d.rows.map((r) => `| ${label}${r.way} | ${r.tokensPerS.toFixed(2)} | ${torchRow ? (r.tokensPerS / torchRow.tokensPerS).toFixed(2) : 'skipped'} | ${r.maxDpVsTorch === undefined ? '-' : r.maxDpVsTorch.toExponential(1)} | ${r.loadS.toFixed(0)} | ${gb(r.peakRss)} |`),
+  ];
+};
+const report = [];
+for (const d of depths) {
+  report.push(
+    `${extrapolated ? 'Measured: ' : ''}Qwen2.5-Math-PRM-7B configuration, random weights, ${d.layers} layers (checkpoint ${gb(d.checkpointBytes)} bf16); ${d.chains} ProcessBench gsm8k chains, ${d.rows[0]?.tokens ?? '?'} tokens; ${d.threads} threads; commit ${d.stamp.commit}, ${d.stamp.date.slice(0, 16).replace('T', ' ')} UTC, load average ${d.loadAverage.map((x) => x.toFixed(1)).join(' ')}; PyTorch: ${d.torch}`,
+    '',
+    ...tables(d, ''),
+    '',
+  );
+}
+if (real) {
+  report.push(
+    `EXTRAPOLATED to the real ${REAL} layers (linear in the layer count through the ${real.from.join(' and ')}-layer measurements above; not measured at ${REAL} layers):`,
+    '',
+    ...tables(real, `${REAL} layers, extrapolated: `),
+    '',
+  );
+}
+report.push(`machine memory ${gb(os.totalmem())}; the int8 and int4 weights are random, so max |Δp| against PyTorch bf16 (itself rounding every activation to bf16) shows drift, not the accuracy on a real checkpoint`);
 console.log(['', ...report].join('\n'));
 const file = writeResult(
   '7b',
-  {
-    layers: LAYERS, chains: chains.length, threads: THREADS, loadAverage: os.loadavg(), checkpointBytes,
-    conversions: Object.fromEntries(Object.entries(conversions).map(([k, { out, ...c }]) => [k, c])),
-    rows: rows.map(({ stepProbs, ...r }) => r),
-    torch: torch ? 'bf16, one chain per forward' : 'skipped',
-  },
+  { depths: depths.map((d) => ({ ...d, rows: d.rows })), extrapolatedTo28: real ?? null, measuredAt28: depths.some((d) => d.layers === REAL) },
   { quick, report },
 );
 console.log(`\nwrote ${file}`);

@@ -9,7 +9,8 @@
 //      Both sides tokenize before their clock starts: the figures are the model's;
 //   4. the default load (workers chosen by prmkit) against the cores as intra-op threads of one
 //      worker (and, on 4+ cores, as single-threaded workers or workers of 2 threads);
-//   5. onnxruntime's profile of one chain through float32 and int8 (where the time goes).
+//   5. onnxruntime's profile of one chain through float32 and int8 (where the time goes);
+//   6. int8 fidelity on every shared random-weight checkpoint (bench/lib/fidelity.mjs).
 // Rounds alternate prmkit and PyTorch so load from other processes hits both alike; each way
 // keeps its best round. Fidelity columns: max |Δp| per step against PyTorch, and how often
 // best-of-4 (over every 4-chain subset, chain score = mean step probability) picks the chain
@@ -22,6 +23,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { agreement, fidelityTable, int8Fidelity } from './lib/fidelity.mjs';
 import { benchHeader, writeResult } from './lib/out.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -198,32 +200,18 @@ function profile(dir) {
   return r;
 }
 const profiles = { float32: profile(conversions.float32.out), int8: profile(conversions.int8.out) };
+const checkpoints = process.env.PRMKIT_SHARED_DATA ? join(process.env.PRMKIT_SHARED_DATA, 'checkpoints') : join(shared, 'data', 'checkpoints');
+let fidelity = [];
+try {
+  if (existsSync(checkpoints)) fidelity = await int8Fidelity(root, checkpoints);
+} catch (e) {
+  console.error(`bench:convert: the fidelity table failed: ${e.stack ?? e}`);
+}
 
 // ---- report ----------------------------------------------------------------------------------
 const tokens = best['prmkit float32'].tokens;
 const recipe = torch ? torch.torch_b1.tokens_per_s : undefined;
 const maxDiff = (a, b) => a.reduce((m, row, i) => row.reduce((mm, p, j) => Math.max(mm, Math.abs(p - b[i][j])), m), 0);
-/** How often best-of-n over every n-subset picks the same chain by scores a and b. */
-function agreement(a, b, n = 4) {
-  let same = 0;
-  let total = 0;
-  const idx = [];
-  const argmax = (s) => idx.reduce((m, i) => (s[i] > s[m] ? i : m), idx[0]);
-  const walk = (start) => {
-    if (idx.length === n) {
-      total++;
-      if (argmax(a) === argmax(b)) same++;
-      return;
-    }
-    for (let i = start; i < a.length; i++) {
-      idx.push(i);
-      walk(i + 1);
-      idx.pop();
-    }
-  };
-  walk(0);
-  return same / total;
-}
 const f32Scores = best['prmkit float32'].scores;
 const rows = [];
 if (torch) {
@@ -243,6 +231,13 @@ const mib = (b) => (b === undefined ? '' : `${(b / 2 ** 20).toFixed(0)} MiB`);
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const form = (c) => (c.int8 ? `${c.int8.form} (${c.int8.why})` : '');
 const topOps = (p) => Object.entries(p).slice(0, 7).map(([k, v]) => `${k} ${(100 * v).toFixed(0)} %`).join(', ');
+// the issue's targets against the recipe: int8 >= 2.5x, float32 >= 1.2x
+const target = (name, want) => {
+  const r = rows.find((x) => x.way === `prmkit ${name}`);
+  if (!r?.vsRecipe) return `- ${name}: no PyTorch figure to compare with`;
+  const v = r.vsRecipe;
+  return `- ${name}: ${v.toFixed(2)}x the recipe, target >= ${want}x: ${v >= want ? `met by ${(v / want).toFixed(2)}x` : `missed by ${((1 - v / want) * 100).toFixed(0)} % (${(want / v).toFixed(2)}x short)`}`;
+};
 // the printed tables are also the README's block (bench:all)
 const report = [
   `${chains.length} ProcessBench chains, ${tokens} tokens, ${THREADS} threads; best of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
@@ -258,6 +253,11 @@ const report = [
   `onnxruntime's profile of one ${medianTokens}-token call (share of kernel time by operator):`,
   `- float32: ${topOps(profiles.float32)}`,
   `- int8: ${topOps(profiles.int8)}`,
+  '',
+  'Targets (same run, default load):',
+  target('int8', 2.5),
+  target('float32', 1.2),
+  ...(fidelity.length ? ['', `int8 fidelity on the shared random-weight checkpoints (20 ProcessBench chains each, against the PyTorch recipe's reference values; bound 0.02 and best-of-4 >= 99 %):`, '', ...fidelityTable(fidelity)] : []),
 ];
 console.log(['', ...report].join('\n'));
 const file = writeResult(
@@ -265,7 +265,7 @@ const file = writeResult(
   {
     chains: chains.length, tokens, threads: THREADS, rounds: ROUNDS, loadAverage: os.loadavg(), torch: torch ?? 'skipped: no PyTorch environment',
     rows: rows.map(({ way, workers, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss }) => ({ way, workers, tokensPerS, vsRecipe, maxDp, bestOf4, scoringPeakRss })),
-    conversions: Object.fromEntries(Object.entries(conversions).map(([k, { out, ...c }]) => [k, c])), profiles, profiledTokens: medianTokens,
+    conversions: Object.fromEntries(Object.entries(conversions).map(([k, { out, ...c }]) => [k, c])), profiles, profiledTokens: medianTokens, fidelity,
   },
   { quick, report },
 );
