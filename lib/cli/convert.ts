@@ -53,7 +53,9 @@ largest tensors, not the model.
                          for heads trained with prmkit train; --format then names the text
                          layout those heads read (default trl: a newline after each step)
       --force            replace an earlier conversion in OUT_DIR, or what an unfinished
-                         one left there (never a folder of other files)
+                         one left there (never a folder of other files); heads trained on
+                         it are kept (same checkpoint, --hidden-states or --backbone),
+                         else refused
 
 An implicit PRM (EurusPRM: a causal LM trained so that its log-likelihood ratio to a
 reference LM is the reward) converts with --reference: both LMs go into OUT_DIR
@@ -102,7 +104,8 @@ export function summary(r: ConvertResult, peakRss: number): string {
     `  attention: ${m.attention === 'gqa' ? 'GroupQueryAttention' : 'plain'}${m.attentionChunks ? ` in ${m.attentionChunks} causal chunks` : ''} (${r.attentionReason})\n` +
     (r.int8 ? `  int8: ${r.int8.form === 'integer' ? 'integer GEMMs (per-channel weights, per-token activations)' : 'block-wise MatMulNBits'} (${r.int8.why})\n` : '') +
     `  weights ${mib(r.sourceBytes)} read, ${mib(r.outputBytes)} written in ${r.seconds.toFixed(1)} s; ` +
-    `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n`
+    `peak RSS ${mib(peakRss)} (largest tensor ${mib(r.largestTensorBytes)})\n` +
+    (r.keptHeads ? `  kept the trained heads ${r.keptHeads.join(', ')}${m.activeHead ? ` (active: ${m.activeHead})` : ''}\n` : '')
   );
 }
 

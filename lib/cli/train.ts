@@ -21,7 +21,8 @@ usage:
 MODEL_DIR is a folder from \`prmkit convert --hidden-states\`. The model runs once per chain
 to gather the hidden state at each labelled step's boundary (PRM) or at the solution's last
 token (ORM), cached under MODEL_DIR/train-cache (an interrupted gather resumes when the same
-command runs again); the head is then trained with binary cross-entropy (AdamW) and written
+command runs again; the caches of other data go, least recently used first, beyond
+--cache-limit); one train runs on a folder at a time (MODEL_DIR/.prmkit-train.lock); the head is then trained with binary cross-entropy (AdamW) and written
 to MODEL_DIR/heads/NAME.safetensors as the folder's active head:
   prmkit serve -m MODEL_DIR         (or --head-name NAME / --head-name converted)
 
@@ -55,6 +56,7 @@ data (--data FILE, one record a line, or a ProcessBench directory):
       --seed N             seeds the split, initial weights and batch order (default 0)
       --cache DIR          where the rows are kept (default MODEL_DIR/train-cache/<key>)
       --no-cache           gather into a temporary folder, removed afterwards
+      --cache-limit MIB    what MODEL_DIR/train-cache may keep besides this run's rows (default 4096)
       --force              replace a head of the same name
       --no-activate        write the head without making it the active one
       --max-context N      longest chain in tokens (default: the model's)
@@ -90,6 +92,7 @@ const OPTIONS = {
   'class-weights': { type: 'string' },
   seed: { type: 'string' },
   cache: { type: 'string' },
+  'cache-limit': { type: 'string' },
   'no-cache': { type: 'boolean' },
   force: { type: 'boolean' },
   'no-activate': { type: 'boolean' },
@@ -171,6 +174,8 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
   if (separator === '') throw new UsageError('--separator must not be empty');
   if (values['cache'] !== undefined && values['no-cache']) throw new UsageError('--cache and --no-cache contradict each other');
   const fit = fitOptions(values);
+  const cacheLimit = intOption(values, 'cache-limit', 0, undefined, 2 ** 40);
+  if (cacheLimit !== undefined && (values['no-cache'] || values['cache'] !== undefined)) throw new UsageError('--cache-limit bounds MODEL_DIR/train-cache; drop it with --cache or --no-cache');
   const maxContext = intOption(values, 'max-context', 1);
   const overflow = oneOfOption(values, 'overflow', ['error', 'truncate'] as const);
   const count = intOption(values, 'workers', 1, undefined, 64);
@@ -194,6 +199,7 @@ export async function runTrain(argv: string[], io: CliIo): Promise<number> {
     r = await trainHead({
       model, data, name, head, ...(format !== undefined ? { format } : {}), fit,
       ...(values['no-cache'] ? { cache: false } : stringOption(values, 'cache') !== undefined ? { cache: stringOption(values, 'cache') } : {}),
+      ...(cacheLimit !== undefined ? { cacheLimit: cacheLimit * 2 ** 20 } : {}),
       force: values['force'] === true, activate: values['no-activate'] !== true,
       ...(maxContext !== undefined ? { maxContext } : {}), ...(overflow ? { overflow } : {}),
       ...(count !== undefined || threads !== undefined ? { workers: { ...(count !== undefined ? { count } : {}), ...(threads !== undefined ? { threads } : {}) } } : {}),

@@ -18,6 +18,7 @@ import { planConversion, writeModel } from './plan.js';
 import type { ConversionPlan } from './plan.js';
 import type { DecoderSpec } from './config.js';
 import { copyTokenizer } from './tokenizer-files.js';
+import { clearTrainCache, keptHeads } from './trained-heads.js';
 
 /** Weight types a conversion writes. */
 export type ConvertDtype = ModelDtype;
@@ -111,6 +112,8 @@ export interface ConvertResult {
   /** Largest tensor of the checkpoint, in bytes (conversion memory is a few of these). */
   largestTensorBytes: number;
   seconds: number;
+  /** Heads trained on the earlier conversion in the folder, kept in the new manifest. */
+  keptHeads?: string[];
 }
 
 const KEYS = is.keysOf<ConvertOptions>()({
@@ -176,17 +179,21 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const { spec, ck } = plan;
   // while a chain fits in a sliding window, full attention is exact; longer chains are refused
   const contextLength = Math.min(spec.maxPositions, spec.slidingWindow ?? Infinity);
+  // heads trained on an earlier conversion there are kept, or the run stops before writing
+  const kept = overwrite ? keptHeads(output, { hiddenStates, hidden: spec.hidden, source: { path: input, bytes: ck.bytes } }) : undefined;
   const folder = OutputFolder.claim(output, overwrite);
   try {
+    clearTrainCache(output);
     const copied = copyTokenizer(input, folder);
     progress(`converting ${spec.architecture} (${spec.family}, ${spec.layers} layers, hidden ${spec.hidden}) to ${dtype}${int8 ? ` (${int8.form}: ${int8.why})` : ''}${kvCache ? ' with a KV cache' : ''}, ${plan.graph.attention} attention`);
     const { outputs, bytes } = writeModel(plan, folder, {
       ...plan.graph, ...(hiddenStates && !backbone ? { output: 'both' as const } : {}), onLayer: (l) => progress(`layer ${l + 1}/${spec.layers}`),
     });
-    const manifest = manifestOf(plan, { copied, outputs, dtype, contextLength, kvCache, fusedNorms, hiddenStates, input });
+    const manifest: Manifest = { ...manifestOf(plan, { copied, outputs, dtype, contextLength, kvCache, fusedNorms, hiddenStates, input }), ...kept };
     folder.finish(manifest);
     return {
       output, manifest, attentionReason: plan.attentionReason, ...(int8 ? { int8 } : {}), sourceBytes: ck.bytes, outputBytes: bytes, largestTensorBytes: ck.largest, seconds: (performance.now() - t0) / 1000,
+      ...(kept ? { keptHeads: Object.keys(kept.heads) } : {}),
     };
   } catch (e) {
     folder.abandon();
@@ -235,8 +242,11 @@ function convertPair(o: {
   ] as const;
   const plans = sides.map((s) => planLm(s.dir, s.name === 'policy' ? 'input' : 'reference', s.opts));
   checkPair(plans[0].spec, plans[1].spec, o.input, o.reference);
+  // an implicit PRM has no hidden states to feed a trained head: refused if the folder has some
+  if (o.overwrite) keptHeads(o.output, { hiddenStates: false, implicit: true, hidden: plans[0].spec.hidden, source: { path: o.input, bytes: plans[0].ck.bytes } });
   const folder = OutputFolder.claim(o.output, o.overwrite);
   try {
+    clearTrainCache(o.output);
     const copied = copyTokenizer(o.input, folder);
     let bytes = 0;
     const models = sides.map((s, i) => {

@@ -8,7 +8,7 @@
 // them, so an interrupted gather resumes at the first block not recorded (bytes past it are
 // cut off) and a cache is never mistaken for another: the key covers the model files, the
 // format and every chain's token ids, boundaries and labels.
-import { closeSync, existsSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -157,4 +157,38 @@ export async function openRowCache(dir: string, { memoryBytes = 1 << 30 } = {}):
     },
     close: () => file.close(),
   };
+}
+
+/** Bytes of the files directly in `dir` (a cache holds no subfolders). */
+function folderBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isFile()) n += statSync(join(dir, e.name)).size;
+  return n;
+}
+
+/**
+ * Bounds the caches under `root` (a model folder's train-cache/) to `maxBytes` together:
+ * `current` is marked as just used and always kept; the others go least recently used first
+ * until the rest fits. Only folders that are prmkit row caches are counted or removed.
+ * Returns the folders removed.
+ */
+export function pruneRowCaches(root: string, current: string, maxBytes: number): string[] {
+  if (!existsSync(root)) return [];
+  const now = new Date();
+  if (existsSync(join(current, 'meta.json'))) utimesSync(join(current, 'meta.json'), now, now);
+  const caches = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && readJson<RowCacheMeta>(join(root, e.name, 'meta.json'))?.prmkitRows === VERSION)
+    .map((e) => {
+      const dir = join(root, e.name);
+      return { dir, bytes: folderBytes(dir), used: statSync(join(dir, 'meta.json')).mtimeMs };
+    });
+  let total = caches.reduce((a, c) => a + c.bytes, 0);
+  const removed: string[] = [];
+  for (const c of caches.filter((c) => c.dir !== current).sort((a, b) => a.used - b.used)) {
+    if (total <= maxBytes) break;
+    rmSync(c.dir, { recursive: true, force: true });
+    total -= c.bytes;
+    removed.push(c.dir);
+  }
+  return removed;
 }

@@ -17,6 +17,7 @@ import type { CustomFormat, FormatName, TrlFormatSpec } from '../formats/types.j
 import * as is from '../is.js';
 import type { TrainHead } from '../kernels/bce-types.js';
 import { checkHeadName, CONVERTED_HEAD, writeHead } from '../model/heads.js';
+import { lockFolder } from '../model/lock.js';
 import type { HeadFormat, TrainedHeadEntry } from '../model/heads.js';
 import { manifestFormat, manifestKind, modelFiles } from '../model/manifest.js';
 import { workerOptions } from '../prm/options.js';
@@ -28,7 +29,7 @@ import { fitHead } from './fit.js';
 import { encodeTrainSet, gatherTrainRows, rowsKey } from './gather.js';
 import type { GatherReport } from './gather.js';
 import { auroc, rowProbs } from './metrics.js';
-import { openRowCache } from './row-cache.js';
+import { openRowCache, pruneRowCaches } from './row-cache.js';
 import { splitRows } from './rows.js';
 import type { EpochReport, FitOptions, FitResult } from './types.js';
 
@@ -59,6 +60,11 @@ export interface TrainHeadOptions {
   format?: FormatName | TrlFormatSpec | CustomFormat | OrmFormatName;
   /** The rows' cache folder (default: `train-cache/<key>` in the model folder); false: a temporary one, removed after. */
   cache?: string | false;
+  /**
+   * Bytes the model folder's train-cache/ may keep once the rows are gathered (default 4 GiB):
+   * other data's caches go, least recently used first; this run's rows always stay.
+   */
+  cacheLimit?: number;
   /** Replace a head of the same name (default false). */
   force?: boolean;
   /** Make it the folder's active head (default true). */
@@ -95,7 +101,7 @@ export interface TrainHeadResult {
 }
 
 const KEYS = is.keysOf<TrainHeadOptions>()({
-  model: true, data: true, name: true, head: true, format: true, cache: true, force: true, activate: true, maxContext: true, overflow: true,
+  model: true, data: true, name: true, head: true, format: true, cache: true, cacheLimit: true, force: true, activate: true, maxContext: true, overflow: true,
   workers: true, chunking: true, snapshot: true, blockChains: true, memoryBytes: true, fit: true, onProgress: true, signal: true,
 });
 
@@ -146,6 +152,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const snapshot = o.snapshot === undefined ? true : is.boolean(o.snapshot, 'options.snapshot');
   const blockChains = o.blockChains === undefined ? 64 : is.positiveInt(o.blockChains, 'options.blockChains');
   const memoryBytes = o.memoryBytes === undefined ? 2 ** 30 : is.nonNegativeInt(o.memoryBytes, 'options.memoryBytes');
+  const cacheLimit = o.cacheLimit === undefined ? 4 * 2 ** 30 : is.nonNegativeInt(o.cacheLimit, 'options.cacheLimit');
   const data = is.object(o.data, 'options.data', '{ kind, items }') as unknown as TrainData;
   const kind = is.oneOf(data.kind, 'options.data.kind', ['prm', 'orm'] as const);
   const { format, record } = pickFormat(o, kind, m);
@@ -155,12 +162,17 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   // every item checked and encoded before the backbone runs
   const set = encodeTrainSet(data, { format, tokenizer, maxContext, overflow });
   const key = rowsKey(set, model, JSON.stringify({ kind, record }));
-  const cache = o.cache === false ? mkdtempSync(join(tmpdir(), 'prmkit-rows-')) : o.cache === undefined ? join(dir, 'train-cache', key.slice(0, 16)) : resolve(is.string(o.cache, 'options.cache', { nonEmpty: true }));
+  const cacheRoot = join(dir, 'train-cache');
+  const cacheDir = o.cache === undefined || o.cache === false ? undefined : resolve(is.string(o.cache, 'options.cache', { nonEmpty: true }));
+  // one run at a time writes into the folder (its cache, its heads, its manifest)
+  const lock = lockFolder(dir, 'prmkit train');
+  const cache = o.cache === false ? mkdtempSync(join(tmpdir(), 'prmkit-rows-')) : cacheDir ?? join(cacheRoot, key.slice(0, 16));
   try {
     const gather = await gatherTrainRows(set, {
       model, tokenizer, cache, key, width: H, workers, ...(o.chunking ? { chunking: o.chunking } : {}), snapshot, blockChains, signal,
       onProgress: onProgress && ((p) => onProgress({ phase: 'gather', ...p })),
     });
+    if (o.cache === undefined) pruneRowCaches(cacheRoot, cache, cacheLimit);
     const rows = await openRowCache(cache, { memoryBytes });
     try {
       const fitOptions = { ...(o.fit ?? {}) } as FitOptions;
@@ -188,5 +200,6 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     }
   } finally {
     if (o.cache === false) rmSync(cache, { recursive: true, force: true });
+    lock.release();
   }
 }

@@ -1,7 +1,9 @@
 // prmkit train: JSONL in, a head written into the converted folder, which `prmkit score` then
 // reads by default; flag and data mistakes are one line naming the flag, or the file, line
 // and field, before any model work.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../lib/model/manifest.js';
@@ -72,6 +74,25 @@ describe('prmkit train', () => {
     expect(existsSync(join(f.dir, 'heads', 'bad.safetensors'))).toBe(false);
   });
 
+  it('a folder another live train holds is refused, one line naming the process; nothing is written', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const lock = join(f.dir, '.prmkit-train.lock');
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), started: '2026-01-01T00:00:00.000Z' }) + '\n');
+      const r = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'second', '--epochs', '2']);
+      expect([r.code, r.stderr]).toEqual([1, `prmkit train: ${f.dir} is locked by prmkit train in process ${holder.pid} (since 2026-01-01T00:00:00.000Z); wait for it to end, or remove ${lock} if that process is gone\n`]);
+      expect(existsSync(join(f.dir, 'heads', 'second.safetensors'))).toBe(false);
+    } finally {
+      const gone = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await gone;
+    }
+    // its process gone, the lock is stale: the next run takes it over and removes it at the end
+    const r = await prmkit(['train', '-m', f.dir, '--data', data, '--name', 'second', '--epochs', '2', '--no-activate']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(existsSync(lock)).toBe(false);
+  });
+
   it('usage errors exit 2 naming the flag', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--data', data, '--name', 'x'], /train needs --model/],
@@ -82,6 +103,8 @@ describe('prmkit train', () => {
       [['-m', f.dir, '--data', data, '--name', 'x', '--class-weights', 'heavy'], /--class-weights must be balanced or POS,NEG/],
       [['-m', f.dir, '--data', data, '--name', 'x', '--lr', '0'], /--lr must be a number > 0, got 0/],
       [['-m', f.dir, '--data', data, '--name', 'x', '--cache', 'c', '--no-cache'], /--cache and --no-cache contradict/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--no-cache', '--cache-limit', '10'], /--cache-limit bounds MODEL_DIR\/train-cache/],
+      [['-m', f.dir, '--data', data, '--name', 'x', '--cache-limit', '1.5'], /--cache-limit must be an integer/],
       [['-m', f.dir, '--data', data, '--name', 'x', '--format', 'plain-orm'], /--format plain-orm is an ORM format/],
       [['-m', f.dir, '--data', data, '--name', 'x', '--epoch', '3'], /Unknown option '--epoch'/],
     ];
