@@ -11,7 +11,7 @@ export type * from './interfaces.js';
 export { PrmInputError, PrmInputTypeError, isInputError } from './errors.js';
 export type { InputError, InputPath } from './errors.js';
 
-export { Prm, PrmSession, joinEncodings, pickRows } from './prm/index.js';
+export { Prm, PrmSession, PrefixCache, joinEncodings, pickRows } from './prm/index.js';
 export type {
   ChunkingOptions,
   ClassifyOptions,
@@ -24,8 +24,12 @@ export type {
   PrmEncodeOptions,
   PrmEncoding,
   PrmLoadOptions,
+  PrefixCacheOptions,
+  PrefixCacheStats,
+  PrefixSharingStats,
   PrmScore,
   PrmStepLogs,
+  StepLogsOptions,
   PrmScoreOptions,
   PrmStats,
   RankedCandidate,

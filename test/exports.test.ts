@@ -50,6 +50,7 @@ const SURFACE: Record<string, { source: string; names: string[] }> = {
       'ORM_FORMAT_NAMES',
       'Orm',
       'PolicyTokenizer',
+      'PrefixCache',
       'Prm',
       'PrmInputError',
       'PrmInputTypeError',

@@ -42,4 +42,8 @@ export interface CachedForward {
   extend(rows: readonly CachedRow[], options?: ExtendOptions): Promise<ExtendResult>;
   /** The source may free what the handles hold; extending a released handle is an error. */
   release(handles: readonly KvHandle[]): void;
+  /** Bytes of keys/values one token holds (for caches that bound their memory). */
+  readonly bytesPerToken?: number;
+  /** Whether the handle's keys/values are still held (false: released, or evicted and continuing it runs its tokens again). */
+  holds?(handle: KvHandle): boolean;
 }

@@ -31,6 +31,10 @@ server:
       --timeout-ms N         per-request deadline, queueing included (default 30000)
       --log                  log requests (JSON lines on stdout)
       --no-ui                do not serve the scoring page at GET /
+      --prefix-cache-mb N    keys/values of scored chains kept across requests, so a chain that
+                             shares a prefix with one scored before (a beam-search round or an
+                             RL group sent as separate requests) runs only its new tokens
+                             (default 256; 0: none; needs a model converted with --kv-cache)
 vLLM compatibility:
       --pooling step|all     /pooling rows: the step-tag tokens' (default when the format has a
                              step tag, as vLLM's STEP pooler) or every token's (ALL)
@@ -71,6 +75,7 @@ const OPTIONS = {
   'timeout-ms': { type: 'string' },
   log: { type: 'boolean' },
   'no-ui': { type: 'boolean' },
+  'prefix-cache-mb': { type: 'string' },
   pooling: { type: 'string' },
   'step-tag-id': { type: 'string' },
   'step-splitter': { type: 'string' },
@@ -135,12 +140,13 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const templateBudget = pick<keyof TemplateLimits>(values, { 'template-steps': 'maxSteps', 'template-timeout-ms': 'timeoutMs' }, 1);
   const apiKey = stringOption(values, 'api-key') ?? io.env['PRMKIT_API_KEY'];
   const timeout = intOption(values, 'timeout-ms', 1);
+  const prefixCacheMb = intOption(values, 'prefix-cache-mb', 0);
 
   const { createServer, ormServerModel, prmServerModel } = await import('../server/index.js');
   await noteDemo(spec, io);
   const prm = await openRanker(spec, io.signal);
   const options: ServerOptions = {
-    model: prm.kind === 'orm' ? ormServerModel(prm) : prmServerModel(prm),
+    model: prm.kind === 'orm' ? ormServerModel(prm) : prmServerModel(prm, prefixCacheMb === undefined ? {} : { prefixCacheBytes: prefixCacheMb * 2 ** 20 }),
     batching,
     limits,
     ...(prm.kind === 'prm' ? { defaultAggregate: aggregate ?? prm.defaultAggregate } : {}),
@@ -175,6 +181,10 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   }
   await write(io.stderr, `prmkit serve: ${prm.name}${prm.kind === 'orm' ? ', an outcome reward model,' : ''} on ${url} (${prm.backend.kind}${prm.backend.kind === 'onnx' ? `/${prm.backend.provider}` : ''}${options.apiKey ? ', API key required' : ''}; kernels: ${kernelBackendInfo().label})\n`);
   if (options.ui) await write(io.stderr, `prmkit serve: scoring page at ${url}/\n`);
+  const cache = options.model.prefixCache?.stats();
+  // a flag that asked for a cache the model cannot keep is said, not silently dropped
+  if (cache) await write(io.stderr, `prmkit serve: prefix cache of ${(cache.maxBytes / 2 ** 20).toFixed(0)} MiB of keys/values across requests\n`);
+  else if (prefixCacheMb) await write(io.stderr, `prmkit serve: no prefix cache: ${prm.kind === 'orm' ? 'an outcome model scores whole chains' : prm.stats.prefixes.unavailable ?? 'an implicit PRM keeps no keys/values'}\n`);
 
   await new Promise<void>((resolve) => {
     if (!io.signal || io.signal.aborted) return resolve();

@@ -22,12 +22,15 @@ import { headFormatSpec } from '../model/heads.js';
 import { DEMO_NAMES, requireDemoModel } from '../model/demo.js';
 import { checkCommon, checkConnectOptions, checkLoadOptions, tokenizerOptions, workerOptions } from './options.js';
 import type { PrmConnectOptions, PrmDemoOptions, PrmLoadOptions } from './options.js';
-import { buildScores, buildStepLogs, checkRerankCall, checkScoreCall } from './results.js';
-import type { PrmScore, PrmStepLogs, RerankOptions, ScoreCall, ScoreCallOptions } from './results.js';
+import { buildScores, buildStepLogs, checkPrefixCache, checkRerankCall, checkScoreCall, checkShare } from './results.js';
+import type { PrmScore, PrmStepLogs, RerankOptions, ScoreCall, ScoreCallOptions, StepLogsOptions } from './results.js';
 import { buildRewardScores, checkRewardCall, rewardAggregation } from './rewards.js';
 import type { RewardCall, RewardDefaults } from './rewards.js';
 import { implicitOptions } from './options.js';
+import { PrefixCache } from './prefix-cache.js';
+import type { PrefixCacheOptions } from './prefix-cache.js';
 import { PrmSession } from './session.js';
+import { sharedStepLogProbs } from './shared-prefix.js';
 import type { SessionModel } from './session.js';
 import { checkClassifyCall, checkEncodeOptions, checkEncoding, joinEncodings } from './encoding.js';
 import type { ClassifyOptions, PrmEncodeOptions, PrmEncoding } from './encoding.js';
@@ -39,13 +42,33 @@ import type { DenseReward, DenseRewardItem, DenseRewardOptions } from '../reward
 
 export type { ChunkingOptions, ImplicitLoadOptions, PrmConnectOptions, PrmDemoOptions, PrmLoadOptions, TokenizerOptions, WorkerOptions } from './options.js';
 export type { RewardAggregation, RewardKind } from './rewards.js';
-export type { PrmScore, PrmStepLogs, RerankOptions, ScoreCallOptions as PrmScoreOptions } from './results.js';
+export type { PrmScore, PrmStepLogs, RerankOptions, ScoreCallOptions as PrmScoreOptions, StepLogsOptions } from './results.js';
 export type { HeadSource } from '../backbones/onnx/head.js';
-export type { BackendInfo as PrmBackendInfo, SourceStats as PrmStats } from '../backbones/step-source.js';
+export type { BackendInfo as PrmBackendInfo } from '../backbones/step-source.js';
 export type { ClassifyOptions, EncodedRow, PrmEncodeOptions, PrmEncoding } from './encoding.js';
 export { joinEncodings, pickRows } from './encoding.js';
 export { PrmSession } from './session.js';
+export { PrefixCache } from './prefix-cache.js';
+export type { PrefixCacheOptions, PrefixCacheStats } from './prefix-cache.js';
 export type { SessionScore } from './session.js';
+
+/** How scoring calls shared prefixes (`prm.stats.prefixes`). */
+export interface PrefixSharingStats {
+  /** Scoring calls that ran shared prefixes once or continued a prefix cache. */
+  sharedCalls: number;
+  /** Scoring calls that ran each chain alone (nothing worth sharing, sharing off, or no KV cache). */
+  plainCalls: number;
+  /** In the shared calls: tokens of the chains, and the tokens the backbone ran for them. */
+  chainTokens: number;
+  tokensRun: number;
+  /** Why this model scores every chain alone (absent where it can share prefixes). */
+  unavailable?: string;
+}
+
+/** Tokens and calls through the backbone, and how scoring calls shared prefixes. */
+export interface PrmStats extends SourceStats {
+  prefixes: PrefixSharingStats;
+}
 
 /** Items tokenized per event-loop turn in `score`. */
 const ENCODE_SLICE = 32;
@@ -92,6 +115,7 @@ export class Prm implements StepScorer, ChainRanker {
   private readonly source: StepSource;
   private sessionModel?: SessionModel;
   private closed = false;
+  private readonly sharing = { sharedCalls: 0, plainCalls: 0, chainTokens: 0, tokensRun: 0 };
 
   private constructor(name: string, c: Common, source: StepSource) {
     this.name = name;
@@ -191,9 +215,10 @@ export class Prm implements StepScorer, ChainRanker {
     return this.source.info;
   }
 
-  /** Tokens and calls through the backbone since the model opened (a snapshot). */
-  get stats(): SourceStats {
-    return this.source.stats();
+  /** Tokens and calls through the backbone since the model opened, and how prefixes were shared (a snapshot). */
+  get stats(): PrmStats {
+    const unavailable = this.source.cache ? undefined : this.implicit ? 'an implicit PRM runs two models per chain without a KV cache' : `the ${this.source.info.kind} backbone keeps no keys/values (an ONNX model converted with --kv-cache shares prefixes)`;
+    return { ...this.source.stats(), prefixes: { ...this.sharing, ...(unavailable ? { unavailable } : {}) } };
   }
 
   private live(): void {
@@ -265,18 +290,21 @@ export class Prm implements StepScorer, ChainRanker {
    * default aggregate or first error computed. For a caller that reduces per request itself
    * (the service, whose requests in one batch ask for different aggregates and thresholds).
    */
-  async stepLogsEncoded(encoded: PrmEncoding | EncodedBatch, options?: { signal?: AbortSignal }): Promise<PrmStepLogs[]> {
+  async stepLogsEncoded(encoded: PrmEncoding | EncodedBatch, options?: StepLogsOptions): Promise<PrmStepLogs[]> {
     this.live();
     checkEncoding(encoded, this.format);
-    if (options !== undefined) knownKeys(object(options, 'options'), ['signal'], 'options');
+    if (options !== undefined) knownKeys(object(options, 'options'), ['signal', 'sharePrefixes', 'prefixCache'], 'options');
     const signal = abortSignal(options?.signal, 'options.signal');
+    const share = checkShare(options?.sharePrefixes);
+    const prefixCache = checkPrefixCache(options?.prefixCache);
+    if (this.implicit && prefixCache) throw new TypeError('options.prefixCache: an implicit PRM keeps no keys/values');
     const enc = fitContext({ ...encoded, ids: encoded.ids ?? encoded.inputIds.map(() => undefined) }, this.maxContext, this.overflow);
     const tokens = enc.inputIds.map((r) => r.length);
     if (this.implicit) {
       const ratios = await this.source.stepLogRatios!(enc.inputIds, enc.boundaries, enc.starts!, signal);
       return buildStepLogs(ratios, 'logRatios', enc.boundaries.offsets, tokens, enc.truncated, enc.ids);
     }
-    const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, signal);
+    const lp = await this.stepLogProbs(enc, { share, signal, ...(prefixCache ? { prefixCache } : {}) });
     return buildStepLogs(lp, 'logProbs', enc.boundaries.offsets, tokens, enc.truncated, enc.ids);
   }
 
@@ -291,8 +319,40 @@ export class Prm implements StepScorer, ChainRanker {
       const ratios = await this.source.stepLogRatios!(enc.inputIds, enc.boundaries, enc.starts!, o.signal);
       return buildRewardScores(ratios, enc.boundaries.offsets, o, tokens, enc.truncated, enc.ids);
     }
-    const lp = await this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
+    const lp = await this.stepLogProbs(enc, o);
     return buildScores(lp, enc.boundaries.offsets, o.how, o.threshold, tokens, enc.truncated, enc.ids);
+  }
+
+  /**
+   * Step log-probabilities of an encoding: shared prefixes run once where the model keeps
+   * keys/values and sharing pays (or a prefix cache is given), else each chain in one pass.
+   */
+  private async stepLogProbs(enc: PrmEncoding, o: Pick<ScoreCall, 'share' | 'prefixCache' | 'signal'>): Promise<Float32Array> {
+    const cache = this.source.cache;
+    if (o.prefixCache && o.prefixCache.forward !== cache) throw new RangeError('prefixCache belongs to another model');
+    if (cache && (o.share !== false || o.prefixCache)) {
+      const shared = await sharedStepLogProbs(cache, enc.inputIds, enc.boundaries, { minSaved: o.share === false ? Infinity : o.share, cache: o.prefixCache, signal: o.signal });
+      if (shared) {
+        this.sharing.sharedCalls++;
+        this.sharing.chainTokens += shared.chainTokens;
+        this.sharing.tokensRun += shared.tokensRun;
+        return shared.logProbs;
+      }
+    }
+    this.sharing.plainCalls++;
+    return this.source.stepLogProbs(enc.inputIds, enc.boundaries, o.signal);
+  }
+
+  /**
+   * A prefix cache for this model (needs a KV cache): pass it as `prefixCache` to `score`,
+   * `scoreEncoded` or `rerank`, and chains continue the keys/values of chains scored in earlier
+   * calls that share their prefix. Bounded by `maxBytes` of keys/values, least recently used out.
+   */
+  prefixCache(options: PrefixCacheOptions): PrefixCache {
+    this.live();
+    const cache = this.source.cache;
+    if (!cache) throw new Error(`${this.name}: a prefix cache needs an ONNX model with past_key_values inputs and present outputs (prmkit convert --kv-cache)`);
+    return new PrefixCache(cache, options);
   }
 
   /** `ChainRanker`: each chain's aggregate (the model's default) as a probability; NaN for a chain without steps. */
@@ -313,7 +373,7 @@ export class Prm implements StepScorer, ChainRanker {
     } else {
       const r = checkRerankCall(options, this.defaultAggregate, candidates.length);
       topN = r.topN;
-      scoreOptions = { aggregate: r.how, errorThreshold: r.threshold, signal: r.signal };
+      scoreOptions = { aggregate: r.how, errorThreshold: r.threshold, signal: r.signal, sharePrefixes: r.share === false ? false : { minSaved: r.share }, ...(r.prefixCache ? { prefixCache: r.prefixCache } : {}) };
     }
     candidates.forEach((c, i) => {
       if (!Array.isArray(c)) throw new PrmInputTypeError(`candidates[${i}]`, `must be an array of step strings, got ${show(c)}`);

@@ -1,7 +1,9 @@
 // From step log-probabilities (CSR) to the per-chain results callers see.
-import { aggregation, keysOf, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
+import { aggregation, integer, invalidType, isObject, keysOf, knownKeys, nonNegativeInt, object, signal, threshold } from '../is.js';
 import { aggregate, firstError } from '../kernels/index.js';
 import type { Aggregation } from '../kernels/types.js';
+import { PrefixCache } from './prefix-cache.js';
+import { DEFAULT_MIN_SAVED } from './shared-prefix.js';
 
 /** An implicit PRM's step rewards: q at each step's end ('cumulative'), or its per-step differences ('step'). */
 export type RewardKind = 'cumulative' | 'step';
@@ -46,28 +48,58 @@ export interface ScoreCallOptions {
   rewards?: RewardKind;
   /** Implicit PRMs: a step is an error below this reward (default 0). */
   rewardThreshold?: number;
+  /**
+   * Run each token prefix that several chains share once, the chains continuing its
+   * keys/values (default true; needs a model with a KV cache, else each chain runs alone).
+   * `{ minSaved }`: the tokens a shared prefix must save to be split off (default 64).
+   * false: every chain alone. Scores are the same either way.
+   */
+  sharePrefixes?: boolean | { minSaved?: number };
+  /** A prefix cache (`prm.prefixCache()`): chains continue prefixes scored in earlier calls, and are added to it. */
+  prefixCache?: PrefixCache;
 }
 
 export interface ScoreCall {
   how: Aggregation;
   threshold: number;
   signal?: AbortSignal;
+  /** Tokens a shared prefix must save to be split off; false: no sharing. */
+  share: number | false;
+  prefixCache?: PrefixCache;
 }
 
-const SCORE_KEYS = keysOf<Pick<ScoreCallOptions, 'aggregate' | 'errorThreshold' | 'signal'>>()({ aggregate: true, errorThreshold: true, signal: true });
+const SCORE_KEYS = keysOf<Pick<ScoreCallOptions, 'aggregate' | 'errorThreshold' | 'signal' | 'sharePrefixes' | 'prefixCache'>>()({
+  aggregate: true, errorThreshold: true, signal: true, sharePrefixes: true, prefixCache: true,
+});
+
+/** `sharePrefixes` as the minimum tokens saved, or false. */
+export function checkShare(v: unknown): number | false {
+  if (v === undefined || v === true) return DEFAULT_MIN_SAVED;
+  if (v === false) return false;
+  if (!isObject(v)) throw invalidType('sharePrefixes', 'true, false or { minSaved }', v);
+  knownKeys(v, ['minSaved'], 'sharePrefixes');
+  return v.minSaved === undefined ? DEFAULT_MIN_SAVED : integer(v.minSaved, 'sharePrefixes.minSaved', 1);
+}
+
+export function checkPrefixCache(v: unknown): PrefixCache | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof PrefixCache)) throw invalidType('prefixCache', 'a PrefixCache (prm.prefixCache())', v);
+  return v;
+}
 
 /**
  * The options every scoring call takes (plus `extra` keys the caller reads itself, such as
  * rerank's `topN`); unknown keys are refused so `agregate: 'min'` cannot score with 'prod'.
  */
 export function checkScoreCall(o: ScoreCallOptions | undefined, dflt: Aggregation, extra: readonly string[] = [], name = 'score options'): ScoreCall {
-  if (o === undefined) return { how: dflt, threshold: 0.5 };
+  if (o === undefined) return { how: dflt, threshold: 0.5, share: DEFAULT_MIN_SAVED };
   for (const k of ['beta', 'rewards', 'rewardThreshold'] as const)
     if (object(o, name)[k] !== undefined) throw new TypeError(`${name}.${k} is an option of implicit PRMs (converted with --reference); this model gives step probabilities`);
   knownKeys(object(o, name), [...SCORE_KEYS, ...extra], name);
   const how = o.aggregate === undefined ? dflt : aggregation(o.aggregate, 'aggregate');
   const t = o.errorThreshold === undefined ? 0.5 : threshold(o.errorThreshold, 'errorThreshold');
-  return { how, threshold: t, signal: signal(o.signal) };
+  const prefixCache = checkPrefixCache(o.prefixCache);
+  return { how, threshold: t, signal: signal(o.signal), share: checkShare(o.sharePrefixes), ...(prefixCache ? { prefixCache } : {}) };
 }
 
 export interface RerankOptions extends ScoreCallOptions {
@@ -85,6 +117,9 @@ export function checkRerankCall(o: RerankOptions, dflt: Aggregation, candidates:
  * A chain's per-step numbers as the backbone gave them, before any reduction: what a caller
  * that aggregates per request itself (the service) takes from `Prm.stepLogsEncoded`.
  */
+/** `stepLogsEncoded`'s options: the sharing ones of a scoring call, no reduction. */
+export type StepLogsOptions = Pick<ScoreCallOptions, 'signal' | 'sharePrefixes' | 'prefixCache'>;
+
 export interface PrmStepLogs {
   /** log P(step correct) for each scored step (empty for an implicit PRM). */
   stepLogProbs: number[];

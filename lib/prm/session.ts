@@ -119,7 +119,7 @@ export class PrmSession {
   static async open(model: SessionModel, item: ChainItem, options: { signal?: AbortSignal } = {}): Promise<PrmSession> {
     const signal = checkSignalOnly(options, 'session options');
     const root = new PrmSession(model, { problem: item.problem, steps: [] }, new Int32Array(0), undefined, new Map());
-    const call = { how: model.defaultAggregate, threshold: 0.5, signal };
+    const call = { how: model.defaultAggregate, threshold: 0.5, signal, share: false as const };
     const [[r]] = await PrmSession.run(model, [{ session: root, items: [item], paths: ['item'], stepPaths: ['item.steps'] }], true, call);
     return r.session!;
   }
@@ -245,6 +245,8 @@ export class PrmSession {
         if (!Array.isArray(c)) throw invalidType(`entries[${i}].continuations[${k}]`, 'an array of step strings', c);
       });
     });
+    for (const k of ['sharePrefixes', 'prefixCache'] as const)
+      if (options[k] !== undefined) throw new TypeError(`session score options.${k} is not an option of sessions: their continuations already run on the session's cached prefix`);
     const o = checkScoreCall(options, first.model.defaultAggregate, ['keep'], 'session score options');
     const keep = options.keep ?? false;
     if (typeof keep !== 'boolean') throw invalidType('keep', 'true or false', keep);

@@ -44,6 +44,7 @@ export class ServerContext {
     this.metrics = new ServerMetrics(
       { queuedRequests: () => this.queuedRequests, queuedTokens: () => this.queuedTokens, inFlightRequests: () => this.#inFlight },
       options.settings,
+      model.prefixCache,
     );
     const onBatch = this.metrics.recordBatch.bind(this.metrics);
     // a request that would wait past its deadline is refused at the door instead

@@ -21,4 +21,5 @@ export type { ModelInfo } from './schemas.js';
 export type { CompatOptions } from './vllm/options.js';
 export type * from './types.js';
 export { prmServerModel } from './prm-model.js';
+export type { PrmServerModelOptions } from './prm-model.js';
 export { ormServerModel } from './orm-model.js';

@@ -68,6 +68,38 @@ export class Gauge implements Metric {
   }
 }
 
+/** A counter kept elsewhere (a model's cache), read at scrape time. */
+export class ReadCounter implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly read: () => number,
+  ) {}
+
+  render(): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n${this.name} ${fmt(this.read())}\n`;
+  }
+}
+
+/** What the metrics read of a model's prefix cache (all zero without one). */
+export interface PrefixCacheProbe {
+  stats(): { hits: number; misses: number; evictions: number; reusedTokens: number; entries: number; bytes: number; maxBytes: number };
+}
+
+function prefixCacheMetrics(cache: PrefixCacheProbe | undefined): Metric[] {
+  const zero = { hits: 0, misses: 0, evictions: 0, reusedTokens: 0, entries: 0, bytes: 0, maxBytes: 0 };
+  const read = () => cache?.stats() ?? zero;
+  return [
+    new ReadCounter('prmkit_prefix_cache_hits_total', 'Chains that continued the keys/values of a prefix scored in an earlier batch.', () => read().hits),
+    new ReadCounter('prmkit_prefix_cache_misses_total', 'Chains looked up in the prefix cache that found no prefix worth continuing.', () => read().misses),
+    new ReadCounter('prmkit_prefix_cache_evictions_total', 'Prefix cache entries dropped to stay within its bytes (or whose keys/values the backbone evicted).', () => read().evictions),
+    new ReadCounter('prmkit_prefix_cache_reused_tokens_total', 'Backbone tokens not run because a cached prefix covered them.', () => read().reusedTokens),
+    new Gauge('prmkit_prefix_cache_entries', 'Chains held by the prefix cache.', () => read().entries),
+    new Gauge('prmkit_prefix_cache_bytes', 'Keys/values held by the prefix cache.', () => read().bytes),
+    new Gauge('prmkit_prefix_cache_max_bytes', 'The prefix cache bound (0: no prefix cache).', () => read().maxBytes),
+  ];
+}
+
 interface Series {
   counts: number[];
   sum: number;
@@ -145,7 +177,7 @@ export class ServerMetrics {
    * `settings` are exported as `prmkit_setting{name="..."}`: what a server runs with (batch
    * wait, queue bounds, limits), readable by anyone who reports its figures.
    */
-  constructor(queue: QueueProbe, settings: Readonly<Record<string, number>> = {}) {
+  constructor(queue: QueueProbe, settings: Readonly<Record<string, number>> = {}, prefixCache?: PrefixCacheProbe) {
     const resolutionMs = 10;
     this.#loopDelay = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#loopDelay.enable();
@@ -181,6 +213,7 @@ export class ServerMetrics {
       new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed),
       // backbone outputs arrive as ArrayBuffers: outside the heap, freed only by a GC
       new Gauge('nodejs_external_memory_bytes', 'Memory of ArrayBuffers and other objects outside the V8 heap.', () => process.memoryUsage().external),
+      ...prefixCacheMetrics(prefixCache),
     ];
   }
 

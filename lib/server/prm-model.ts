@@ -1,6 +1,7 @@
 // A loaded Prm as the service's model. Chains are tokenized once per request (`encode`, with
 // the context limit deferred so the limits see full lengths) and a batch scores those very
 // rows, picked from the encodings of the requests it serves.
+import { integer } from '../is.js';
 import { pickRows } from '../prm/encoding.js';
 import type { PrmEncoding } from '../prm/encoding.js';
 import type { Prm } from '../prm/index.js';
@@ -45,8 +46,23 @@ export function serverTokenizer(tok: PrmTokenizer): ServerTokenizer {
   };
 }
 
-export function prmServerModel(prm: Prm): ServerModel {
+/** Default bytes of keys/values the service's prefix cache keeps. */
+export const DEFAULT_PREFIX_CACHE_BYTES = 256 * 2 ** 20;
+
+export interface PrmServerModelOptions {
+  /**
+   * Keys/values of scored chains kept across requests, in bytes (default 256 MiB; 0: none), so
+   * that a request continues the prefix of chains scored before (a beam-search round or an RL
+   * group sent as separate requests). Needs a model with a KV cache; ignored otherwise.
+   */
+  prefixCacheBytes?: number;
+}
+
+export function prmServerModel(prm: Prm, options: PrmServerModelOptions = {}): ServerModel {
   const tok = prm.tokenizer;
+  const bytes = options.prefixCacheBytes === undefined ? DEFAULT_PREFIX_CACHE_BYTES : integer(options.prefixCacheBytes, 'prefixCacheBytes', 0);
+  // chains in one batch share prefixes by themselves; the cache carries them across batches
+  const prefixCache = bytes > 0 && prm.backend.kvCache && !prm.implicit ? prm.prefixCache({ maxBytes: bytes }) : undefined;
   return {
     name: prm.name,
     kind: 'prm',
@@ -69,7 +85,7 @@ export function prmServerModel(prm: Prm): ServerModel {
         });
         // the backbone's numbers only: each request reduces them with its own aggregate,
         // threshold (and an implicit PRM's beta) after the batch (summarize.ts)
-        const scored = await prm.stepLogsEncoded(pickRows(rows, prm.format), options?.signal ? { signal: options.signal } : {});
+        const scored = await prm.stepLogsEncoded(pickRows(rows, prm.format), { ...(options?.signal ? { signal: options.signal } : {}), ...(prefixCache ? { prefixCache } : {}) });
         return scored.map((s) => ({ stepLogProbs: s.stepLogProbs, ...(s.stepLogRatios ? { stepLogRatios: s.stepLogRatios } : {}), tokens: s.tokens, truncated: s.truncated }));
       },
     },
@@ -78,6 +94,7 @@ export function prmServerModel(prm: Prm): ServerModel {
       stepTagId: stepTagOf(prm.format, tok),
       classify: (inputs, options) => prm.classifyTokens(inputs, options),
     },
+    ...(prefixCache ? { prefixCache } : {}),
     close: () => prm.close(),
   };
 }

@@ -2,6 +2,7 @@
 // depends on this narrow contract, not on `Prm` itself, so the batcher, limits, queue,
 // metrics and shutdown can be exercised with any scorer (a `Prm` fits it through
 // `prmServerModel`).
+import type { PrefixCacheProbe } from './metrics.js';
 import type { Aggregation } from '../kernels/types.js';
 import type { ChainItem } from '../interfaces.js';
 
@@ -137,6 +138,8 @@ export interface ServerModel {
   readonly stepSeparator?: string;
   readonly tokenizer?: ServerTokenizer;
   readonly tokenClassifier?: TokenClassifier;
+  /** The model's prefix cache across requests, for /metrics (hits, misses, evictions, bytes). */
+  readonly prefixCache?: PrefixCacheProbe;
   close?(): Promise<void>;
 }
 

@@ -76,6 +76,7 @@ describe('prmkit: help, usage and errors', () => {
       [['score', '-m', 'm', '-t', 't', '-f', 'f', '--progress', '--no-progress'], 'contradict'],
       [['serve', '-m', 'm', '-t', 't', '-f', 'f', '--port', '70000'], '--port must be an integer in [0, 65535], got 70000 (number)'],
       [['serve', '--vllm', 'not a url', '-t', 't', '-f', 'f'], '--vllm must be an http(s) URL'],
+      [['serve', '-m', 'm', '-t', 't', '-f', 'f', '--prefix-cache-mb', '1.5'], '--prefix-cache-mb must be a non-negative integer, got 1.5 (number)'],
       [['serve', '--vllm', 'http://127.0.0.1:1', '--workers', '2', '-t', 't', '-f', 'f'], '--workers applies to a local ONNX model, not to --vllm'],
       [['bench', '-m', 'm', '-t', 't', '-f', 'f', '--batch-sizes', '4,zero'], '--batch-sizes must be positive integers'],
     ];
@@ -214,10 +215,13 @@ describe('prmkit serve, bench, eval', () => {
   it('serves until stopped, then shuts down cleanly', async () => {
     const stop = new AbortController();
     const c = io({ signal: stop.signal });
-    const running = runCli(['serve', ...model, '--port', '0', '--name', 'cli-tiny', '--api-key', 'k1'], c);
+    const running = runCli(['serve', ...model, '--port', '0', '--name', 'cli-tiny', '--api-key', 'k1', '--prefix-cache-mb', '8'], c);
     await when(c.stderr, 'wrote', () => / on http:\/\//.test(c.stderr.text));
     const url = /on (http:\/\/\S+)/.exec(c.stderr.text)![1]!;
     expect(c.stderr.text).toContain('API key required');
+    // a model without a KV cache cannot keep one: said at start, not dropped silently
+    await when(c.stderr, 'wrote', () => /no prefix cache/.test(c.stderr.text));
+    expect(c.stderr.text).toMatch(/no prefix cache: the onnx backbone keeps no keys\/values/);
     const res = await fetch(`${url}/v1/prm/score`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer k1' },

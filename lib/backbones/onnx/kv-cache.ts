@@ -184,7 +184,8 @@ export class OnnxKvCache implements CachedForward {
     if (keep) kv.keep = this.ledger.reserve();
     const real = members.reduce((a, m) => a + m.ids.length, 0);
     const res = await this.source.forward({ B, T: newLen, P: pastLen, ids, mask, positions, output: this.source.output, kv }, real, worker);
-    const scored = await this.source.scoreAt(res, { offsets, positions: Int32Array.from(at) });
+    // a shared prefix may hold no boundary: nothing to read there
+    const scored = at.length === 0 ? new Float32Array(0) : await this.source.scoreAt(res, { offsets, positions: Int32Array.from(at) });
     const stepLogProbs = members.map((_, b) => scored.slice(offsets[b], offsets[b + 1]));
     if (kv.keep === undefined) return { stepLogProbs };
     const handles = this.keepBlock(kv.keep, res, members, whole, pastLen);
@@ -208,6 +209,11 @@ export class OnnxKvCache implements CachedForward {
       if (block) this.ledger.track(h, ref);
       return h;
     });
+  }
+
+  holds(handle: KvHandle): boolean {
+    const b = handle instanceof OnnxKvHandle && handle.owner === this ? handle.ref.place?.block : undefined;
+    return b !== undefined && !b.freed;
   }
 
   release(handles: readonly KvHandle[]): void {
