@@ -188,9 +188,16 @@ function withBoundedAllocation(limit, fn) {
 }
 
 /**
+ * A compiled template, as this module's callers see it: its parsed program and nothing of the
+ * template library's types, so that the declarations a consumer reads never load that
+ * library's own (which do not type-check under every consumer's settings).
+ * @typedef {{ readonly parsed: unknown }} CompiledTemplate
+ */
+
+/**
  * A template compiled from its source; a source that does not parse is a TemplateError of kind 'syntax'.
  * @param {string} source
- * @returns {Template}
+ * @returns {CompiledTemplate}
  */
 export function compileTemplate(source) {
   try {
@@ -204,7 +211,7 @@ export function compileTemplate(source) {
  * Renders `template` with `context` under `budget`. Every failure is a TemplateError: past a
  * bound (steps, time, size), the template's own raise_exception or another failure on its
  * input (render); a template that recurses past the stack is one too.
- * @param {Template} template
+ * @param {CompiledTemplate} template
  * @param {Record<string, unknown>} context the template's variables: messages, add_generation_prompt, bos_token, ...
  * @param {TemplateBudget} budget
  * @returns {{ text: string, steps: number }}

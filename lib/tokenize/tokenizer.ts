@@ -5,9 +5,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { Template } from '@huggingface/jinja';
 import { compileTemplate, renderBounded, TemplateError } from './bounded-template.mjs';
-import type { TemplateBudget } from './bounded-template.mjs';
+import type { CompiledTemplate, TemplateBudget } from './bounded-template.mjs';
 import { boolean, invalidType, knownKeys, nestsAtMost, nonNegativeInt, object, string } from '../is.js';
 
 export interface ChatMessage {
@@ -131,7 +130,7 @@ export class PrmTokenizer {
   private readonly tok: Tokenizer;
   private readonly specialTexts: string[];
   private readonly configPath: string;
-  private templateCache?: Template;
+  private templateCache?: CompiledTemplate;
   /** Longest sequence the tokenizer's model was trained for (tokenizer_config `model_max_length`), if sane. */
   readonly modelMaxLength?: number;
   /**
