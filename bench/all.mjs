@@ -51,7 +51,7 @@ const BENCHES = [
   { name: 'kernels', args: ['--expose-gc', 'bench/kernels.mjs'], minutes: 45, fromStdout: kernelTables, fence: true },
   { name: 'e2e', args: ['bench/e2e.mjs'], minutes: 45, fence: false },
   { name: 'search', args: ['bench/search.mjs'], minutes: 45, fence: true },
-  // the demo PRM and ORM of models/demo on held-out problems: about 10 minutes on a quiet machine
+  // the demo models of models/demo on held-out problems: 3 of its 5 seeds took 31 minutes on the loaded 2-core machine
   { name: 'orm-vs-prm', args: ['bench/orm-vs-prm.mjs'], minutes: 60, fence: true },
   { name: 'eval', args: ['bench/eval.mjs'], minutes: 45, fence: true },
   { name: 'server', args: ['bench/server.mjs'], minutes: 45, fence: true },

@@ -174,11 +174,13 @@ const seconds = (performance.now() - t0) / 1000;
 const per = (m, N) => acc.get(`${m}@${N}`);
 const sum = (m, N) => H.meanSpread(per(m, N));
 const big = CONFIG.Ns.filter((N) => N >= 4);
+const searchNs = CONFIG.Ns.filter((N) => N >= 2);
 const verdicts = [
   ['PRM (min) ≥ ORM at every N ≥ 4, gap growing', H.compareMethods(per, 'prm-min', 'orm', big, { growing: true })],
   ['PRM (prod) ≥ ORM at every N ≥ 4, gap growing', H.compareMethods(per, 'prm-prod', 'orm', big, { growing: true })],
-  ['beam search ≥ best-of-N (PRM min) at equal budget', H.compareMethods(per, 'beam', 'prm-min', CONFIG.Ns)],
-  ['beam search ≥ best-of-N (PRM-weighted vote) at equal budget', H.compareMethods(per, 'beam', 'prm-weighted', CONFIG.Ns)],
+  // at N = 1 beam search and best-of-N are both one sample, with nothing to choose
+  ['beam search ≥ best-of-N (PRM min) at equal budget, N ≥ 2', H.compareMethods(per, 'beam', 'prm-min', searchNs)],
+  ['beam search ≥ best-of-N (PRM-weighted vote) at equal budget, N ≥ 2', H.compareMethods(per, 'beam', 'prm-weighted', searchNs)],
 ];
 if (models.headOnly) verdicts.push(['fine-tuned PRM (min) ≥ head-only PRM (min)', H.compareMethods(per, 'prm-min', 'ho-prm-min', CONFIG.Ns)], ['fine-tuned ORM ≥ head-only ORM', H.compareMethods(per, 'orm', 'ho-orm', CONFIG.Ns)]);
 const pad = (s, n) => String(s).padStart(n);
