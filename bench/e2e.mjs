@@ -6,8 +6,12 @@
 //   A. one pass per chain vs the naive loop that re-scores the whole prefix for every step;
 //   B. beam search, width 4, 4 proposals per beam, 10 steps: incremental scoring on the
 //      prefix cache (KV) vs re-scoring every candidate chain from scratch.
+//   C, D (bench/lib/e2e-shared.mjs, on a larger model): best-of-8 groups sharing a problem
+//      and beam search with shared prefixes and a prefix cache, per-token costs vs one pass.
+// A and B score each chain alone (sharePrefixes: false) on their one-pass sides.
 // Prints a table and ratios; writes bench/results/e2e.json (a --quick run writes to a temporary
-// folder instead, see bench/lib/out.mjs). Needs `npm run build:ts` first.
+// folder instead, see bench/lib/out.mjs; --shared-only runs C and D alone, into e2e-shared.json).
+// Needs `npm run build:ts` first.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Prm, PrmSession, PrmTokenizer } from '../dist/index.js';
 import { createTinyModel } from '../dist/testing/index.js';
+import { sharedPrefixCases, sharedPrefixReport } from './lib/e2e-shared.mjs';
 import { benchHeader, writeResult } from './lib/out.mjs';
 import { rng } from './lib/random.mjs';
 
@@ -24,6 +29,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const shared = join(root, '..', 'shared', 'data');
 const quick = process.argv.includes('--quick');
+// only the shared-prefix cases C and D (a quicker look at them; the full run has every case)
+const sharedOnly = process.argv.includes('--shared-only');
 const THREADS = Math.max(1, Math.min(os.availableParallelism(), 4));
 
 const r = rng(42);
@@ -54,19 +61,19 @@ const dir = mkdtempSync(join(os.tmpdir(), 'prmkit-bench-'));
 const model = await createTinyModel({ dir, layers: 2, hidden: 64, heads: 4, seed: 1, kvCache: true, output: 'hidden', maxPositions: Math.max(4096, maxChain + 2048) });
 const prm = await Prm.load({ model: model.model, tokenizer: model.tokenizer, head: model.head, format: 'math-shepherd', workers: { threads: THREADS } });
 
-// The two sides of a comparison run alternately (warm once each, then A, B, A, B, ... until
-// minMs has passed), so load from other processes on a shared machine hits both alike.
-async function timedPair(fnA, fnB, minMs = quick ? 600 : 3000) {
-  const sides = [fnA, fnB].map((fn) => ({ fn, times: [], tokens: 0, padded: 0 }));
+// The sides of a comparison run alternately (warm once each, then A, B, A, B, ... until
+// minMs has passed), so load from other processes on a shared machine hits them alike.
+async function timed(model, fns, minMs = quick ? 600 : 3000) {
+  const sides = fns.map((fn) => ({ fn, times: [], tokens: 0, padded: 0 }));
   for (const s of sides) await s.fn();
   const t0 = performance.now();
   while (performance.now() - t0 < minMs || sides[0].times.length < 3) {
     for (const s of sides) {
-      const before = prm.stats;
+      const before = model.stats;
       const start = performance.now();
       await s.fn();
       s.times.push(performance.now() - start);
-      const after = prm.stats;
+      const after = model.stats;
       s.tokens = after.tokens - before.tokens;
       s.padded = after.paddedTokens - before.paddedTokens;
     }
@@ -77,16 +84,47 @@ async function timedPair(fnA, fnB, minMs = quick ? 600 : 3000) {
   });
 }
 
+async function midCases() {
+  const MID = { layers: 4, hidden: 256, heads: 4, kvHeads: 2 };
+  const midModel = await createTinyModel({ dir: join(dir, 'mid'), ...MID, seed: 2, kvCache: true, output: 'hidden', maxPositions: Math.max(4096, maxChain + 2048) });
+  const mid = await Prm.load({ model: midModel.model, tokenizer: midModel.tokenizer, head: midModel.head, format: 'math-shepherd', workers: { threads: THREADS } });
+  const sharedCases = await sharedPrefixCases({ prm: mid, shape, text, quick, timed, progress });
+  const midInfo = `${MID.layers} layers, hidden ${MID.hidden}, ${MID.heads} heads / ${MID.kvHeads} kv heads, ${mid.backend.kv?.attention ?? 'no'} KV attention`;
+  await mid.close();
+  return { MID, sharedCases, midInfo };
+}
+
+const fmt = (x, d = 1) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** --shared-only: C and D, printed and written (as e2e-shared.json), then exit. */
+async function sharedOnlyRun() {
+  const { MID, sharedCases, midInfo } = await midCases();
+  const report = [`shared prefixes: model ${midInfo}, float32, ${THREADS} intra-op threads; shapes: ${shape.source}`, ...sharedPrefixReport(sharedCases, fmt)];
+  console.log(`\nprmkit e2e bench, shared prefixes only (${quick ? 'quick' : 'full'} run), ${os.cpus()[0]?.model ?? 'cpu'}`);
+  console.log(report.join('\n'));
+  const file = writeResult('e2e-shared', { config: { threads: THREADS, model: MID, shapes: shape.source }, ...sharedCases }, { quick, report });
+  console.log(`\nwrote ${file}`);
+  await prm.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 // ---- A: one pass vs naive prefix loop -----------------------------------------------------
 const prefixItems = items.flatMap((it) => it.steps.map((_, k) => ({ problem: it.problem, steps: it.steps.slice(0, k + 1) })));
-const [onePass, naive] = await timedPair(() => prm.score(items), () => prm.score(prefixItems));
+// progress on stderr: a loaded machine makes a full run long
+const t0 = performance.now();
+const progress = (what) => console.error(`[e2e ${((performance.now() - t0) / 1000).toFixed(0)} s] ${what}`);
+const alone = { sharePrefixes: false };
+if (sharedOnly) await sharedOnlyRun();
+const [onePass, naive] = await timed(prm, [() => prm.score(items, alone), () => prm.score(prefixItems, alone)]);
 // same scores both ways (a check, not a timing)
-const a = await prm.score(items);
-const b = await prm.score(prefixItems);
+const a = await prm.score(items, alone);
+const b = await prm.score(prefixItems, alone);
 let q = 0;
 let maxDiff = 0;
 for (const x of a) for (const p of x.stepProbs) maxDiff = Math.max(maxDiff, Math.abs(p - b[q++].stepProbs.at(-1)));
 
+progress('A done');
 // ---- B: beam search, incremental vs rescoring ---------------------------------------------
 const WIDTH = 4;
 const PROPOSALS = 4;
@@ -107,7 +145,7 @@ async function beamRescore(problem, plan) {
   for (let d = 0; d < DEPTH; d++) {
     const cands = beams.flatMap((steps, bi) => plan[d].slice(bi * PROPOSALS, (bi + 1) * PROPOSALS).map((s) => [...steps, s]));
     scoredCandidates.rescore += cands.length;
-    const scored = await prm.score(cands.map((steps) => ({ problem, steps })), { aggregate: 'min' });
+    const scored = await prm.score(cands.map((steps) => ({ problem, steps })), { aggregate: 'min', sharePrefixes: false });
     beams = scored.map((s, i) => [s.score, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, WIDTH).map(([, i]) => cands[i]);
   }
   return beams;
@@ -134,13 +172,17 @@ const runAll = (fn) => async () => {
   for (let i = 0; i < problems.length; i++) out.push(await fn(problems[i], plans[i]));
   return out;
 };
-const [rescore, incremental] = await timedPair(runAll(beamRescore), runAll(beamIncremental), quick ? 600 : 6000);
+const [rescore, incremental] = await timed(prm, [runAll(beamRescore), runAll(beamIncremental)], quick ? 600 : 6000);
 // one more run of each, counted: the same beams, and the candidates one run scores
 scoredCandidates.rescore = scoredCandidates.incremental = 0;
 const same = JSON.stringify(await runAll(beamRescore)()) === JSON.stringify(await runAll(beamIncremental)());
 if (scoredCandidates.rescore !== scoredCandidates.incremental) {
   throw new Error(`the two beam searches scored ${scoredCandidates.rescore} and ${scoredCandidates.incremental} candidates`);
 }
+
+progress('B done');
+// ---- C, D: shared prefixes, on a model where a token's compute is what is timed ----------
+const { MID, sharedCases, midInfo } = await midCases();
 
 // ---- report -------------------------------------------------------------------------------
 const candidates = items.length;
@@ -152,7 +194,6 @@ const rows = [
   ['B beam incremental (KV)', incremental, beamCandidates],
 ].map(([name, m, n]) => ({ name, ms: m.ms, runs: m.runs, candidatesPerSec: (n / m.ms) * 1000, backboneTokens: m.tokens, paddedTokens: m.padded, tokensPerSec: (m.tokens / m.ms) * 1000 }));
 
-const fmt = (x, d = 1) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const ratios = {
   onePassVsNaiveSpeedup: naive.ms / onePass.ms,
   naiveTokensOverOnePass: naive.tokens / onePass.tokens,
@@ -169,6 +210,9 @@ const report = [
   '',
   `one-pass vs naive: ${fmt(ratios.onePassVsNaiveSpeedup, 2)}x faster, ${fmt(ratios.naiveTokensOverOnePass, 2)}x fewer backbone tokens (max |Δp| ${maxDiff.toExponential(1)})`,
   `incremental (KV) vs rescoring: ${fmt(ratios.incrementalVsRescoreSpeedup, 2)}x faster, ${fmt(ratios.rescoreTokensOverIncremental, 2)}x fewer backbone tokens (same beams: ${same ? 'yes' : 'NO'})`,
+  '',
+  `shared prefixes: model ${midInfo}, float32, ${THREADS} intra-op threads`,
+  ...sharedPrefixReport(sharedCases, fmt),
 ];
 console.log(`\nprmkit e2e bench (${quick ? 'quick' : 'full'} run), ${os.cpus()[0]?.model ?? 'cpu'}`);
 console.log(report.join('\n'));
@@ -188,6 +232,7 @@ const file = writeResult(
     rows,
     ratios,
     onePassMaxAbsDiff: maxDiff,
+    sharedPrefixes: { model: { ...MID, attention: midInfo }, ...sharedCases },
   },
   { quick, report },
 );
