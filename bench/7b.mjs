@@ -163,12 +163,14 @@ if (extrapolated) {
   const conv = (d, k, f) => d.conversions[k][f];
   real = {
     from: [a.layers, b.layers],
-    conversions: Object.fromEntries(Object.keys(a.conversions).map((k) => [k, { ...a.conversions[k], ...Object.fromEntries(['seconds', 'sourceBytes', 'outputBytes', 'peakRss'].map((f) => [f, line(conv(a, k, f), conv(b, k, f))])), largest: conv(b, k, 'largest') }])),
-    // time per token is what adds up per layer; tokens/s is its inverse
+    conversions: Object.fromEntries(Object.keys(a.conversions).map((k) => [k, { ...a.conversions[k], ...Object.fromEntries(['seconds', 'sourceBytes', 'outputBytes', 'peakRss'].map((f) => [f, f === 'seconds' && conv(b, k, f) <= conv(a, k, f) ? null : line(conv(a, k, f), conv(b, k, f))])), largest: conv(b, k, 'largest') }])),
+    // time per token is what adds up per layer; tokens/s is its inverse. A deeper model that
+    // ran no slower per token says the clock measured the machine's load, not the model: no
+    // line through such points means anything, so that time is left out (null)
     rows: a.rows.filter((r) => b.rows.some((q) => q.way === r.way)).map((r) => {
       const q = b.rows.find((x) => x.way === r.way);
-      const s = line(r.s / r.tokens, q.s / q.tokens) * r.tokens;
-      return { way: r.way, tokens: r.tokens, s, tokensPerS: r.tokens / s, loadS: line(r.loadS, q.loadS), peakRss: line(r.peakRss, q.peakRss) };
+      const s = q.s / q.tokens > r.s / r.tokens ? line(r.s / r.tokens, q.s / q.tokens) * r.tokens : null;
+      return { way: r.way, tokens: r.tokens, s, tokensPerS: s === null ? null : r.tokens / s, loadS: line(r.loadS, q.loadS), peakRss: line(r.peakRss, q.peakRss) };
     }),
   };
 }
@@ -180,11 +182,11 @@ const tables = (d, label) => {
   return [
     '| conversion | seconds | checkpoint read | written | largest tensor | peak RSS |',
     '|---|---|---|---|---|---|',
-    ...Object.entries(d.conversions).map(([dtype, c]) => `| ${label}${dtype}${c.form ? ` (${c.form})` : ''} | ${c.seconds.toFixed(0)} | ${gb(c.sourceBytes)} | ${gb(c.outputBytes)} | ${gb(c.largest)} | ${gb(c.peakRss)} |`),
+    ...Object.entries(d.conversions).map(([dtype, c]) => `| ${label}${dtype}${c.form ? ` (${c.form})` : ''} | ${c.seconds === null ? 'n/a (load)' : c.seconds.toFixed(0)} | ${gb(c.sourceBytes)} | ${gb(c.outputBytes)} | ${gb(c.largest)} | ${gb(c.peakRss)} |`),
     '',
     '| scoring | tokens/s | × PyTorch bf16 | max |Δp| vs PyTorch bf16 | load s | peak RSS |',
     '|---|---|---|---|---|---|',
-    ...d.rows.map((r) => `| ${label}${r.way} | ${r.tokensPerS.toFixed(2)} | ${torchRow ? (r.tokensPerS / torchRow.tokensPerS).toFixed(2) : 'skipped'} | ${r.maxDpVsTorch === undefined ? '-' : r.maxDpVsTorch.toExponential(1)} | ${r.loadS.toFixed(0)} | ${gb(r.peakRss)} |`),
+    ...d.rows.map((r) => `| ${label}${r.way} | ${r.tokensPerS === null ? 'n/a (load)' : r.tokensPerS.toFixed(2)} | ${!torchRow ? 'skipped' : r.tokensPerS === null || torchRow.tokensPerS === null ? 'n/a' : (r.tokensPerS / torchRow.tokensPerS).toFixed(2)} | ${r.maxDpVsTorch === undefined ? '-' : r.maxDpVsTorch.toExponential(1)} | ${r.loadS.toFixed(0)} | ${gb(r.peakRss)} |`),
   ];
 };
 const report = [];
@@ -201,6 +203,20 @@ if (real) {
     `EXTRAPOLATED to the real ${REAL} layers (linear in the layer count through the ${real.from.join(' and ')}-layer measurements above; not measured at ${REAL} layers):`,
     '',
     ...tables(real, `${REAL} layers, extrapolated: `),
+    '',
+    // what survives a loaded machine: prmkit and PyTorch timed in the same run at each depth
+    `Same-run speed against PyTorch bf16 at the measured depths: ${depths[0].rows.filter((r) => r.way.startsWith('prmkit')).map((r) => `${r.way.replace('prmkit ', '')} ${depths.map((d) => { const t = d.rows.find((x) => x.way.startsWith('PyTorch')); const m = d.rows.find((x) => x.way === r.way); return t && m ? `${(m.tokensPerS / t.tokensPerS).toFixed(2)}x (${d.layers} layers)` : '-'; }).join(', ')}`).join('; ')}`,
+    '',
+  );
+}
+// the memory targets, at the real depth (measured there or extrapolated)
+const at28 = depths.find((d) => d.layers === REAL) ?? real;
+if (at28) {
+  const how = at28 === real ? 'extrapolated' : 'measured';
+  const convPeak = Math.max(...Object.values(at28.conversions).map((c) => c.peakRss));
+  const int8Row = at28.rows.find((r) => r.way.startsWith('prmkit int8'));
+  report.push(
+    `Targets at ${REAL} layers (${how}): conversion peak RSS <= 6 GB: ${gb(convPeak)}, ${convPeak <= 6 * GB ? 'held' : 'missed'}; int8 scoring within 24 GB: ${int8Row ? `${gb(int8Row.peakRss)}, ${int8Row.peakRss <= 24 * GB ? 'held' : 'missed'}` : 'not run'}`,
     '',
   );
 }
