@@ -53,6 +53,7 @@ export function customFormat(spec: CustomFormat): PrmFormat {
   return {
     name,
     separator: sepText,
+    ...(byText ? { stepMark: sep.text as string } : {}),
     head,
     aggregation: how,
     encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {

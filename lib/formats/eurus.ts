@@ -17,6 +17,7 @@ export const EURUS_JOIN = '\n\n';
 export const eurusPrm: PrmFormat = {
   name: 'eurus-prm',
   separator: '\\n\\n (steps joined in the assistant turn)',
+  stepMark: '\n\n',
   // no classes are read: an implicit PRM's step reward is not a head's output
   head: { activation: 'softmax', positive: 0, outputs: 1 },
   aggregation: 'min',

@@ -11,6 +11,7 @@ export const SHEPHERD_TAG = 'ки';
 export const mathShepherd: PrmFormat = {
   name: 'math-shepherd',
   separator: ` ${SHEPHERD_TAG}`,
+  stepMark: ` ${SHEPHERD_TAG}`,
   head: { activation: 'softmax', positive: 0, outputs: 2, labels: ['+', '-'] },
   aggregation: 'min',
   encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {

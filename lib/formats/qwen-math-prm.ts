@@ -14,6 +14,7 @@ export const QWEN_PRM_SEPARATOR_ID = 151651;
 export const qwenMathPrm: PrmFormat = {
   name: 'qwen2.5-math-prm',
   separator: QWEN_PRM_SEPARATOR,
+  stepMark: QWEN_PRM_SEPARATOR,
   head: { activation: 'softmax', positive: 1, outputs: 2 },
   aggregation: 'prod',
   encode(item: ChainItem, tok: PrmTokenizer, index: number): EncodedChain {

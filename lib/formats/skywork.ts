@@ -10,6 +10,7 @@ import type { EncodedChain, PrmFormat } from './types.js';
 export const skywork: PrmFormat = {
   name: 'skywork',
   separator: '\\n (token appended after each step)',
+  stepMark: '\n',
   head: { activation: 'sigmoid', positive: 0, outputs: 1 },
   // the authors document no aggregation; mean is a neutral default (override per call)
   aggregation: 'mean',

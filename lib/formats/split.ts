@@ -54,7 +54,8 @@ function escape(s: string): string {
 export function splitSteps(text: string, splitter: StepSplitter = 'auto', separator?: string): SplitStep[] {
   if (typeof text !== 'string') throw invalidType('text', 'a string', text);
   if (splitter === 'auto')
-    return separator && separator.trim().length > 0 && text.includes(separator) ? pieces(text, new RegExp(escape(separator))) : pieces(text, BLANK);
+    // a whitespace mark counts too: TRL's default separator is "\n", one step per line
+    return separator && text.includes(separator) ? pieces(text, new RegExp(escape(separator))) : pieces(text, BLANK);
   if (splitter === 'blank-lines') return pieces(text, BLANK);
   if (splitter === 'lines') return pieces(text, LINE);
   if (splitter instanceof RegExp) return pieces(text, splitter);

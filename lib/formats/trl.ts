@@ -27,6 +27,7 @@ export function trlFormat(spec: TrlFormatSpec = { kind: 'trl' }): PrmFormat {
   return {
     name: 'trl',
     separator: JSON.stringify(separator),
+    stepMark: separator,
     head: { activation: 'softmax', positive, outputs: classes },
     // TRL trains per-step labels and defines no aggregation; prod, as for custom formats
     aggregation: 'prod',

@@ -37,6 +37,11 @@ export interface PrmFormat {
   readonly name: string;
   /** Human-readable separator (for messages and docs). */
   readonly separator: string;
+  /**
+   * The text that ends a step when a solution arrives as one string, where the format has one
+   * (`<extra_0>`, ` ки`, TRL's separator): what the 'auto' step splitter splits on.
+   */
+  readonly stepMark?: string;
   readonly head: FormatHead;
   /** The aggregation the model's authors use. */
   readonly aggregation: Aggregation;

@@ -65,7 +65,7 @@ export interface DenseReward {
 
 /** What scores the steps: a Prm, or anything with its `score`. */
 export interface StepScoringModel {
-  readonly format: { readonly separator: string };
+  readonly format: { readonly separator: string; readonly stepMark?: string };
   score(items: readonly ChainItem[], options?: { aggregate?: Aggregation; errorThreshold?: number; signal?: AbortSignal }): Promise<Array<{ stepProbs: number[]; score: number; firstError: number }>>;
 }
 
@@ -160,7 +160,7 @@ export function checkDenseOptions(options: DenseRewardOptions | undefined) {
 export async function denseRewards(model: StepScoringModel, items: readonly DenseRewardItem[], options?: DenseRewardOptions): Promise<DenseReward[]> {
   if (!Array.isArray(items)) throw new TypeError('items must be an array of { problem, response | steps }');
   const o = checkDenseOptions(options);
-  const prepared = prepareResponses(items, o.splitter, model.format.separator, o.policy);
+  const prepared = prepareResponses(items, o.splitter, model.format.stepMark, o.policy);
   const scored = await model.score(
     items.map((it, i) => ({ problem: it.problem, steps: prepared[i].steps.map((s) => s.text) })),
     o.score,

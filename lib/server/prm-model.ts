@@ -70,7 +70,7 @@ export function prmServerModel(prm: Prm, options: PrmServerModelOptions = {}): S
     backend: prm.backend.kind === 'onnx' ? `onnx/${prm.backend.provider}` : prm.backend.kind,
     // with overflow 'truncate' the Prm scores what fits, so longer chains are fine
     maxContext: prm.overflow === 'truncate' ? undefined : prm.maxContext,
-    stepSeparator: prm.format.separator,
+    stepSeparator: prm.format.stepMark,
     ...(prm.implicit ? { rewards: { ...prm.implicit } } : {}),
     chains: {
       maxTokenChars: tok.maxTokenChars,

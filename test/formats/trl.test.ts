@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { FORMAT_NAMES, resolveFormat, trlFormat } from '../../lib/formats/index.js';
+import { splitSteps } from '../../lib/formats/split.js';
 import { PrmTokenizer } from '../../lib/tokenize/index.js';
 import { checkpointsDir, describeWhen } from '../helpers/index.js';
 import { hasFamily, noFamily } from '../convert/helpers.js';
@@ -33,6 +34,17 @@ it('trl is a built-in format name, with settings checked', () => {
   expect(() => trlFormat({ kind: 'trl', classes: 1 })).toThrow(/format\.classes must be an integer in \[2, 64\]/);
   expect(() => trlFormat({ kind: 'trl', separator: '' })).toThrow(/format\.separator/);
   expect(() => trlFormat({ kind: 'trl', seperator: 'x' } as never)).toThrow(/did you mean 'separator'/);
+});
+
+it("a solution sent as one text splits at the separator, one step per line by default ('auto')", () => {
+  const text = '3 + 4 = 7\nHe has 7 apples.\nThe answer is 7.';
+  const steps = (f: ReturnType<typeof trlFormat>) => splitSteps(text, 'auto', f.stepMark).map((s) => s.text);
+  expect(steps(trlFormat())).toEqual(['3 + 4 = 7', 'He has 7 apples.', 'The answer is 7.']);
+  // a text without the separator falls back to blank lines: one step here
+  expect(steps(trlFormat({ kind: 'trl', separator: ' ки' }))).toEqual([text]);
+  // the display name is quoted; the mark is the text itself
+  expect(trlFormat().separator).toBe('"\\n"');
+  expect(trlFormat().stepMark).toBe('\n');
 });
 
 describeWhen(hasFamily('trl-prm') && hasFamily('skywork-prm'), 'trl encoding on real tokenizers', noFamily('trl-prm'), () => {
