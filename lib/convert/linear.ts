@@ -64,15 +64,7 @@ export function transpose(w: Float32Array, N: number, K: number): Float32Array {
   return t;
 }
 
-export function concatRows(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatRows } from '../model/safetensors.js';
 
 /** Where a projection sits, for the quantization plan; absent: the head (float32 always). */
 export interface ProjectionSite {
