@@ -1,5 +1,5 @@
 // The committed backbone with heads (models/demo/backbone: the demo models' 6-layer trunk
-// before fine-tuning, converted without a head, float16; heads trained on it with prmkit train
+// before fine-tuning, converted without a head, block-wise int8; heads trained with prmkit train on its float16 form
 // on 20 000 of the same training chains). Kept in the repository for the ORM-vs-PRM benchmark
 // (fully fine-tuned vs head-only), not shipped in the package. On fresh chains its heads still
 // judge the task, below the fine-tuned models.

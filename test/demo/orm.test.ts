@@ -1,6 +1,6 @@
 // The committed demo ORM (models/demo/orm: the same 6-layer Qwen2 trunk as the demo PRM, a
-// one-label sequence classifier fine-tuned on the outcome by scripts/dev/arithmetic, float16
-// weights, format plain-orm):
+// one-label sequence classifier fine-tuned on the outcome by scripts/dev/arithmetic, block-wise
+// int8 weights, which keep each model file under 2 MB, format plain-orm):
 // - it gives the PyTorch model's rewards (test/demo/data/orm-reference.json: the plain
 //   transformers forward pass of the trained checkpoint on 20 held-out chains);
 // - it still tells right answers from wrong ones on chains generated now, with a seed the
@@ -13,11 +13,12 @@ import { demoDir, freshChains, pairwiseAuroc } from './helpers.js';
 
 const folder = join(demoDir, 'orm');
 /**
- * float16 weights against the float32 PyTorch model: max |Δreward| (the logit) measured
- * 1.3e-3, max |ΔP(correct)| 2.1e-4 (float32 weights: 8e-7); the bounds are the project's
- * float16 bound for ORM rewards, 2e-3, and 1e-3 on the probability.
+ * Block-wise int8 weights (block 16) against the float32 PyTorch model: max |Δreward| (the
+ * logit) measured 2.3e-2, max |ΔP(correct)| 2.5e-3 (float16 weights: 1.3e-3 and 2.1e-4;
+ * float32: 8e-7). The bounds are the project's int8 bound for ORMs, 0.02 of the reference
+ * rewards' range, and 0.02 on the probability, as on PRMs' step probabilities.
  */
-const FIDELITY = { reward: 2e-3, probability: 1e-3 };
+const FIDELITY = { rewardOfRange: 0.02, probability: 0.02 };
 /**
  * Outcome AUROC against the verifier's final-answer check (chance: 0.5). Measured on 1000
  * fresh chains of five seeds: 0.903 (this one), 0.896, 0.902, 0.904, 0.918; 0.914 on the 8000
@@ -44,10 +45,10 @@ describe('the demo ORM', () => {
 
   it('is the plain-orm sequence classifier it was converted as', () => {
     const m = JSON.parse(readFileSync(join(folder, 'prmkit.json'), 'utf8'));
-    expect(m).toMatchObject({ kind: 'orm', format: 'plain-orm', dtype: 'float16', head: { outputs: 1 } });
+    expect(m).toMatchObject({ kind: 'orm', format: 'plain-orm', dtype: 'int8', head: { outputs: 1 } });
   });
 
-  it(`gives the PyTorch model's rewards (max |Δ| ≤ ${FIDELITY.reward})`, async () => {
+  it(`gives the PyTorch model's rewards (max |Δ| ≤ ${FIDELITY.rewardOfRange} of their range)`, async () => {
     const ref = JSON.parse(readFileSync(join(import.meta.dirname, 'data', 'orm-reference.json'), 'utf8')) as Reference;
     expect(ref.chains.length).toBe(20);
     const scores = await orm.score(ref.chains);
@@ -60,7 +61,9 @@ describe('the demo ORM', () => {
       probability = Math.max(probability, Math.abs((s.probability as number) - ref.orm[i].prob));
     });
     console.log(`demo ORM vs PyTorch: max |Δreward| ${reward.toExponential(2)}, max |ΔP(correct)| ${probability.toExponential(2)} over ${scores.length} chains`);
-    expect(reward).toBeLessThanOrEqual(FIDELITY.reward);
+    const rewards = ref.orm.map((r) => r.reward);
+    const range = Math.max(...rewards) - Math.min(...rewards);
+    expect(reward).toBeLessThanOrEqual(FIDELITY.rewardOfRange * range);
     expect(probability).toBeLessThanOrEqual(FIDELITY.probability);
   });
 

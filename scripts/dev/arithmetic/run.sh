@@ -36,8 +36,8 @@ train orm --init "$out/backbone" --out "$out/orm" --steps 600 --warmup 50 --lr 3
 "$py" "$here/reference.py" --orm "$out/orm" --chains "$data/eval.jsonl" --count 20 --out "$out/orm-reference.json"
 
 # 7. the demo folders (models/demo in the repository)
-node "$here/../../../dist/cli/main.js" convert "$out/prm" "$out/demo/prm" --format trl --separator '\n' --dtype float16 --force
-node "$here/../../../dist/cli/main.js" convert "$out/orm" "$out/demo/orm" --format plain-orm --dtype float16 --force
+node "$here/../../../dist/cli/main.js" convert "$out/prm" "$out/demo/prm" --format trl --separator '\n' --dtype int8 --int8-form blockwise --force
+node "$here/../../../dist/cli/main.js" convert "$out/orm" "$out/demo/orm" --format plain-orm --dtype int8 --int8-form blockwise --force
 
 # 8. heads on the frozen backbone, with prmkit train (no Python): the backbone converted without
 #    a head, then an MLP and a linear head each for the PRM (hard MC labels) and the ORM (outcome)
@@ -50,3 +50,6 @@ heads --cache "$out/heads-cache-orm" --data "$data/heads-orm.jsonl" --kind orm -
 heads --cache "$out/heads-cache-orm" --data "$data/heads-orm.jsonl" --kind orm --name orm-linear --head linear --lr 0.01 --epochs 40 --no-activate
 heads --cache "$out/heads-cache-prm" --data "$data/heads-prm.jsonl" --name prm-linear --head linear --lr 0.01 --epochs 40 --no-activate
 heads --cache "$out/heads-cache-prm" --data "$data/heads-prm.jsonl" --name prm --head mlp --lr 0.003 --epochs 40
+# 9. the backbone as committed: block-wise int8 like the demo PRM and ORM (every model file under
+#    2 MB); --force onto the same checkpoint keeps the heads fitted on its float16 form
+prmkit convert "$out/backbone" "$out/demo/backbone" --backbone --format trl --dtype int8 --int8-form blockwise --force
