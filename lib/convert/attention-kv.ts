@@ -11,7 +11,7 @@
 // of them real. As in the chunked graph, the new tokens can run in `chunks` causal chunks
 // (each chunk's past is the previous chunk's present), the call padded to at least `chunks`
 // tokens and cut back at the output; padded keys land after the real ones.
-import { gqaAttributes, rotaryTables } from './attention-parts.js';
+import { gqaAttributes, pastInputs, rotaryTables } from './attention-parts.js';
 import type { Attention, AttentionInputs } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
@@ -33,14 +33,7 @@ export class KvGroupQueryAttention implements Attention {
   ) {}
 
   inputs(): void {
-    const { g, spec, kvType } = this;
-    for (let l = 0; l < spec.layers; l++) {
-      const kv = (['key', 'value'] as const).map((which) => {
-        const name = g.input(`past_key_values.${l}.${which}`, kvType, ['batch', spec.kvHeads, 'past_sequence', spec.headDim]);
-        return kvType === 'float32' ? name : g.op(`/model/layers.${l}/attn/past_${which}/Cast`, 'Cast', [name], { to: TYPE.float32 });
-      });
-      this.past.push([kv[0], kv[1]]);
-    }
+    this.past.push(...pastInputs(this.g, this.spec, this.kvType));
   }
 
   /** Returns the ids the model runs on: padded to at least `chunks` tokens when chunked. */

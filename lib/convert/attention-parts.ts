@@ -47,3 +47,19 @@ export function rotaryTables(g: OnnxWriter, spec: DecoderSpec, slots: string): {
   const angles = g.op(`${r}/Mul`, 'Mul', [posF, g.floats('/model/rotary.inv_freq', [spec.headDim / 2], inverseFrequencies(spec.rope, spec.headDim))]);
   return { cos: g.op(`${r}/Cos`, 'Cos', [angles]), sin: g.op(`${r}/Sin`, 'Sin', [angles]) };
 }
+
+/**
+ * Each layer's past key and value inputs [batch, kv_heads, past_sequence, head_dim], as float32
+ * (float16 inputs widened on the way in): what both KV kinds of attention read.
+ */
+export function pastInputs(g: OnnxWriter, spec: DecoderSpec, kvType: 'float32' | 'float16'): Array<[string, string]> {
+  const past: Array<[string, string]> = [];
+  for (let l = 0; l < spec.layers; l++) {
+    const kv = (['key', 'value'] as const).map((which) => {
+      const name = g.input(`past_key_values.${l}.${which}`, kvType, ['batch', spec.kvHeads, 'past_sequence', spec.headDim]);
+      return kvType === 'float32' ? name : g.op(`/model/layers.${l}/attn/past_${which}/Cast`, 'Cast', [name], { to: TYPE.float32 });
+    });
+    past.push([kv[0], kv[1]]);
+  }
+  return past;
+}

@@ -11,7 +11,7 @@
 import type { AttentionKind } from '../model/manifest.js';
 import { ChunkedGroupQueryAttention } from './attention-chunked.js';
 import { KvGroupQueryAttention } from './attention-kv.js';
-import { gqaAttributes, rotaryTables } from './attention-parts.js';
+import { gqaAttributes, pastInputs, rotaryTables } from './attention-parts.js';
 import type { Attention, AttentionInputs } from './attention-parts.js';
 import type { DecoderSpec } from './config.js';
 import { TYPE } from './onnx-writer.js';
@@ -116,13 +116,7 @@ class PlainAttention implements Attention {
   inputs(): void {
     const { g, spec, kvType } = this;
     this.positions = g.input('position_ids', 'int64', ['batch', 'sequence']);
-    for (let l = 0; l < spec.layers && kvType; l++) {
-      const kv = (['key', 'value'] as const).map((which) => {
-        const name = g.input(`past_key_values.${l}.${which}`, kvType, ['batch', spec.kvHeads, 'past_sequence', spec.headDim]);
-        return kvType === 'float32' ? name : g.op(`/model/layers.${l}/attn/past_${which}/Cast`, 'Cast', [name], { to: TYPE.float32 });
-      });
-      this.past.push([kv[0], kv[1]]);
-    }
+    if (kvType) this.past.push(...pastInputs(g, spec, kvType));
   }
 
   prepare({ ids, mask }: AttentionInputs): void {
